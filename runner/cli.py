@@ -1,0 +1,455 @@
+"""The command line. The one module that knows every layer, and the single place where
+errors become exit codes.
+
+Exit codes are bit flags: 2 some host failed, 4 some host unreachable (6 both), 1 invalid
+input found before any connection, 5 invalid command-line usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from runner import __version__
+from runner.errors import ConfigError, InputError, RunnerError
+
+
+class ExitStatus(enum.IntEnum):
+    OK = 0
+    INPUT_ERROR = 1
+    FAILED = 2
+    UNREACHABLE = 4
+    FAILED_AND_UNREACHABLE = 6
+    USAGE = 5
+    INTERRUPTED = 130
+
+
+def exit_status_for(any_failed: bool, any_unreachable: bool, interrupted: bool) -> int:
+    """Exit code of a finished run.
+
+    >>> exit_status_for(True, True, False), exit_status_for(False, False, True)
+    (6, 130)
+    """
+    if interrupted:
+        return ExitStatus.INTERRUPTED
+    return (ExitStatus.FAILED if any_failed else 0) | (
+        ExitStatus.UNREACHABLE if any_unreachable else 0
+    )
+
+
+@dataclass
+class AppContext:
+    """What the entry point hands to every command (nothing global)."""
+
+    interrupts: Any = None  # runner.entry.Interrupts
+
+
+# -- shared options --------------------------------------------------------------------
+
+HOST_KEY_CHOICES = ("strict", "accept-new", "off")
+
+
+def connection_options(func: Callable) -> Callable:
+    """Inventory, connection and concurrency options shared by run/play/copy/fetch."""
+    options = [
+        click.option(
+            "-i",
+            "--inventory",
+            "inventories",
+            multiple=True,
+            envvar="RUNNER_INVENTORY",
+            metavar="PATH",
+            help="Inventory file, directory, script or inline list 'h1,h2:2222,' "
+            "(repeatable; env RUNNER_INVENTORY).",
+        ),
+        click.option(
+            "-e",
+            "--extra-vars",
+            "extra_vars",
+            multiple=True,
+            metavar="K=V|@FILE",
+            help="Extra variables, highest precedence (repeatable).",
+        ),
+        click.option(
+            "-f",
+            "--forks",
+            type=click.IntRange(min=1),
+            default=100,
+            show_default=True,
+            help="Hosts worked on at once (lowered to fit the open-file limit).",
+        ),
+        click.option("-u", "--user", help="Remote user (when the inventory sets none)."),
+        click.option(
+            "--private-key",
+            "private_key",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="Private key file.",
+        ),
+        click.option(
+            "-k",
+            "--ask-pass",
+            is_flag=True,
+            help="Ask once for the SSH password (or set RUNNER_SSH_PASSWORD).",
+        ),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            metavar="S",
+            help="Seconds to connect and authenticate.",
+        ),
+        click.option(
+            "-t",
+            "--timeout",
+            type=click.FloatRange(min=0.01),
+            default=None,
+            metavar="S",
+            help="Per-host command timeout in seconds.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Extra connection attempts on transient connect errors (commands never re-run).",
+        ),
+        click.option(
+            "--host-key-checking",
+            type=click.Choice(HOST_KEY_CHOICES),
+            default="accept-new",
+            show_default=True,
+            help="strict: only known keys; accept-new: record unknown keys, refuse changed "
+            "ones; off: no checking (insecure).",
+        ),
+        click.option(
+            "--known-hosts",
+            type=click.Path(dir_okay=False),
+            default="~/.ssh/known_hosts",
+            show_default=True,
+            metavar="PATH",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def output_options(func: Callable) -> Callable:
+    """How results are shown and kept."""
+    options = [
+        click.option("--stream", is_flag=True, help="Print lines as they arrive: 'host | line'."),
+        click.option("--json", "json_lines", is_flag=True, help="JSON Lines on stdout."),
+        click.option(
+            "--out-dir",
+            type=click.Path(file_okay=False),
+            metavar="DIR",
+            help="Keep each host's whole output in DIR/HOST.stdout|.stderr|.json.",
+        ),
+        click.option(
+            "--junit",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="Write a JUnit XML report.",
+        ),
+        click.option(
+            "--max-output",
+            type=click.IntRange(min=0),
+            default=1 << 20,
+            show_default=True,
+            metavar="BYTES",
+            help="Output kept in memory per stream and host.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary."),
+        click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+# -- building blocks shared by commands ----------------------------------------------
+
+
+def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
+    from runner.inventory.extravars import parse_extra_vars as parse
+
+    return parse(values)
+
+
+def load_hosts(inventories: Sequence[str], pattern: str, extra_vars: Mapping[str, Any]):
+    """Inventory -> the hosts a pattern selects (InputError before any connection)."""
+    from runner.inventory import load_inventory
+
+    inventory = load_inventory(list(inventories), extra_vars=extra_vars)
+    return inventory, inventory.select(pattern)
+
+
+def ask_password(ask: bool, env_name: str, prompt: str) -> str | None:
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    if ask:
+        if not sys.stdin.isatty():
+            raise ConfigError(f"{prompt} requested but stdin is not a terminal; set {env_name}")
+        return click.prompt(prompt, hide_input=True, err=True)
+    return None
+
+
+def transport_factory(opts: Mapping[str, Any], password: str | None):
+    """Host -> Transport: local for ansible_connection=local, SSH otherwise."""
+    from runner.transport.local import LocalTransport
+    from runner.transport.ssh import SSHContext, SSHOptions
+
+    private_key = opts.get("private_key")
+    if private_key and not os.path.isfile(os.path.expanduser(private_key)):
+        raise ConfigError(f"--private-key {private_key}: no such file")
+    context = SSHContext(
+        SSHOptions(
+            user=opts.get("user"),
+            password=password,
+            private_key=private_key,
+            connect_timeout=opts.get("connect_timeout") or 10.0,
+            host_key_checking=opts.get("host_key_checking") or "accept-new",
+            known_hosts=opts.get("known_hosts") or "~/.ssh/known_hosts",
+        )
+    )
+
+    def factory(host):
+        if host.connection == "local":
+            return LocalTransport(host)
+        return context.transport(host)
+
+    return factory
+
+
+SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
+
+
+def check_connections(hosts: Sequence[Any]) -> None:
+    for host in hosts:
+        if host.connection not in SUPPORTED_CONNECTIONS:
+            raise ConfigError(
+                f"host {host.name}: ansible_connection={host.connection!r} is not supported",
+                hint=f"runner supports: {', '.join(SUPPORTED_CONNECTIONS)}",
+            )
+
+
+def configure_logging(verbose: int) -> None:
+    if verbose >= 2:
+        level = logging.DEBUG
+    elif verbose == 1:
+        level = logging.INFO
+    else:
+        return
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    if verbose < 3:
+        logging.getLogger("paramiko").setLevel(logging.WARNING)
+
+
+def host_template_vars(host: Any, extra_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """Variables a per-host template sees (inventory vars, magic vars, then -e vars)."""
+    variables = dict(host.vars)
+    variables.update(
+        inventory_hostname=host.name,
+        inventory_hostname_short=host.name.split(".")[0],
+        group_names=sorted(g for g in host.groups if g not in ("all", "ungrouped")),
+    )
+    variables.update(extra_vars)
+    return variables
+
+
+def build_sinks(opts: Mapping[str, Any], hosts: Sequence[str]) -> list[Any]:
+    """Renderers for the chosen output mode. Human messages go to stderr under --json."""
+    from runner import output
+
+    err_console = output.make_console(stderr=True)
+    sinks: list[Any] = []
+    if opts.get("json_lines"):
+        sinks.append(output.JsonLines(sys.stdout))
+        sinks.append(output.NoticePrinter(err_console))
+    elif opts.get("stream"):
+        console = output.make_console()
+        sinks.extend(
+            output.stream_sinks(
+                console, hosts, err_console=err_console, verbose=bool(opts.get("verbose"))
+            )
+        )
+    else:
+        console = output.make_console()
+        sinks.extend(
+            output.report_sinks(
+                console,
+                err_console=err_console,
+                live=not opts.get("quiet"),
+                quiet=bool(opts.get("quiet")),
+                verbose=bool(opts.get("verbose")),
+            )
+        )
+    if opts.get("out_dir"):
+        sinks.append(output.OutDirWriter(opts["out_dir"]))
+    if opts.get("junit"):
+        sinks.append(output.JUnitWriter(opts["junit"]))
+    return sinks
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="runner")
+def cli() -> None:
+    """runner: run commands and playbooks on many hosts at once, over SSH."""
+
+
+@cli.command("run")
+@click.argument("pattern")
+@click.argument("command")
+@connection_options
+@output_options
+@click.pass_context
+def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> None:
+    """Run COMMAND on every host PATTERN selects (all, a group, a host, 'web:&prod'...).
+
+    COMMAND runs through the remote login shell and is a Jinja2 template rendered per host:
+    'echo {{ inventory_hostname }}'.
+    """
+    from runner import templating
+    from runner.engine import CommandSpec, Engine, fit_forks, raise_fd_limit
+    from runner.events import FanOut, Notice
+
+    configure_logging(opts["verbose"])
+    extra_vars = parse_extra_vars(opts["extra_vars"])
+    _inventory, hosts = load_hosts(opts["inventories"], pattern, extra_vars)
+    check_connections(hosts)
+    if templating.is_template(command):
+        templating.compile_template(command, where="COMMAND")
+
+        def render(host: Any) -> str:
+            return templating.render(command, host_template_vars(host, extra_vars))
+    else:
+
+        def render(host: Any) -> str:
+            return command
+
+    if opts["out_dir"]:
+        os.makedirs(opts["out_dir"], exist_ok=True)
+    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
+    factory = transport_factory(opts, password)
+
+    sinks = build_sinks(opts, [h.name for h in hosts])
+    sink = FanOut(sinks)
+    forks, forks_notice = fit_forks(opts["forks"], len(hosts), raise_fd_limit())
+    if forks_notice:
+        sink.handle(Notice(forks_notice))
+    if opts["host_key_checking"] == "off":
+        sink.handle(
+            Notice("host key checking is off: connections are open to man-in-the-middle attacks")
+        )
+    engine = Engine(factory, sink, forks=forks, retries=opts["retries"])
+    interrupts = ctx.find_object(AppContext).interrupts if ctx.find_object(AppContext) else None
+    unregister = interrupts.register(engine.cancel) if interrupts else (lambda: None)
+    try:
+        report = engine.run_command(
+            hosts,
+            CommandSpec(
+                render=render,
+                timeout=opts["timeout"],
+                max_output=opts["max_output"],
+                out_dir=opts["out_dir"],
+                stream=opts["stream"],
+            ),
+        )
+    finally:
+        unregister()
+        for s in sinks:
+            stop = getattr(s, "stop", None)
+            if stop:
+                stop()
+    ctx.exit(exit_status_for(report.any_failed, report.any_unreachable, bool(report.interrupted)))
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (inventory, play)."""
+    try:
+        from runner.cli_inventory import inventory_command
+    except ImportError:  # pragma: no cover - during development only
+        inventory_command = None
+    if inventory_command is not None:
+        cli.add_command(inventory_command, "inventory")
+    try:
+        from runner.cli_play import play_command
+    except ImportError:  # pragma: no cover
+        play_command = None
+    if play_command is not None:
+        cli.add_command(play_command, "play")
+
+
+_register_optional_commands()
+
+
+# -- the one error -> exit-code boundary ----------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None, *, interrupts: Any = None) -> int:
+    """Run the CLI and return its exit code; every error is mapped here and only here."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(
+            args=args,
+            prog_name="runner",
+            standalone_mode=False,
+            obj=AppContext(interrupts=interrupts),
+        )
+        return code if isinstance(code, int) else ExitStatus.OK
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show(file=sys.stderr)
+        return ExitStatus.USAGE
+    except click.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return ExitStatus.USAGE
+    except click.Abort:
+        sys.stderr.write("aborted\n")
+        return ExitStatus.INTERRUPTED
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return ExitStatus.INTERRUPTED
+    except InputError as exc:
+        _print_error(exc)
+        return ExitStatus.INPUT_ERROR
+    except RunnerError as exc:
+        _print_error(exc)
+        return ExitStatus.INPUT_ERROR
+    except BrokenPipeError:
+        _silence_broken_pipe()
+        return ExitStatus.OK
+
+
+def _print_error(exc: RunnerError) -> None:
+    sys.stderr.write(f"runner: error: {exc}\n")
+    if exc.hint:
+        sys.stderr.write(f"  hint: {exc.hint}\n")
+
+
+def _silence_broken_pipe() -> None:
+    """`runner ... | head` closed our stdout: exit quietly like other Unix tools."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+__all__ = ["main", "cli", "ExitStatus", "exit_status_for"]

@@ -1,0 +1,83 @@
+"""``-e/--extra-vars`` values, parsed as Ansible parses them.
+
+* ``@FILE``: a YAML or JSON file holding a mapping;
+* text starting with ``{`` or ``[``: inline YAML/JSON (must be a mapping);
+* otherwise ``key=value`` pairs separated by spaces, shell-quoted; values stay strings.
+
+Later values replace earlier ones key by key.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from runner.errors import ConfigError
+from runner.inventory.vars_files import load_vars_file
+
+__all__ = ["parse_extra_vars"]
+
+
+def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
+    """Merge ``-e`` values into one dict; raises :class:`ConfigError`.
+
+    >>> parse_extra_vars(["a=1 b='two words'", '{"c": [1, 2]}'])
+    {'a': '1', 'b': 'two words', 'c': [1, 2]}
+    """
+    result: dict[str, Any] = {}
+    for value in values:
+        if not value:
+            continue
+        if value.startswith("@"):
+            path = value[1:]
+            if not path:
+                raise ConfigError("-e @ needs a file name", hint="write -e @vars.yml")
+            result.update(load_vars_file(path, error=ConfigError))
+        elif value[0] in "/.":
+            raise ConfigError(
+                f"extra vars {value!r} look like a file name",
+                hint=f"put '@' before a file name: -e @{value}",
+            )
+        elif value[0] in "{[":
+            result.update(_inline(value))
+        else:
+            result.update(_key_values(value))
+    return result
+
+
+def _inline(value: str) -> Mapping[str, Any]:
+    try:
+        data = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"extra vars {value!r} are not valid YAML/JSON{where}",
+            hint='write -e \'{"name": "value"}\' or -e name=value',
+        ) from exc
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"extra vars {value!r} must be a mapping of name: value",
+            hint='write -e \'{"name": "value"}\'',
+        )
+    return data
+
+
+def _key_values(value: str) -> dict[str, str]:
+    try:
+        tokens = shlex.split(value)
+    except ValueError as exc:
+        raise ConfigError(f"cannot parse extra vars {value!r}: {exc}") from exc
+    result = {}
+    for token in tokens:
+        key, sep, val = token.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"extra vars must be name=value, got {token!r}",
+                hint="write -e name=value, -e '{\"name\": 1}' or -e @file.yml",
+            )
+        result[key.strip()] = val
+    return result

@@ -1,0 +1,120 @@
+"""A fast reader for the plain block-mapping subset of YAML that big inventories use.
+
+PyYAML builds Python node objects for every scalar even with libyaml, which costs
+about 4 s for a 50,000-host inventory. Large inventories are almost always nested
+``key: value`` / ``key:`` lines with plain scalars, which this module reads line by
+line, resolving scalars with PyYAML's own YAML 1.1 rules (so ``yes`` is True, ``010``
+is 8, ``1.5`` a float, exactly as ``yaml.safe_load`` gives).
+
+Anything outside that subset (quotes, flow collections, lists, anchors, tags, block
+scalars, tabs, odd indentation...) raises :class:`NotSimple`, and the caller falls
+back to PyYAML, which also produces the error messages for invalid files.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
+
+__all__ = ["NotSimple", "load_simple_yaml"]
+
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_CONSTRUCTOR = SafeConstructor()
+_SCALAR_TAGS = {
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+}
+_STR_TAG = "tag:yaml.org,2002:str"
+# Tabs, escapes, control characters, a BOM and line breaks other than \n and \r.
+_UNSUPPORTED = re.compile(r"[\t\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\u2028\u2029]")
+
+
+class NotSimple(Exception):
+    """The text uses YAML beyond the plain block-mapping subset."""
+
+
+def _resolve(text: str, cache: dict[str, Any]) -> Any:
+    """A plain scalar as PyYAML's SafeLoader would construct it."""
+    try:
+        return cache[text]
+    except KeyError:
+        pass
+    resolvers = Resolver.yaml_implicit_resolvers
+    tag = _STR_TAG
+    for candidate, regexp in resolvers.get(text[0], []) + resolvers.get(None, []):
+        if regexp.match(text):
+            tag = candidate
+            break
+    if tag == _STR_TAG:
+        value: Any = text
+    elif tag in _SCALAR_TAGS:
+        node = yaml.ScalarNode(tag, text)
+        value = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, node)
+    else:  # '<<' merge keys, '=' value keys
+        raise NotSimple(text)
+    cache[text] = value
+    return value
+
+
+def load_simple_yaml(text: str) -> Any:
+    """Parse ``text`` if it is plain nested mappings; raise :class:`NotSimple` otherwise.
+
+    >>> load_simple_yaml("all:\\n  hosts:\\n    web1:\\n      port: 22  # ssh\\n    web2:\\n")
+    {'all': {'hosts': {'web1': {'port': 22}, 'web2': None}}}
+    """
+    if _UNSUPPORTED.search(text):
+        raise NotSimple("tabs, escapes or special characters")
+    cache: dict[str, Any] = {}
+    root: dict[Any, Any] = {}
+    stack: list[tuple[int, dict[Any, Any]]] = []
+    pending: tuple[dict[Any, Any], Any, int] | None = None
+    started = False
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if not body or body[0] == "#":
+            continue
+        indent = len(line) - len(body)
+        if not started:
+            started = True
+            if body.rstrip(" ") == "---" and indent == 0:
+                continue
+            stack.append((indent, root))
+        cut = body.find(" #")
+        if cut != -1:
+            body = body[:cut]
+        body = body.rstrip(" ")
+        if body.endswith(":") and ": " not in body:
+            key, value = body[:-1].rstrip(" "), None
+        else:
+            key, sep, value = body.partition(": ")
+            if not sep:
+                raise NotSimple(line)
+            key, value = key.rstrip(" "), value.strip(" ")
+            if not value:
+                value = None
+            elif value[0] in _INDICATORS or ": " in value or value.endswith(":"):
+                raise NotSimple(line)
+        if not key or key[0] in _INDICATORS:
+            raise NotSimple(line)
+        if pending is not None:
+            parent, parent_key, parent_indent = pending
+            if indent > parent_indent:
+                child: dict[Any, Any] = {}
+                parent[parent_key] = child
+                stack.append((indent, child))
+            pending = None
+        while stack and stack[-1][0] > indent:
+            stack.pop()
+        if not stack or stack[-1][0] != indent:
+            raise NotSimple(line)
+        current = stack[-1][1]
+        resolved_key = _resolve(key, cache)
+        if value is None:
+            current[resolved_key] = None
+            pending = (current, resolved_key, indent)
+        else:
+            current[resolved_key] = _resolve(value, cache)
+    return root if started else None

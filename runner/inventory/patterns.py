@@ -1,0 +1,125 @@
+"""Ansible's host pattern grammar, as pure functions.
+
+A pattern is a list of parts separated by ``,`` (or ``:`` when that cannot be part of
+a host name, IPv6 address or range). Each part is one of::
+
+    all  *            every host
+    web               a group (all hosts in it and its children) or a host name
+    web*  db-?.lan    fnmatch wildcards on group and host names
+    ~web\\d+          a regular expression (re.match: anchored at the start only)
+    web[0] web[-1]    one host of the matched hosts (negative counts from the end)
+    web[1:3] web[2:]  hosts 1 to 3 *inclusive*, or from 2 to the end
+    &db               intersection: keep only hosts also matched by this part
+    !web1             exclusion: drop hosts matched by this part
+    @file             the parts listed in a file, one per line
+
+Parts are applied in Ansible's order, whatever order they are written in: first all
+plain parts (union), then every ``&`` part, then every ``!`` part. A pattern with only
+``&``/``!`` parts starts from ``all``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TypeVar
+
+from runner.inventory.ranges import is_single_address
+
+__all__ = [
+    "split_patterns",
+    "order_patterns",
+    "split_subscript",
+    "apply_subscript",
+    "is_literal",
+    "LOCALHOST_NAMES",
+]
+
+T = TypeVar("T")
+
+LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")  # names that get an implicit localhost
+
+_COLON_PARTS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
+_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
+_GLOB_CHARS = frozenset("*?[")
+
+
+def split_patterns(pattern: str) -> list[str]:
+    """Split a pattern into parts on ``,`` or, failing that, on ``:``.
+
+    >>> split_patterns("web, db[0] ,!web1")
+    ['web', 'db[0]', '!web1']
+    >>> split_patterns("web:&prod:!web1")
+    ['web', '&prod', '!web1']
+    >>> split_patterns("web[1:3]"), split_patterns("fe80::1")
+    (['web[1:3]'], ['fe80::1'])
+    """
+    if "," in pattern:
+        parts = pattern.split(",")
+    elif is_single_address(pattern.strip()):
+        parts = [pattern]
+    else:
+        parts = _COLON_PARTS.findall(pattern)
+    return [part.strip() for part in parts if part.strip()]
+
+
+def order_patterns(parts: Sequence[str]) -> list[str]:
+    """Plain parts first, then ``&`` parts, then ``!`` parts; ``all`` if no plain part.
+
+    >>> order_patterns(["!web1", "&prod", "web", "db"])
+    ['web', 'db', '&prod', '!web1']
+    >>> order_patterns(["!web1"])
+    ['all', '!web1']
+    """
+    plain = [p for p in parts if p and p[0] not in "!&"]
+    both = [p for p in parts if p and p[0] == "&"]
+    minus = [p for p in parts if p and p[0] == "!"]
+    return (plain or ["all"]) + both + minus
+
+
+def split_subscript(part: str) -> tuple[str, tuple[int, int | None] | None]:
+    """Separate a ``[n]`` or ``[start:end]`` subscript from a part (not from ``~regex``).
+
+    The end is inclusive; an empty end means the last host (stored as -1).
+
+    >>> split_subscript("web[0]"), split_subscript("web[1:3]"), split_subscript("web[2:]")
+    (('web', (0, None)), ('web', (1, 3)), ('web', (2, -1)))
+    >>> split_subscript("~web[0]"), split_subscript("web")
+    (('~web[0]', None), ('web', None))
+    """
+    if part.startswith("~"):
+        return part, None
+    match = _SUBSCRIPT.match(part)
+    if not match:
+        return part, None
+    expr, index, start, _sep, end = match.groups()
+    if index is not None:
+        return expr, (int(index), None)
+    return expr, (int(start), int(end) if end else -1)
+
+
+def apply_subscript(items: Sequence[T], subscript: tuple[int, int | None] | None) -> list[T]:
+    """Apply a subscript from :func:`split_subscript` as Ansible does.
+
+    Raises IndexError when a single index is out of range; a slice out of range is
+    just shorter (or empty).
+
+    >>> hosts = ["a", "b", "c", "d"]
+    >>> apply_subscript(hosts, (0, None)), apply_subscript(hosts, (-1, None))
+    (['a'], ['d'])
+    >>> apply_subscript(hosts, (1, 2)), apply_subscript(hosts, (2, -1))
+    (['b', 'c'], ['c', 'd'])
+    """
+    if not items or subscript is None:
+        return list(items)
+    start, end = subscript
+    if end:  # as in Ansible, an end of 0 means "no end": [n:0] is [n]
+        if end == -1:
+            end = len(items) - 1
+        return list(items[start : end + 1])
+    return [items[start]]
+
+
+def is_literal(expr: str) -> bool:
+    """True for a part that matches names exactly (no wildcard, not a regex)."""
+    return not expr.startswith("~") and _GLOB_CHARS.isdisjoint(expr)

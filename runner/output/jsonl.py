@@ -1,0 +1,94 @@
+"""Machine-readable output: one JSON object per line, flushed as each host finishes.
+
+::
+
+    {"type":"host","host":"web01","status":"ok","exit_code":0,"stdout":"hi\\n","stderr":"",
+     "error":null,"error_kind":null,"started":"2024-05-01T12:00:00.123+00:00","duration":0.123}
+    {"type":"summary","hosts":2,"ok":1,"failed":0,"unreachable":1,"duration":1.8}
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from runner.events import HostFinished, RunFinished
+from runner.models import HostResult, RunReport, Status
+
+__all__ = ["JsonLines", "dumps", "host_record", "iso_utc", "summary_record"]
+
+
+def iso_utc(epoch: float) -> str | None:
+    """``1714564800.5`` -> ``'2024-05-01T12:00:00.500+00:00'``; None for an unset (0) time."""
+    if not epoch:
+        return None
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
+
+
+def host_record(result: HostResult) -> dict[str, Any]:
+    """The JSON record of one host (also what ``--out-dir`` writes to HOST.json).
+
+    stdout/stderr are decoded text (invalid UTF-8 -> U+FFFD) carrying the truncation
+    marker (always strings, empty when no command ran); ``exit_code`` is null when no
+    command ran, ``started`` null when unknown.
+    """
+    cmd = result.command
+    return {
+        "type": "host",
+        "host": result.host,
+        "status": result.status.value,
+        "exit_code": cmd.exit_code if cmd else None,
+        "stdout": cmd.stdout_text if cmd else "",
+        "stderr": cmd.stderr_text if cmd else "",
+        "error": result.error,
+        "error_kind": result.error_kind,
+        "started": iso_utc(result.started),
+        "duration": round(result.duration, 3),
+    }
+
+
+def summary_record(report: RunReport) -> dict[str, Any]:
+    """``{"type":"summary","hosts":..,"ok":..,"failed":..,"unreachable":..,"duration":..}``.
+
+    ``ok`` counts ok and changed hosts; ``interrupted`` (host names) only when non-empty.
+    """
+    statuses = [r.status for r in report.results.values()]
+    record: dict[str, Any] = {
+        "type": "summary",
+        "hosts": len(report.results)
+        + sum(1 for h in report.interrupted if h not in report.results),
+        "ok": statuses.count(Status.OK) + statuses.count(Status.CHANGED),
+        "failed": statuses.count(Status.FAILED),
+        "unreachable": statuses.count(Status.UNREACHABLE),
+        "duration": round(report.duration, 3),
+    }
+    if report.interrupted:
+        record["interrupted"] = list(report.interrupted)
+    return record
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """Compact JSON, UTF-8 kept as is (no \\u escapes for non-ASCII)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+class JsonLines:
+    """EventSink writing a ``host`` line per HostFinished and a ``summary`` line at the end.
+
+    Nothing else is ever written to ``file``; each line is flushed so a consumer can
+    follow the run (``runner ... --json | jq``).
+    """
+
+    def __init__(self, file: IO[str]) -> None:
+        self.file = file
+
+    def handle(self, event: object) -> None:
+        if isinstance(event, HostFinished):
+            self._write(host_record(event.result))
+        elif isinstance(event, RunFinished):
+            self._write(summary_record(event.report))
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.file.write(dumps(record) + "\n")
+        self.file.flush()

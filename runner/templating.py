@@ -1,0 +1,330 @@
+"""Jinja2 templating in a sandbox, with undefined variables as errors.
+
+jinja2 is imported lazily: a run whose command has no ``{{``/``{%`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from runner.errors import TemplateError
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+def is_template(text: str) -> bool:
+    """True when ``text`` contains Jinja2 syntax.
+
+    >>> is_template("uptime"), is_template("echo {{ inventory_hostname }}")
+    (False, True)
+    """
+    return any(marker in text for marker in _MARKERS)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Any:
+    """The one sandboxed environment (StrictUndefined: an undefined name is an error)."""
+    from jinja2 import ChainableUndefined, StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Undefined(ChainableUndefined, StrictUndefined):
+        """Strict when used (rendered, compared, iterated), but ``a.b is defined`` and
+        ``a.b | default(x)`` work when ``a`` is undefined, as in Ansible."""
+
+    env = ImmutableSandboxedEnvironment(
+        undefined=Undefined, keep_trailing_newline=True, autoescape=False
+    )
+    env.filters.update(_filters())
+    env.tests.update(_tests())
+    return env
+
+
+@lru_cache(maxsize=256)
+def _compile(source: str) -> Any:
+    return environment().from_string(source)
+
+
+def compile_template(source: str, *, where: str | None = None) -> Any:
+    """Compile once; a syntax error becomes TemplateError (before any host runs)."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        return _compile(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}", path=where, line=None) from exc
+
+
+def render(source: str, variables: Mapping[str, Any], *, where: str | None = None) -> str:
+    """Render ``source`` with ``variables``. Plain strings are returned untouched.
+
+    Raises TemplateError naming the undefined variable or the failing expression.
+    """
+    if not is_template(source):
+        return source
+    from jinja2 import TemplateError as JinjaTemplateError
+    from jinja2 import UndefinedError
+    from jinja2.sandbox import SecurityError
+
+    template = compile_template(source, where=where)
+    try:
+        return template.render(variables)
+    except UndefinedError as exc:
+        raise TemplateError(f"undefined variable: {exc.message}", path=where) from exc
+    except SecurityError as exc:
+        raise TemplateError(f"unsafe template operation: {exc}", path=where) from exc
+    except JinjaTemplateError as exc:
+        raise TemplateError(f"template error: {exc}", path=where) from exc
+
+
+# -- playbook helpers: native values, nested data, conditions ---------------------------
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
+
+
+@lru_cache(maxsize=1024)
+def _compile_expression(source: str) -> Any:
+    return environment().compile_expression(source, undefined_to_none=False)
+
+
+def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None = None) -> Any:
+    """Evaluate one Jinja2 expression (no braces) to a native Python value.
+
+    >>> evaluate("result.rc == 0", {"result": {"rc": 0}})
+    True
+    >>> evaluate("items | length", {"items": [1, 2]})
+    2
+    """
+    from jinja2 import TemplateError as JinjaTemplateError
+    from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
+    from jinja2.sandbox import SecurityError
+
+    try:
+        compiled = _compile_expression(expression)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"expression syntax error in {expression!r}: {exc.message}", path=where
+        ) from exc
+    try:
+        value = compiled(**variables)
+        if isinstance(value, Undefined):
+            value._fail_with_undefined_error()
+        return value
+    except UndefinedError as exc:
+        raise TemplateError(f"undefined variable: {exc.message}", path=where) from exc
+    except SecurityError as exc:
+        raise TemplateError(f"unsafe template operation: {exc}", path=where) from exc
+    except JinjaTemplateError as exc:
+        raise TemplateError(f"template error in {expression!r}: {exc}", path=where) from exc
+    except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
+        raise TemplateError(f"error evaluating {expression!r}: {exc}", path=where) from exc
+
+
+def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None = None) -> Any:
+    """Render every string inside nested lists/dicts.
+
+    A string that is exactly one ``{{ expression }}`` keeps the expression's native
+    type, as in Ansible (``loop: "{{ packages }}"`` is a list, ``"{{ 3 + 4 }}"`` is 7).
+
+    >>> render_value({"a": ["{{ x }}", "n={{ x }}"]}, {"x": 7})
+    {'a': [7, 'n=7']}
+    """
+    if isinstance(value, str):
+        match = _SINGLE_EXPRESSION.match(value)
+        if match and "{{" not in match.group(1) and "}}" not in match.group(1):
+            return evaluate(match.group(1).strip(), variables, where=where)
+        try:
+            return render(value, variables, where=where)
+        except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
+            raise TemplateError(f"error rendering {value!r}: {exc}", path=where) from exc
+    if isinstance(value, Mapping):
+        return {k: render_value(v, variables, where=where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [render_value(v, variables, where=where) for v in value]
+    return value
+
+
+def truth(value: Any) -> bool:
+    """Ansible's idea of true: ``"yes"``, ``"on"``, ``"1"``, ``"true"`` (any case) are
+    true and ``"no"``, ``"off"``, ``"0"``, ``"false"``, ``""`` are false; other values
+    use Python truthiness.
+
+    >>> truth("False"), truth("yes"), truth([]), truth(1)
+    (False, True, False, True)
+    """
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        return lowered not in ("no", "off", "0", "false", "n", "f", "", "none")
+    return bool(value)
+
+
+def condition(expression: Any, variables: Mapping[str, Any], *, where: str | None = None) -> bool:
+    """Evaluate a ``when``/``changed_when``/``failed_when``/``until`` condition.
+
+    A list means every condition must hold. Booleans are taken as they are; a string is
+    a bare Jinja2 expression (a single ``{{ }}`` around it is tolerated, as Ansible does).
+
+    >>> condition(["x > 1", "y is defined"], {"x": 2, "y": 0})
+    True
+    """
+    if isinstance(expression, (list, tuple)):
+        return all(condition(e, variables, where=where) for e in expression)
+    if isinstance(expression, bool) or expression is None:
+        return bool(expression)
+    if not isinstance(expression, str):
+        return truth(expression)
+    text = expression.strip()
+    match = _SINGLE_EXPRESSION.match(text)
+    if match and "{{" not in match.group(1):
+        text = match.group(1).strip()
+    return truth(evaluate(text, variables, where=where))
+
+
+# -- the common Ansible filters and tests ------------------------------------------------
+
+
+def _filters() -> dict[str, Any]:
+    import json
+    import os.path
+    import shlex
+
+    import yaml
+
+    def to_bool(value: Any) -> bool:
+        return truth(value) if value is not None else False
+
+    def regex_replace(
+        value: Any,
+        pattern: str,
+        replacement: str = "",
+        ignorecase: bool = False,
+        multiline: bool = False,
+        count: int = 0,
+    ) -> str:
+        flags = (re.I if ignorecase else 0) | (re.M if multiline else 0)
+        return re.sub(pattern, replacement, str(value), count=count, flags=flags)
+
+    def regex_search(value: Any, pattern: str, ignorecase: bool = False) -> str | None:
+        found = re.search(pattern, str(value), re.I if ignorecase else 0)
+        return found.group(0) if found else None
+
+    def regex_findall(value: Any, pattern: str, ignorecase: bool = False) -> list:
+        return re.findall(pattern, str(value), re.I if ignorecase else 0)
+
+    def to_json(value: Any, indent: int | None = None, sort_keys: bool = False) -> str:
+        return json.dumps(value, indent=indent, sort_keys=sort_keys, default=str)
+
+    def to_yaml(value: Any, indent: int | None = None) -> str:
+        return yaml.safe_dump(value, default_flow_style=None, indent=indent, sort_keys=False)
+
+    def mandatory(value: Any, msg: str | None = None) -> Any:
+        from jinja2 import Undefined
+        from jinja2.exceptions import UndefinedError
+
+        if isinstance(value, Undefined):
+            raise UndefinedError(msg or "mandatory variable not defined")
+        return value
+
+    def ternary(value: Any, true_val: Any, false_val: Any, none_val: Any = None) -> Any:
+        if value is None and none_val is not None:
+            return none_val
+        return true_val if truth(value) else false_val
+
+    def dict2items(value: Mapping) -> list[dict]:
+        return [{"key": k, "value": v} for k, v in value.items()]
+
+    def items2dict(value: list, key_name: str = "key", value_name: str = "value") -> dict:
+        return {item[key_name]: item[value_name] for item in value}
+
+    def combine(*dicts: Mapping) -> dict:
+        out: dict = {}
+        for d in dicts:
+            out.update(d)
+        return out
+
+    def flatten(value: list, levels: int | None = None) -> list:
+        out: list = []
+        for item in value:
+            if isinstance(item, (list, tuple)) and (levels is None or levels > 0):
+                out.extend(flatten(list(item), None if levels is None else levels - 1))
+            else:
+                out.append(item)
+        return out
+
+    def b64encode(value: Any) -> str:
+        import base64
+
+        return base64.b64encode(str(value).encode()).decode()
+
+    def b64decode(value: Any) -> str:
+        import base64
+
+        return base64.b64decode(str(value)).decode(errors="replace")
+
+    return {
+        "bool": to_bool,
+        "regex_replace": regex_replace,
+        "regex_search": regex_search,
+        "regex_findall": regex_findall,
+        "to_json": to_json,
+        "to_nice_json": lambda v, indent=4: to_json(v, indent=indent, sort_keys=True),
+        "from_json": lambda v: json.loads(v),
+        "to_yaml": to_yaml,
+        "to_nice_yaml": lambda v, indent=4: to_yaml(v, indent=indent),
+        "from_yaml": lambda v: yaml.safe_load(v),
+        "basename": lambda v: os.path.basename(str(v)),
+        "dirname": lambda v: os.path.dirname(str(v)),
+        "quote": lambda v: shlex.quote(str(v)),
+        "mandatory": mandatory,
+        "ternary": ternary,
+        "dict2items": dict2items,
+        "items2dict": items2dict,
+        "combine": combine,
+        "flatten": flatten,
+        "b64encode": b64encode,
+        "b64decode": b64decode,
+        "splitlines": lambda v: str(v).splitlines(),
+    }
+
+
+def _result_flag(value: Any, key: str) -> bool:
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"the '{key}' test needs a registered task result, not {type(value).__name__}"
+        )
+    if key == "changed" and "results" in value and not value.get("changed"):
+        return any(truth(r.get("changed", False)) for r in value["results"])
+    return truth(value.get(key, False))
+
+
+def _tests() -> dict[str, Any]:
+    def match(value: Any, pattern: str, ignorecase: bool = False) -> bool:
+        return re.match(pattern, str(value), re.I if ignorecase else 0) is not None
+
+    def search(value: Any, pattern: str, ignorecase: bool = False) -> bool:
+        return re.search(pattern, str(value), re.I if ignorecase else 0) is not None
+
+    def failed(value: Any) -> bool:
+        return _result_flag(value, "failed")
+
+    def succeeded(value: Any) -> bool:
+        return not _result_flag(value, "failed")
+
+    return {
+        "failed": failed,
+        "failure": failed,
+        "succeeded": succeeded,
+        "success": succeeded,
+        "successful": succeeded,
+        "changed": lambda v: _result_flag(v, "changed"),
+        "change": lambda v: _result_flag(v, "changed"),
+        "skipped": lambda v: _result_flag(v, "skipped"),
+        "skip": lambda v: _result_flag(v, "skipped"),
+        "match": match,
+        "search": search,
+        "regex": search,
+        "truthy": truth,
+        "falsy": lambda v: not truth(v),
+    }

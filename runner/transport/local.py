@@ -1,0 +1,121 @@
+"""Runs commands on the control node (``ansible_connection: local``), without SSH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+
+from runner.errors import CommandTimeoutError
+from runner.models import CommandResult, Host
+from runner.transport.base import OutputCapture, Transport
+
+_READ_SIZE = 65536
+
+
+class LocalTransport(Transport):
+    """``/bin/sh -c COMMAND`` on this machine, with the same capture and timeout rules."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._procs: set[subprocess.Popen] = set()
+
+    def connect(self) -> None:
+        pass
+
+    def run(
+        self,
+        command: str,
+        *,
+        stdout: OutputCapture,
+        stderr: OutputCapture,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        pty: bool = False,
+    ) -> CommandResult:
+        started = time.monotonic()
+        full_env = {**os.environ, **env} if env else None
+        proc = subprocess.Popen(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            start_new_session=True,
+        )
+        self._procs.add(proc)
+        timed_out = threading.Event()
+
+        def kill_on_timeout() -> None:
+            timed_out.set()
+            _kill(proc)
+
+        timer = threading.Timer(timeout, kill_on_timeout) if timeout else None
+        err_reader = threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True)
+        try:
+            if timer:
+                timer.start()
+            err_reader.start()
+            if stdin and proc.stdin:
+                try:
+                    proc.stdin.write(stdin)
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            _pump(proc.stdout, stdout)
+            err_reader.join()
+            exit_code = proc.wait()
+        finally:
+            if timer:
+                timer.cancel()
+            if proc.poll() is None:
+                _kill(proc)
+            self._procs.discard(proc)
+            stdout.close()
+            stderr.close()
+        if timed_out.is_set():
+            raise CommandTimeoutError(f"command timed out after {timeout:g}s", host=self.host.name)
+        if exit_code < 0:  # killed by a signal: report like a shell would
+            exit_code = 128 - exit_code
+        return CommandResult(
+            exit_code=exit_code,
+            stdout=stdout.value,
+            stderr=stderr.value,
+            duration=time.monotonic() - started,
+            stdout_dropped=stdout.dropped,
+            stderr_dropped=stderr.dropped,
+        )
+
+    def put_file(self, data: bytes, path: str, mode: int | None = None) -> None:
+        with open(path, "wb") as fh:
+            fh.write(data)
+        if mode is not None:
+            os.chmod(path, mode)
+
+    def get_file(self, path: str) -> bytes:
+        with open(path, "rb") as fh:
+            return fh.read()
+
+    def close(self) -> None:
+        for proc in list(self._procs):
+            _kill(proc)
+
+
+def _pump(pipe, capture: OutputCapture) -> None:
+    read = getattr(pipe, "read1", pipe.read)
+    while True:
+        data = read(_READ_SIZE)
+        if not data:
+            break
+        capture.feed(data)
+    pipe.close()
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,138 @@
+"""Shared fixtures. The gevent patch comes first, as in runner.entry (habit 1)."""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.fleet import (  # noqa: E402
+    SSHServer,
+    ensure_local_user,
+    host_names,
+    keygen,
+    why_no_sshd,
+    write_inventory,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def require_sshd() -> None:
+    """Skip (or, under CI=true, fail) when real-sshd tests cannot run here."""
+    reason = why_no_sshd()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but real-sshd tests cannot run: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def ssh_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ssh")
+
+
+@pytest.fixture(scope="session")
+def client_key(ssh_root) -> Path:
+    require_sshd()
+    return keygen(ssh_root / "client_key")
+
+
+@pytest.fixture(scope="session")
+def sshd(ssh_root, client_key):
+    """One real OpenSSH sshd on 127.0.0.1 for the whole session."""
+    require_sshd()
+    server = SSHServer(ssh_root / "sshd", client_key).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def user_sshd(ssh_root, client_key):
+    """A root-run sshd where a plain (non-root) user logs in, as on real fleets; None when
+    the tests do not run as root. OpenSSH only honours "signal" requests (used to end
+    remote commands on timeout and Ctrl-C) in such sessions."""
+    require_sshd()
+    if os.geteuid() != 0:
+        yield None
+        return
+    server = SSHServer(ssh_root / "user-sshd", client_key, login_user=ensure_local_user())
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Fleet:
+    server: SSHServer
+    inventory: Path
+    names: list[str]
+    known_hosts: Path
+
+    def args(self) -> list[str]:
+        """The CLI options that point runner at this fleet."""
+        return ["-i", str(self.inventory), "--known-hosts", str(self.known_hosts)]
+
+
+@pytest.fixture
+def make_fleet(sshd, tmp_path):
+    """make_fleet(n, groups=..., host_vars=...) -> Fleet of n host names on the test sshd."""
+
+    def make(
+        count: int = 5,
+        *,
+        prefix: str = "web",
+        groups: dict[str, list[str]] | None = None,
+        host_vars: dict[str, dict] | None = None,
+        server: SSHServer | None = None,
+    ) -> Fleet:
+        srv = server or sshd
+        names = host_names(count, prefix)
+        inv = write_inventory(
+            tmp_path / f"inventory-{prefix}{count}.yml",
+            srv,
+            names,
+            groups=groups,
+            host_vars=host_vars,
+        )
+        return Fleet(srv, inv, names, tmp_path / "known_hosts")
+
+    return make
+
+
+@dataclass
+class CLIResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def __repr__(self) -> str:
+        return f"CLIResult(exit={self.exit_code}, stdout={self.stdout[-2000:]!r}, stderr={self.stderr[-2000:]!r})"
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kw) -> CLIResult:
+    """Run the real `runner` command (python -m runner) in a subprocess."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env.pop("RUNNER_INVENTORY", None) if env is None or "RUNNER_INVENTORY" not in env else None
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )
+    return CLIResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

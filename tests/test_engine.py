@@ -1,0 +1,166 @@
+"""Engine scheduling with a fake transport: concurrency bound, every host gets a result,
+errors become data, retries only on transient connect errors, cancel cuts hosts off."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+
+from runner.engine import CommandSpec, Engine, fit_forks
+from runner.errors import (
+    AuthenticationError,
+    CommandTimeoutError,
+    ConnectError,
+    TemplateError,
+)
+from runner.events import HostFinished, HostOutput, HostStarted, Recorder, RunFinished
+from runner.models import CommandResult, Host, Status
+from runner.transport.base import OutputCapture, Transport
+
+
+class FakeTransport(Transport):
+    """Scripted behaviour per host name: output, exit code, delay, errors."""
+
+    def __init__(self, host: Host, script: dict, stats: dict) -> None:
+        self.host = host
+        self.script = script.get(host.name, {})
+        self.stats = stats
+
+    def connect(self) -> None:
+        self.stats["connects"] = self.stats.get("connects", 0) + 1
+        failures = self.script.get("connect_failures", [])
+        if failures:
+            raise failures.pop(0)
+
+    def run(
+        self,
+        command,
+        *,
+        stdout: OutputCapture,
+        stderr: OutputCapture,
+        timeout=None,
+        stdin=None,
+        env=None,
+        pty=False,
+    ) -> CommandResult:
+        self.stats["running"] = self.stats.get("running", 0) + 1
+        self.stats["peak"] = max(self.stats.get("peak", 0), self.stats["running"])
+        try:
+            gevent.sleep(self.script.get("delay", 0.001))
+            if "raise" in self.script:
+                raise self.script["raise"]
+            stdout.feed(self.script.get("stdout", f"{command}\n").encode())
+            stdout.close()
+            stderr.close()
+            return CommandResult(self.script.get("exit", 0), stdout.value, stderr.value)
+        finally:
+            self.stats["running"] -= 1
+
+    def close(self) -> None:
+        self.stats["closed"] = self.stats.get("closed", 0) + 1
+
+
+def make_engine(script: dict | None = None, **kw):
+    stats: dict = {}
+    recorder = Recorder()
+    engine = Engine(lambda h: FakeTransport(h, script or {}, stats), recorder, **kw)
+    return engine, recorder, stats
+
+
+def hosts(n: int) -> list[Host]:
+    return [Host(f"h{i:03d}") for i in range(n)]
+
+
+def spec(**kw) -> CommandSpec:
+    return CommandSpec(render=lambda h: f"echo {h.name}", **kw)
+
+
+def test_every_host_gets_exactly_one_result_and_forks_bound_concurrency():
+    engine, rec, stats = make_engine(forks=7)
+    report = engine.run_command(hosts(50), spec())
+    assert list(report.results) == [h.name for h in hosts(50)]
+    assert all(r.status is Status.OK for r in report.results.values())
+    assert stats["peak"] == 7
+    assert len(rec.of_type(HostFinished)) == 50 and len(rec.of_type(HostStarted)) == 50
+    assert isinstance(rec.events[-1], RunFinished)
+    assert stats["closed"] == 50  # every connection closed
+
+
+def test_errors_become_results_with_status():
+    script = {
+        "h000": {"exit": 3},
+        "h001": {"connect_failures": [ConnectError("connection refused", transient=True)]},
+        "h002": {"connect_failures": [AuthenticationError("authentication failed")]},
+        "h003": {"raise": CommandTimeoutError("command timed out after 1s")},
+        "h004": {"raise": RuntimeError("bug")},
+    }
+    engine, _, _ = make_engine(script)
+    report = engine.run_command(hosts(6), spec())
+    r = report.results
+    assert (r["h000"].status, r["h000"].exit_code) == (Status.FAILED, 3)
+    assert (r["h001"].status, r["h001"].error_kind) == (Status.UNREACHABLE, "connect")
+    assert (r["h002"].status, r["h002"].error_kind) == (Status.UNREACHABLE, "auth")
+    assert (r["h003"].status, r["h003"].error_kind) == (Status.FAILED, "timeout")
+    assert r["h004"].status is Status.FAILED and "internal error" in r["h004"].error
+    assert r["h005"].status is Status.OK
+    assert report.any_failed and report.any_unreachable
+
+
+def test_template_error_fails_only_that_host():
+    def render(host):
+        if host.name == "h001":
+            raise TemplateError("undefined variable: 'port' is undefined")
+        return "true"
+
+    engine, _, stats = make_engine()
+    report = engine.run_command(hosts(3), CommandSpec(render=render))
+    assert report.results["h001"].status is Status.FAILED
+    assert "'port'" in report.results["h001"].error
+    assert report.results["h000"].status is Status.OK
+
+
+def test_retries_only_transient_connect_errors():
+    script = {
+        "h000": {"connect_failures": [ConnectError("refused", transient=True)] * 2},
+        "h001": {"connect_failures": [ConnectError("no such host", transient=False)]},
+    }
+    engine, _, stats = make_engine(script, retries=2, retry_delay=0.001)
+    report = engine.run_command(hosts(2), spec())
+    assert report.results["h000"].status is Status.OK
+    assert report.results["h001"].status is Status.UNREACHABLE
+    assert stats["connects"] == 3 + 1
+
+
+def test_stream_events_are_whole_lines():
+    script = {"h000": {"stdout": "a\nb\npartial"}}
+    engine, rec, _ = make_engine(script)
+    engine.run_command(hosts(1), spec(stream=True))
+    lines = [e.line for e in rec.of_type(HostOutput)]
+    assert lines == [b"a\n", b"b\n", b"partial"]
+
+
+def test_cancel_cuts_off_running_and_unstarted_hosts():
+    script = {h.name: {"delay": 5} for h in hosts(10)[2:]}
+    engine, _, stats = make_engine(script, forks=4)
+    gevent.spawn_later(0.2, engine.cancel)
+    report = engine.run_command(hosts(10), spec())
+    assert set(report.results) == {"h000", "h001"}
+    assert set(report.interrupted) == {f"h{i:03d}" for i in range(2, 10)}
+    assert stats["running"] == 0
+
+
+@pytest.mark.parametrize(
+    ("requested", "hosts_", "limit", "expected"),
+    [(100, 10, 1024, 10), (100, 500, 1024, 100), (1000, 5000, 1024, 320), (5, 0, 1024, 1)],
+)
+def test_fit_forks(requested, hosts_, limit, expected):
+    forks, notice = fit_forks(requested, hosts_, limit)
+    assert forks == expected
+    assert (notice is not None) == (expected < min(requested, max(hosts_, 1)))
+
+
+def test_output_capture_bounds_memory():
+    cap = OutputCapture(limit=10)
+    for _ in range(1000):
+        cap.feed(b"x" * 1000)
+    assert cap.value == b"x" * 10 and cap.dropped == 1_000_000 - 10
