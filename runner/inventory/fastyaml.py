@@ -28,6 +28,21 @@ _SCALAR_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 }
 _STR_TAG = "tag:yaml.org,2002:str"
+# The usual inventory line, read with one regex: "  name:" or "  name: value".
+_COMMON_LINE = re.compile(
+    r"( *)([A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*):(?: ([A-Za-z0-9_./][A-Za-z0-9_./\-]*))?"
+)
+
+
+# First characters for which some implicit resolver may apply; other scalars are strings.
+class _AnyCharacter:
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_RESOLVED_FIRST: Any = frozenset(k for k in Resolver.yaml_implicit_resolvers if k)
+if None in Resolver.yaml_implicit_resolvers:  # a resolver registered for any first character
+    _RESOLVED_FIRST = _AnyCharacter()
 # Tabs, escapes, control characters, a BOM and line breaks other than \n and \r.
 _UNSUPPORTED = re.compile(r"[\t\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\u2028\u2029]")
 
@@ -59,6 +74,34 @@ def _resolve(text: str, cache: dict[str, Any]) -> Any:
     return value
 
 
+def _split_line(line: str) -> tuple[int, str, str | None] | None:
+    """(indent, key, value or None) of one line; None for blank and comment lines."""
+    body = line.lstrip(" ")
+    if not body or body[0] == "#":
+        return None
+    indent = len(line) - len(body)
+    cut = body.find(" #")
+    if cut != -1:
+        body = body[:cut]
+    body = body.rstrip(" ")
+    if body == "---":
+        return indent, body, None
+    if body.endswith(":") and ": " not in body:
+        key, value = body[:-1].rstrip(" "), None
+    else:
+        key, sep, value = body.partition(": ")
+        if not sep:
+            raise NotSimple(line)
+        key, value = key.rstrip(" "), value.strip(" ")
+        if not value:
+            value = None
+        elif value[0] in _INDICATORS or ": " in value or value.endswith(":"):
+            raise NotSimple(line)
+    if not key or key[0] in _INDICATORS:
+        raise NotSimple(line)
+    return indent, key, value
+
+
 def load_simple_yaml(text: str) -> Any:
     """Parse ``text`` if it is plain nested mappings; raise :class:`NotSimple` otherwise.
 
@@ -71,34 +114,26 @@ def load_simple_yaml(text: str) -> Any:
     root: dict[Any, Any] = {}
     stack: list[tuple[int, dict[Any, Any]]] = []
     pending: tuple[dict[Any, Any], Any, int] | None = None
-    started = False
+    started = document_start = False
+    common = _COMMON_LINE.fullmatch
     for line in text.splitlines():
-        body = line.lstrip(" ")
-        if not body or body[0] == "#":
+        match = common(line)
+        if match is not None:
+            spaces, key, value = match.groups()
+            indent = len(spaces)
+        else:
+            parsed = _split_line(line)
+            if parsed is None:
+                continue
+            indent, key, value = parsed
+        if key == "---":  # a document start is only accepted as the first line
+            if started or indent or document_start:
+                raise NotSimple(line)
+            document_start = True
             continue
-        indent = len(line) - len(body)
         if not started:
             started = True
-            if body.rstrip(" ") == "---" and indent == 0:
-                continue
             stack.append((indent, root))
-        cut = body.find(" #")
-        if cut != -1:
-            body = body[:cut]
-        body = body.rstrip(" ")
-        if body.endswith(":") and ": " not in body:
-            key, value = body[:-1].rstrip(" "), None
-        else:
-            key, sep, value = body.partition(": ")
-            if not sep:
-                raise NotSimple(line)
-            key, value = key.rstrip(" "), value.strip(" ")
-            if not value:
-                value = None
-            elif value[0] in _INDICATORS or ": " in value or value.endswith(":"):
-                raise NotSimple(line)
-        if not key or key[0] in _INDICATORS:
-            raise NotSimple(line)
         if pending is not None:
             parent, parent_key, parent_indent = pending
             if indent > parent_indent:
@@ -111,10 +146,11 @@ def load_simple_yaml(text: str) -> Any:
         if not stack or stack[-1][0] != indent:
             raise NotSimple(line)
         current = stack[-1][1]
-        resolved_key = _resolve(key, cache)
+        if key[0] in _RESOLVED_FIRST:
+            key = _resolve(key, cache)
         if value is None:
-            current[resolved_key] = None
-            pending = (current, resolved_key, indent)
+            current[key] = None
+            pending = (current, key, indent)
         else:
-            current[resolved_key] = _resolve(value, cache)
+            current[key] = _resolve(value, cache) if value[0] in _RESOLVED_FIRST else value
     return root if started else None

@@ -56,9 +56,12 @@ def _run(path: str, args: list[str]) -> Any:
             return {}
         return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+        if isinstance(exc, json.JSONDecodeError):
+            problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        else:
+            problem = f"output is not UTF-8 ({exc.reason})"
         raise InventoryError(
-            f"inventory script {shown!r} did not print valid JSON{where}: {exc}{shown_stderr}",
+            f"inventory script {shown!r} did not print valid JSON: {problem}{shown_stderr}",
             path=path,
             hint="an inventory script prints one JSON object on stdout, "
             'like {"group": {"hosts": ["h1"]}, "_meta": {"hostvars": {}}}',

@@ -183,7 +183,11 @@ class _YamlGroups:
                     host, port = split_host_port(pattern)
                     names = expand_host_range(host)
                 except RangeError as exc:
-                    raise self.error(str(exc), (*where, pattern)) from exc
+                    raise self.error(
+                        str(exc),
+                        (*where, pattern),
+                        hint="ranges look like web[01:20] or db-[a:f]; a port is host:22",
+                    ) from exc
             else:
                 names, port = (pattern,), None
             for name in names:
