@@ -70,7 +70,7 @@ def render(source: str, variables: Mapping[str, Any], *, where: str | None = Non
 
     template = compile_template(source, where=where)
     try:
-        return template.render(variables)
+        return run_template(template, variables)
     except UndefinedError as exc:
         raise TemplateError(f"undefined variable: {exc.message}", path=where) from exc
     except SecurityError as exc:
@@ -80,6 +80,75 @@ def render(source: str, variables: Mapping[str, Any], *, where: str | None = Non
 
 
 # -- playbook helpers: native values, nested data, conditions ---------------------------
+
+
+class LazyVars(dict):
+    """Variables whose values may themselves be templates, rendered on first use.
+
+    ``{"root": "/srv/{{ app }}", "app": "shop"}``: ``{{ root }}`` gives ``/srv/shop``, as
+    in Ansible. Keys in ``unsafe`` (registered results, facts, loop items) hold data,
+    never rendered again, so a ``{{`` printed by a host stays text.
+    """
+
+    def __init__(self, data: Mapping[str, Any], unsafe: frozenset[str] | set[str] = frozenset()):
+        super().__init__(data)
+        self._unsafe = set(unsafe)
+        self._active: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            value = dict.__getitem__(self, key)
+        except KeyError:
+            globals_ = environment().globals
+            if key in globals_:
+                return globals_[key]
+            raise
+        if key in self._unsafe or not _contains_template(value):
+            return value
+        if key in self._active:
+            raise TemplateError(f"variable {key!r} refers to itself")
+        self._active.add(key)
+        try:
+            value = render_value(value, self)
+        finally:
+            self._active.discard(key)
+        dict.__setitem__(self, key, value)
+        self._unsafe.add(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in environment().globals
+
+    def child(self, extra: Mapping[str, Any]) -> LazyVars:
+        """These variables plus ``extra`` (data, never rendered): loop items, results."""
+        child = LazyVars(self, self._unsafe | set(extra))
+        dict.update(child, extra)
+        return child
+
+
+def _contains_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, Mapping):
+        return any(_contains_template(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_contains_template(v) for v in value)
+    return False
+
+
+def run_template(template: Any, variables: Mapping[str, Any]) -> str:
+    """Render a compiled template; LazyVars are used in place (rendered on access)."""
+    if isinstance(variables, LazyVars):
+        context = template.new_context(variables, shared=True)
+        return environment().concat(template.root_render_func(context))
+    return template.render(variables)
+
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
 
@@ -108,7 +177,13 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
             f"expression syntax error in {expression!r}: {exc.message}", path=where
         ) from exc
     try:
-        value = compiled(**variables)
+        if isinstance(variables, LazyVars):
+            context = compiled._template.new_context(variables, shared=True)
+            for _ in compiled._template.root_render_func(context):
+                pass
+            value = context.vars["result"]
+        else:
+            value = compiled(**variables)
         if isinstance(value, Undefined):
             value._fail_with_undefined_error()
         return value

@@ -186,6 +186,7 @@ class PlaybookView:
                 self.console.print(Text(_banner(f"PLAY [{event.name}]"), style="bold"))
         elif isinstance(event, BatchStarted):
             if not self.quiet:
+                self.console.print()
                 hosts = fold_hosts(event.hosts)
                 self.console.print(
                     Text(

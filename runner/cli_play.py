@@ -1,0 +1,219 @@
+"""``runner play``: run Ansible-syntax playbooks. Registered by cli.py as ``play``."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from runner.cli import (
+    AppContext,
+    ask_password,
+    check_connections,
+    configure_logging,
+    connection_options,
+    exit_status_for,
+    output_options,
+    parse_extra_vars,
+    transport_factory,
+)
+
+
+def _timeout_without_short_flag(func: Any) -> Any:
+    """connection_options spells the command timeout ``-t/--timeout``; in ``play``
+    ``-t`` means ``--tags`` (as in ansible-playbook), so keep only ``--timeout``."""
+    for param in getattr(func, "__click_params__", []):
+        if param.name == "timeout":
+            param.opts = [o for o in param.opts if o != "-t"]
+    return func
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+@click.command("play")
+@click.argument("playbooks", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-l", "--limit", metavar="PATTERN", help="Only hosts that also match PATTERN.")
+@click.option("--check", is_flag=True, help="Change nothing: report what would change.")
+@click.option("--diff", is_flag=True, help="Show the changes copy/template make to files.")
+@click.option("--start-at-task", metavar="NAME", help="Skip the tasks before the task NAME.")
+@click.option("-t", "--tags", multiple=True, metavar="TAGS", help="Only tasks with these tags.")
+@click.option("--skip-tags", multiple=True, metavar="TAGS", help="Not tasks with these tags.")
+@click.option("--list-tasks", is_flag=True, help="List the tasks that would run, and exit.")
+@click.option("--list-hosts", is_flag=True, help="List each play's hosts and batches, and exit.")
+@click.option("--syntax-check", is_flag=True, help="Check the playbooks, and exit.")
+@_timeout_without_short_flag
+@connection_options
+@output_options
+@click.pass_context
+def play_command(ctx: click.Context, playbooks: tuple[str, ...], **opts: Any) -> None:
+    """Run PLAYBOOK... (Ansible syntax) on the hosts of their plays.
+
+    Hosts run each task together (Ansible's linear strategy), each over its one SSH
+    connection; 'serial' plays run in rolling batches.
+    """
+    from runner.playbook import load_playbook, select_tasks
+    from runner.playbook.model import Playbook
+
+    configure_logging(opts["verbose"])
+    if opts["stream"] or opts["out_dir"]:
+        raise click.UsageError("--stream and --out-dir are not supported by 'runner play'")
+    extra_vars = parse_extra_vars(opts["extra_vars"])
+    loaded = [load_playbook(path, extra_vars) for path in playbooks]
+    book = Playbook(
+        ", ".join(playbooks),
+        [play for pb in loaded for play in pb.plays],
+        [w for pb in loaded for w in pb.warnings],
+    )
+    book = select_tasks(
+        book,
+        tags=_split(opts["tags"]),
+        skip_tags=_split(opts["skip_tags"]),
+        start_at_task=opts["start_at_task"],
+    )
+    if opts["syntax_check"]:
+        for path in playbooks:
+            click.echo(f"playbook: {path}")
+        ctx.exit(0)
+
+    from runner.inventory import load_inventory
+
+    inventory = load_inventory(list(opts["inventories"]), extra_vars=extra_vars)
+    if opts["limit"]:
+        inventory.select(opts["limit"])  # no match: an input error before anything runs
+    if opts["list_hosts"] or opts["list_tasks"]:
+        _print_listing(book, inventory, opts)
+        ctx.exit(0)
+    ctx.exit(_run(ctx, book, inventory, extra_vars, opts))
+
+
+def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: dict) -> int:
+    import gevent
+
+    from runner.engine import Engine, fit_forks, raise_fd_limit
+    from runner.events import FanOut, Notice
+    from runner.playbook import PlaybookRunner
+    from runner.transport.local import LocalTransport
+
+    all_hosts: dict[str, Any] = {}
+    probe = PlaybookRunner(
+        inventory=inventory,
+        engine_factory=lambda: None,
+        sink=_Discard(),
+        local_factory=LocalTransport,
+        limit=opts["limit"],
+    )
+    for play in book.plays:
+        for host in probe.play_hosts(play):
+            all_hosts[host.name] = host
+    check_connections(list(all_hosts.values()))
+    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
+    factory = transport_factory(opts, password)
+    sinks = _sinks(opts)
+    sink = FanOut(sinks)
+    forks, forks_notice = fit_forks(opts["forks"], max(1, len(all_hosts)), raise_fd_limit())
+    if forks_notice:
+        sink.handle(Notice(forks_notice))
+    if opts["host_key_checking"] == "off":
+        sink.handle(Notice("host key checking is off: connections are open to MITM attacks"))
+
+    runner = PlaybookRunner(
+        inventory=inventory,
+        engine_factory=lambda: Engine(factory, sink, forks=forks, retries=opts["retries"]),
+        sink=sink,
+        local_factory=LocalTransport,
+        extra_vars=extra_vars,
+        limit=opts["limit"],
+        check=opts["check"],
+        diff=opts["diff"],
+        max_output=opts["max_output"],
+        default_timeout=opts["timeout"],
+        sleep=gevent.sleep,
+    )
+    app = ctx.find_object(AppContext)
+    interrupts = app.interrupts if app else None
+    unregister = interrupts.register(runner.cancel) if interrupts else (lambda: None)
+    try:
+        summary = runner.run(book)
+    finally:
+        unregister()
+        for s in sinks:
+            stop = getattr(s, "stop", None)
+            if stop:
+                stop()
+    return exit_status_for(summary.any_failed, summary.any_unreachable, summary.interrupted)
+
+
+class _Discard:
+    def handle(self, event: object) -> None:
+        pass
+
+
+def _sinks(opts: dict) -> list[Any]:
+    from runner.output import NoticePrinter, make_console
+    from runner.output.playbook import PlaybookView
+    from runner.output.playbook_json import PlaybookJsonLines, PlaybookJUnit
+
+    err_console = make_console(stderr=True)
+    sinks: list[Any] = []
+    if opts["json_lines"]:
+        sinks.append(PlaybookJsonLines(sys.stdout))
+        sinks.append(NoticePrinter(err_console))
+    else:
+        sinks.append(
+            PlaybookView(
+                make_console(),
+                err_console=err_console,
+                quiet=opts["quiet"],
+                verbose=bool(opts["verbose"]),
+            )
+        )
+    if opts["junit"]:
+        sinks.append(PlaybookJUnit(opts["junit"]))
+    return sinks
+
+
+def _print_listing(book: Any, inventory: Any, opts: dict) -> None:
+    from runner.aggregate import fold_hosts
+    from runner.playbook import PlaybookRunner
+    from runner.playbook.batches import plan_batches
+    from runner.transport.local import LocalTransport
+
+    probe = PlaybookRunner(
+        inventory=inventory,
+        engine_factory=lambda: None,
+        sink=_Discard(),
+        local_factory=LocalTransport,
+        limit=opts["limit"],
+    )
+    click.echo(f"\nplaybook: {book.path}")
+    for number, play in enumerate(book.plays, 1):
+        tags = ", ".join(sorted(play.tags))
+        click.echo(f"\n  play #{number} ({play.hosts}): {play.name}\tTAGS: [{tags}]")
+        if opts["list_hosts"]:
+            hosts = probe.play_hosts(play)
+            click.echo(
+                f"    pattern: {play.hosts!r}"
+                + (f" limit: {opts['limit']!r}" if opts["limit"] else "")
+            )
+            click.echo(f"    hosts ({len(hosts)}):")
+            for host in hosts:
+                click.echo(f"      {host.name}")
+            batches = plan_batches(hosts, play.serial)
+            serial = ", ".join(str(s) for s in play.serial) or "all hosts at once"
+            limit = play.max_fail_percentage
+            extra = f", max_fail_percentage: {limit:g}%" if limit is not None else ""
+            click.echo(f"    batches ({len(batches)}; serial: {serial}{extra}):")
+            for i, batch in enumerate(batches, 1):
+                names = [h.name for h in batch]
+                click.echo(f"      {i}: {fold_hosts(names)} ({len(names)})")
+        if opts["list_tasks"]:
+            click.echo("    tasks:")
+            for task in play.all_tasks():
+                click.echo(f"      {task.label}\tTAGS: [{', '.join(sorted(task.tags))}]")
+
+
+__all__ = ["play_command"]

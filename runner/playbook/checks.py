@@ -1,0 +1,256 @@
+"""Validation helpers of the playbook loader: keywords, module arguments, conditions,
+templates, handler names and local files. Every error names the file and line."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from runner.errors import PlaybookError, TemplateError
+from runner.playbook import modspec
+from runner.playbook.model import Play
+from runner.playbook.yamlsrc import LineDict, line_of
+from runner.templating import compile_template, is_template
+
+PLAY_KEYWORDS = frozenset(
+    {
+        "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
+        "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
+        "handlers", "environment", "tags", "strategy",
+    }
+)  # fmt: skip
+_INHERITED = frozenset(
+    {
+        "name", "when", "become", "become_user", "become_method", "environment", "tags",
+        "vars", "ignore_errors", "run_once", "delegate_to", "any_errors_fatal",
+        "check_mode", "no_log",
+    }
+)  # fmt: skip
+BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
+TASK_KEYWORDS = _INHERITED | {
+    "register", "loop", "with_items", "loop_control", "changed_when", "failed_when",
+    "notify", "retries", "until", "delay", "timeout", "args",
+}  # fmt: skip
+HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
+
+# Ansible keywords runner knows about but does not implement, with what to do instead.
+UNSUPPORTED = {
+    "roles": "inline the role's tasks in the play, or split plays with import_playbook",
+    "pre_tasks": "put these tasks first in 'tasks'",
+    "post_tasks": "put these tasks last in 'tasks'",
+    "async": "use 'timeout' (runner runs every task to completion)",
+    "poll": "use 'timeout' (runner runs every task to completion)",
+    "throttle": "use --forks",
+    "delegate_facts": "set_fact on the host itself",
+    "remote_user": "set ansible_user in the inventory or use -u/--user",
+    "connection": "set ansible_connection in the inventory",
+    "port": "set ansible_port in the inventory",
+    "ignore_unreachable": "unreachable hosts are always removed from the play",
+    "module_defaults": "give the arguments on each task",
+    "diff": "use --diff on the command line",
+    "debugger": "none (runner has no debugger)",
+    "collections": "none (runner's modules are built in)",
+    "order": "none (hosts run in inventory order)",
+    "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
+    "become_flags": "none (runner runs sudo -H -S -n)",
+    "become_exe": "none (runner runs sudo)",
+    "fact_path": "none (runner gathers no facts)",
+    "gather_subset": "none (runner gathers no facts)",
+    "vars_prompt": "pass the values with -e/--extra-vars",
+    "hosts": "'hosts' belongs to plays, not tasks",
+}
+_LOOP_HINT = "use 'loop:' with a list (with_items is also supported)"
+
+
+class Checks:
+    """Mixed into the loader: checks that need only the data, its path and line."""
+
+    def _module_args(self, module: str, data: LineDict, key: str, path: str) -> dict[str, Any]:
+        raw = data[key]
+        line = line_of(data, key)
+        try:
+            if raw is None:
+                args: dict[str, Any] = {}
+            elif isinstance(raw, str):
+                if module in ("debug", "fail", "set_fact", "assert", "pause") and "=" not in raw:
+                    raise ValueError(f"{module} takes key=value arguments or a mapping")
+                args = modspec.parse_free_form(module, raw)
+            elif isinstance(raw, dict):
+                args = _plain(raw)
+                if module == "set_fact":
+                    args.pop("cacheable", None)
+            else:
+                raise ValueError(f"arguments must be a string or a mapping, not {raw!r}")
+            extra = data.get("args")
+            if extra is not None:
+                if not isinstance(extra, dict):
+                    raise ValueError("'args' must be a mapping")
+                args.update(_plain(extra))
+            if module in ("command", "shell") and isinstance(args.get("argv"), str):
+                raise ValueError("argv must be a list")
+            modspec.check_args(module, args)
+        except ValueError as exc:
+            raise PlaybookError(str(exc), path=path, line=line) from exc
+        if module == "pause" and "prompt" in args:
+            raise PlaybookError("pause supports only 'seconds'/'minutes'", path=path, line=line)
+        self._check_local_file(module, args, path, line)
+        return args
+
+    def _check_local_file(self, module: str, args: dict, path: str, line: int | None) -> None:
+        """Files read on the control node must exist (when their names are not templated)."""
+        src = None
+        if module in ("copy", "template"):
+            src = args.get("src")
+        elif module == "script":
+            raw = args.get("cmd") or args.get("_raw_params") or ""
+            src = str(raw).split()[0] if str(raw).split() else None
+        if not isinstance(src, str) or is_template(src):
+            return
+        if resolve_local(src, os.path.dirname(path), module) is None:
+            raise PlaybookError(
+                f"{module}: local file {src!r} not found (looked in "
+                f"{_search_dirs(os.path.dirname(path), module)})", path=path, line=line,
+            )  # fmt: skip
+        if os.path.isdir(resolve_local(src, os.path.dirname(path), module) or ""):
+            raise PlaybookError(
+                f"{module}: {src!r} is a directory; runner copies single files",
+                path=path, line=line,
+            )  # fmt: skip
+
+    # -- checks ---------------------------------------------------------------------
+
+    def _bad_keyword(self, key: Any, what: str, path: str, line: int | None, allowed) -> None:
+        key = str(key)
+        if key.startswith("with_") and key != "with_items":
+            hint = _LOOP_HINT
+        else:
+            hint = UNSUPPORTED.get(key)
+        supported = ", ".join(sorted(allowed))
+        if what == "play" and modspec.canonical_module(key) in modspec.SPECS:
+            message = f"module {key!r} at play level; put it under 'tasks:'"
+        elif hint:
+            message = f"runner does not support the {what} keyword {key!r}"
+        else:
+            message = f"unknown {what} keyword {key!r}; supported: {supported}"
+        raise PlaybookError(message, path=path, line=line, hint=hint and f"instead: {hint}")
+
+    def _check_method(self, data: LineDict, path: str) -> None:
+        method = data.get("become_method", "sudo")
+        if method != "sudo":
+            raise PlaybookError(
+                f"become_method {method!r} is not supported; runner uses sudo",
+                path=path, line=line_of(data, "become_method"),
+            )  # fmt: skip
+
+    def _delegate(self, data: LineDict, path: str, default: str | None) -> str | None:
+        target = data.get("delegate_to", default)
+        if target not in (None, "localhost", "127.0.0.1"):
+            raise PlaybookError(
+                f"delegate_to: {target!r} is not supported; runner delegates only to localhost",
+                path=path, line=line_of(data, "delegate_to"),
+            )  # fmt: skip
+        return "localhost" if target else None
+
+    def _check_expr(self, expr: Any, path: str, line: int | None) -> None:
+        if not isinstance(expr, str):
+            return
+        from jinja2 import TemplateSyntaxError
+
+        from runner.templating import _compile_expression
+
+        text = expr.strip()
+        if text.startswith("{{") and text.endswith("}}"):
+            text = text[2:-2]
+        try:
+            _compile_expression(text)
+        except TemplateSyntaxError as exc:
+            raise PlaybookError(
+                f"invalid condition {expr!r}: {exc.message}", path=path, line=line
+            ) from exc
+
+    def _check_templates(self, value: Any, path: str, line: int | None) -> None:
+        if isinstance(value, str):
+            if is_template(value):
+                try:
+                    compile_template(value)
+                except TemplateError as exc:
+                    raise PlaybookError(exc.message, path=path, line=line) from exc
+        elif isinstance(value, dict):
+            for v in value.values():
+                self._check_templates(v, path, line)
+        elif isinstance(value, list):
+            for v in value:
+                self._check_templates(v, path, line)
+
+    def _check_notify(self, play: Play) -> None:
+        names = {h.name for h in play.handlers if h.name}
+        names |= {topic for h in play.handlers for topic in h.listen}
+        for task in play.all_tasks():
+            for target in task.notify:
+                if target not in names:
+                    known = ", ".join(sorted(names)) or "none defined"
+                    raise PlaybookError(
+                        f"notify: no handler named {target!r} in this play (handlers: {known})",
+                        path=task.path, line=task.line,
+                    )  # fmt: skip
+
+    def _mapping(self, data: LineDict, key: str, path: str) -> dict[str, Any]:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise PlaybookError(f"'{key}' must be a mapping", path=path, line=line_of(data, key))
+        return _plain(value)
+
+
+def _search_dirs(base: str, module: str) -> str:
+    sub = {"template": "templates", "copy": "files", "script": "files"}.get(module)
+    dirs = [os.path.join(base, sub)] if sub else []
+    return ", ".join([*dirs, base or "."])
+
+
+def resolve_local(name: str, base: str, module: str) -> str | None:
+    """Where a local source file is: ``templates/``/``files/`` next to the playbook, then
+    the playbook's folder (Ansible's search order, without roles). None if not found."""
+    name = os.path.expanduser(name)
+    if os.path.isabs(name):
+        return name if os.path.exists(name) else None
+    sub = {"template": "templates", "copy": "files", "script": "files"}.get(module)
+    for folder in ([os.path.join(base, sub)] if sub else []) + [base or "."]:
+        candidate = os.path.join(folder, name)
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """LineDicts -> dicts (recursively), so templates and JSON see ordinary data."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return (value,)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tags(value: Any, path: str, line: int | None) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(t.strip() for t in value.split(",") if t.strip())
+    if isinstance(value, list):
+        return frozenset(str(t) for t in value)
+    if isinstance(value, (int, float)):
+        return frozenset({str(value)})
+    raise PlaybookError("tags must be a string or a list", path=path, line=line)

@@ -1,0 +1,247 @@
+"""Runs one task on one host: conditions, loops, retries, the module, result rules.
+
+Returns a TaskOutcome; only an unreachable host (HostError with ``unreachable``) is
+raised, so the strategy can take the host out of the play.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from runner.errors import HostError, RunnerError
+from runner.models import Host, Status
+from runner.playbook.events import TaskOutcome
+from runner.playbook.model import Task
+from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
+from runner.playbook.modules.base import ModuleFailure
+from runner.playbook.variables import VarScope
+from runner.templating import LazyVars, condition, render_value, truth
+from runner.transport.base import Transport
+
+
+@dataclass
+class TaskExecutor:
+    """Everything a task needs besides the task and the host."""
+
+    scope: VarScope
+    connect: Callable[[Host], Transport]  # the host's one connection (engine.connection)
+    local_connect: Callable[[Host], Transport]  # for delegate_to: localhost
+    base_dir: str
+    check_mode: bool = False
+    diff: bool = False
+    max_output: int = 1 << 20
+    default_timeout: float | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    def run(self, task: Task, host: Host) -> TaskOutcome:
+        started = time.time()
+        clock = time.monotonic()
+        local: list[Transport] = []
+        try:
+            result = self._run(task, host, local)
+        except HostError as exc:
+            if exc.unreachable:
+                raise
+            result = _failure(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+        except (RunnerError, ModuleFailure) as exc:
+            result = _failure(getattr(exc, "msg", None) or str(exc))
+        finally:
+            for transport in local:
+                transport.close()
+        status = _status(result)
+        ignored = False
+        if status is Status.FAILED and task.ignore_errors:
+            try:
+                ignored = condition(task.ignore_errors, self.scope.for_host(host, task.vars))
+            except RunnerError:
+                ignored = False
+        return TaskOutcome(
+            host=host.name,
+            status=status,
+            result=result,
+            ignored=ignored,
+            rescued=status is Status.FAILED and not ignored and task.rescuable,
+            started=started,
+            duration=time.monotonic() - clock,
+            censored=task.no_log,
+        )
+
+    # -- conditions and loops -----------------------------------------------------------
+
+    def _run(self, task: Task, host: Host, local: list[Transport]) -> dict[str, Any]:
+        variables = self.scope.for_host(host, task.vars)
+        if task.loop is None:
+            false = self._false_condition(task, variables)
+            if false is not None:
+                return _skipped(false)
+            return self._attempts(task, host, variables, local)
+        items = render_value(task.loop, variables, where=task.where)
+        if isinstance(items, Mapping) or not isinstance(items, (list, tuple)):
+            return _failure(
+                f"loop needs a list, got {type(items).__name__}; use '| dict2items' for a mapping"
+            )
+        if task.loop_flatten:
+            items = [x for item in items for x in (item if isinstance(item, list) else [item])]
+        if not items:
+            return {"changed": False, "skipped": True, "results": [], "msg": "No items in the list"}
+        results = []
+        for item in items:
+            item_vars = variables.child({task.loop_var: item})
+            false = self._false_condition(task, item_vars)
+            if false is not None:
+                one = _skipped(false)
+            else:
+                one = self._attempts(task, host, item_vars, local)
+            one[task.loop_var] = item
+            one["ansible_loop_var"] = task.loop_var
+            results.append(one)
+        aggregate: dict[str, Any] = {
+            "results": results,
+            "changed": any(r.get("changed") for r in results),
+            "msg": "All items completed",
+        }
+        if any(r.get("failed") for r in results):
+            aggregate["failed"] = True
+            aggregate["msg"] = "One or more items failed"
+        if all(r.get("skipped") for r in results):
+            aggregate["skipped"] = True
+        return aggregate
+
+    def _false_condition(self, task: Task, variables: Mapping[str, Any]) -> Any:
+        """The first ``when`` condition that is false, or None when the task should run."""
+        for cond in task.when:
+            if not condition(cond, variables, where=task.where):
+                return cond
+        return None
+
+    def _attempts(
+        self, task: Task, host: Host, variables: LazyVars, local: list[Transport]
+    ) -> dict[str, Any]:
+        if task.until is None:
+            return self._once(task, host, variables, local)
+        retries = _number(task.retries, variables, None)
+        attempts = 3 if retries is None else max(1, int(retries) + 1)
+        delay = _number(task.delay, variables, 5.0) or 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            result = self._once(task, host, variables, local)
+            result["attempts"] = attempt
+            if result.get("skipped"):
+                return result
+            done = condition(task.until, variables.child({task.register or "": result}))
+            if done:
+                return result
+            if attempt >= attempts:
+                result["failed"] = True
+                result.setdefault("msg", f"'until' still false after {attempt} attempts")
+                return result
+            self.sleep(delay)
+
+    # -- one module call ------------------------------------------------------------------
+
+    def _once(
+        self, task: Task, host: Host, variables: LazyVars, local: list[Transport]
+    ) -> dict[str, Any]:
+        keep = EXPRESSION_ARGS.get(task.module, ())
+        args = {
+            k: (v if k in keep else render_value(v, variables, where=task.where))
+            for k, v in task.args.items()
+        }
+        args = {k: v for k, v in args.items() if v != "__omit_place_holder__"}
+        env = render_value(dict(task.environment), variables, where=task.where)
+        timeout = _number(task.timeout, variables, self.default_timeout)
+        ctx = ModuleContext(
+            host=host,
+            connect=self._connector(task, host, local),
+            variables=variables,
+            base_dir=self.base_dir,
+            check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
+            diff=self.diff,
+            become=task.become,
+            become_user=render_value(task.become_user, variables) if task.become_user else None,
+            environment={str(k): v for k, v in env.items()},
+            timeout=timeout,
+            max_output=self.max_output,
+            sleep=self.sleep,
+        )
+        try:
+            result = MODULES[task.module](ctx, args)
+        except ModuleFailure as exc:
+            result = _failure(exc.msg, **exc.extra)
+        except ValueError as exc:  # e.g. an invalid environment variable name
+            result = _failure(str(exc))
+        except HostError as exc:
+            if exc.unreachable:
+                raise
+            result = _failure(exc.message)
+        result.setdefault("changed", False)
+        result["failed"] = bool(result.get("failed", False))
+        if result.get("skipped"):
+            return result
+        scoped = variables.child({task.register: result}) if task.register else variables
+        if task.changed_when is not None:
+            result["changed"] = _all(task.changed_when, scoped, task)
+        if task.failed_when is not None:
+            result["failed"] = _all(task.failed_when, scoped, task)
+            result["failed_when_result"] = result["failed"]
+            if not result["failed"] and result.get("msg") == "non-zero return code":
+                result.pop("msg")
+        return result
+
+    def _connector(self, task: Task, host: Host, local: list[Transport]) -> Callable[[], Transport]:
+        if task.module in LOCAL_ONLY:
+            return _no_connection
+        if task.delegate_to:
+
+            def connect_local() -> Transport:
+                if not local:
+                    local.append(self.local_connect(host))
+                return local[0]
+
+            return connect_local
+        return lambda: self.connect(host)
+
+
+def _no_connection() -> Transport:
+    raise RuntimeError("this module runs on the control node only")
+
+
+def _all(conditions: Any, variables: Mapping[str, Any], task: Task) -> bool:
+    return condition(conditions, variables, where=task.where)
+
+
+def _number(value: Any, variables: Mapping[str, Any], default: float | None) -> float | None:
+    if value is None:
+        return default
+    rendered = render_value(value, variables)
+    try:
+        return float(rendered)
+    except (TypeError, ValueError) as exc:
+        raise ModuleFailure(f"expected a number, got {rendered!r}") from exc
+
+
+def _failure(msg: str, **extra: Any) -> dict[str, Any]:
+    return {"changed": False, "failed": True, "msg": msg, **extra}
+
+
+def _skipped(false_condition: Any) -> dict[str, Any]:
+    return {
+        "changed": False,
+        "skipped": True,
+        "skip_reason": "Conditional result was False",
+        "false_condition": false_condition,
+    }
+
+
+def _status(result: Mapping[str, Any]) -> Status:
+    if result.get("failed"):
+        return Status.FAILED
+    if result.get("skipped"):
+        return Status.SKIPPED
+    if result.get("changed"):
+        return Status.CHANGED
+    return Status.OK

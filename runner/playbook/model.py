@@ -1,0 +1,122 @@
+"""The loaded, validated shape of a playbook: plays, blocks, tasks, handlers.
+
+Everything here is checked by the loader before any host is contacted, and carries the
+file and line it came from. Keywords a block sets (``when``, ``become``, ``tags``,
+``environment``, ``vars``...) are already folded into each task, so the strategy only
+ever looks at one ``Task``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Task:
+    """One task (or handler) with its effective keywords."""
+
+    module: str
+    args: dict[str, Any]
+    path: str
+    line: int
+    name: str | None = None
+    when: tuple[Any, ...] = ()
+    register: str | None = None
+    loop: Any = None
+    loop_flatten: bool = False  # with_items flattens one level of nested lists
+    loop_var: str = "item"
+    loop_label: str | None = None
+    ignore_errors: Any = False
+    changed_when: Any = None
+    failed_when: Any = None
+    run_once: bool = False
+    delegate_to: str | None = None
+    notify: tuple[str, ...] = ()
+    listen: tuple[str, ...] = ()
+    become: bool = False
+    become_user: str | None = None
+    retries: Any = None
+    until: Any = None
+    delay: Any = None
+    timeout: Any = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    check_mode: bool | None = None
+    no_log: bool = False
+    any_errors_fatal: bool = False
+    # Filled by the loader: document order within the play, and whether a failure here
+    # is caught by an enclosing block's ``rescue``.
+    index: int = 0
+    rescuable: bool = False
+    handler: bool = False
+
+    @property
+    def label(self) -> str:
+        """The name shown in output: the task name, or its module (as Ansible shows it)."""
+        return self.name if self.name else self.module
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    def __repr__(self) -> str:
+        return f"Task({self.label!r}, {self.module}, {self.where})"
+
+
+@dataclass(eq=False)
+class Block:
+    """``block`` with its ``rescue`` and ``always`` sections."""
+
+    block: list[Node]
+    rescue: list[Node]
+    always: list[Node]
+    path: str
+    line: int
+    name: str | None = None
+
+
+Node = Task | Block
+
+
+@dataclass(eq=False)
+class Play:
+    name: str
+    hosts: str
+    path: str
+    line: int
+    tasks: list[Node] = field(default_factory=list)
+    handlers: list[Task] = field(default_factory=list)
+    vars: dict[str, Any] = field(default_factory=dict)
+    vars_files: tuple[str, ...] = ()
+    serial: tuple[int | str, ...] = ()
+    max_fail_percentage: float | None = None
+    any_errors_fatal: bool = False
+    tags: frozenset[str] = frozenset()
+    gather_facts: bool = False
+
+    def all_tasks(self) -> Iterator[Task]:
+        """Every task in document order (block, rescue, always, depth first)."""
+        yield from iter_tasks(self.tasks)
+
+    def __repr__(self) -> str:
+        return f"Play({self.name!r}, hosts={self.hosts!r})"
+
+
+@dataclass(eq=False)
+class Playbook:
+    path: str
+    plays: list[Play]
+    warnings: list[str] = field(default_factory=list)
+
+
+def iter_tasks(nodes: list[Node]) -> Iterator[Task]:
+    for node in nodes:
+        if isinstance(node, Task):
+            yield node
+        else:
+            yield from iter_tasks(node.block)
+            yield from iter_tasks(node.rescue)
+            yield from iter_tasks(node.always)

@@ -1,0 +1,34 @@
+"""The modules runner implements, by name. Each is ``(ModuleContext, args) -> dict``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from runner.playbook.modules import commands, files, logic
+from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
+
+Module = Callable[[ModuleContext, dict[str, Any]], ModuleResult]
+
+MODULES: dict[str, Module] = {
+    "shell": commands.shell,
+    "command": commands.command,
+    "raw": commands.raw,
+    "script": commands.script,
+    "copy": files.copy,
+    "template": files.template,
+    "fetch": files.fetch,
+    "file": files.file,
+    "debug": logic.debug,
+    "set_fact": logic.set_fact,
+    "fail": logic.fail,
+    "assert": logic.assert_,
+    "pause": logic.pause,
+}
+
+# Modules that never touch the host: no connection is opened for them.
+LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause"})
+# Arguments that are Jinja2 expressions, evaluated by the module itself.
+EXPRESSION_ARGS = {"assert": ("that",), "debug": ("var",)}
+
+__all__ = ["LOCAL_ONLY", "MODULES", "EXPRESSION_ARGS", "ModuleContext", "ModuleFailure"]

@@ -1,0 +1,122 @@
+"""What a module gets to work with: the host's connection, variables and run options.
+
+A module is a function ``(ctx, args) -> dict`` returning an Ansible-style result
+(``changed``, ``failed``, ``rc``, ``stdout``...). A non-zero exit code is a result; only a
+lost connection raises (HostError), which makes the host unreachable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.models import CommandResult, Host
+from runner.playbook.become import become_wrap, build_command
+from runner.transport.base import OutputCapture, Transport
+
+ModuleResult = dict[str, Any]
+
+
+class ModuleFailure(Exception):
+    """Raised inside a module to fail the task with a message (never leaves the executor)."""
+
+    def __init__(self, msg: str, **extra: Any) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.extra = extra
+
+
+@dataclass
+class ModuleContext:
+    host: Host
+    connect: Callable[[], Transport]
+    variables: Mapping[str, Any]
+    base_dir: str
+    check_mode: bool = False
+    diff: bool = False
+    become: bool = False
+    become_user: str | None = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    max_output: int = 1 << 20
+    sleep: Callable[[float], None] = time.sleep
+
+    def shell(
+        self,
+        script: str,
+        *,
+        stdin: bytes | None = None,
+        chdir: str | None = None,
+        executable: str = "/bin/sh",
+        become: bool | None = None,
+        env: bool = True,
+    ) -> CommandResult:
+        """Run a shell snippet with this task's environment, chdir and become."""
+        command = build_command(
+            script,
+            env=self.environment if env else None,
+            chdir=chdir,
+            become=self.become if become is None else become,
+            become_user=self.become_user,
+            executable=executable,
+        )
+        return self.run_raw(command, stdin=stdin)
+
+    def run_raw(self, command: str, *, stdin: bytes | None = None) -> CommandResult:
+        transport = self.connect()
+        return transport.run(
+            command,
+            stdout=OutputCapture(self.max_output),
+            stderr=OutputCapture(self.max_output),
+            timeout=self.timeout,
+            stdin=stdin,
+        )
+
+    def raw(self, command: str, executable: str | None = None) -> CommandResult:
+        if self.become:
+            command = become_wrap(command, self.become_user, executable or "/bin/sh")
+        elif executable:
+            import shlex
+
+            command = f"{executable} -c {shlex.quote(command)}"
+        return self.run_raw(command)
+
+
+def command_result(result: CommandResult, *, cmd: Any, strip: bool = True) -> ModuleResult:
+    """An Ansible-style result for a command: rc, stdout(_lines), stderr(_lines), failed."""
+    out = result.stdout_text
+    err = result.stderr_text
+    if strip:
+        out = out.rstrip("\r\n")
+        err = err.rstrip("\r\n")
+    data: ModuleResult = {
+        "changed": True,
+        "cmd": cmd,
+        "rc": result.exit_code,
+        "stdout": out,
+        "stderr": err,
+        "stdout_lines": out.splitlines(),
+        "stderr_lines": err.splitlines(),
+        "delta": f"{result.duration:.3f}",
+        "failed": result.exit_code != 0,
+    }
+    if result.exit_code != 0:
+        data["msg"] = "non-zero return code"
+    return data
+
+
+def need_str(args: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
+    value = args.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        raise ModuleFailure(f"{key} must be a string, not {type(value).__name__}")
+    return str(value)
+
+
+def as_bool(value: Any) -> bool:
+    from runner.templating import truth
+
+    return truth(value) if value is not None else False

@@ -1,0 +1,66 @@
+"""Modules that run on the control node only: debug, set_fact, fail, assert, pause."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult, as_bool
+from runner.templating import condition, evaluate
+
+
+def debug(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    var = args.get("var")
+    if var is not None:
+        name = str(var)
+        try:
+            value = evaluate(name, ctx.variables)
+        except Exception:  # Ansible prints the placeholder rather than failing
+            value = "VARIABLE IS NOT DEFINED!"
+        return {"changed": False, name: value}
+    return {"changed": False, "msg": args.get("msg", "Hello world!")}
+
+
+def set_fact(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    facts = {k: v for k, v in args.items() if k != "cacheable"}
+    return {"changed": False, "ansible_facts": facts}
+
+
+def fail(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    return {
+        "changed": False,
+        "failed": True,
+        "msg": args.get("msg", "Failed as requested from task"),
+    }
+
+
+def assert_(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    that = args.get("that")
+    checks = that if isinstance(that, list) else [that]
+    for check in checks:
+        if not condition(check, ctx.variables):
+            msg = args.get("fail_msg", args.get("msg", "Assertion failed"))
+            return {
+                "changed": False,
+                "failed": True,
+                "assertion": check,
+                "evaluated_to": False,
+                "msg": msg,
+            }
+    result: ModuleResult = {
+        "changed": False,
+        "msg": args.get("success_msg", "All assertions passed"),
+    }
+    if as_bool(args.get("quiet")):
+        result["msg"] = ""
+    return result
+
+
+def pause(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    try:
+        seconds = float(args.get("seconds", 0) or 0) + 60 * float(args.get("minutes", 0) or 0)
+    except (TypeError, ValueError) as exc:
+        raise ModuleFailure("pause: seconds/minutes must be numbers") from exc
+    if seconds < 0:
+        raise ModuleFailure("pause: the duration cannot be negative")
+    ctx.sleep(seconds)
+    return {"changed": False, "delta": seconds, "stdout": f"Paused for {seconds:g} seconds"}

@@ -1,0 +1,94 @@
+"""Which tasks run: ``--tags``, ``--skip-tags`` and ``--start-at-task``, decided before
+any host is contacted (so ``--list-tasks`` shows exactly what would run)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Collection
+from dataclasses import replace
+
+from runner.errors import InputError
+from runner.playbook.model import Node, Playbook, Task
+
+
+def tags_allow(tags: Collection[str], only: Collection[str], skip: Collection[str]) -> bool:
+    """Ansible's tag rules for one task.
+
+    ``always`` runs unless skipped by name; ``never`` runs only when asked for by one of
+    its tags; ``tagged``/``untagged``/``all`` are the special selectors.
+
+    >>> tags_allow({"deploy"}, {"deploy"}, ()), tags_allow({"x"}, {"deploy"}, ())
+    (True, False)
+    >>> tags_allow({"always"}, {"deploy"}, ()), tags_allow({"never", "debug"}, (), ())
+    (True, False)
+    """
+    tags = set(tags)
+    only = set(only)
+    skip = set(skip)
+    if skip:
+        hit = tags & skip or "all" in skip or ("tagged" in skip and tags)
+        if hit and not ("always" in tags and "always" not in skip):
+            return False
+        if "untagged" in skip and not tags:
+            return False
+    if "never" in tags and not (only & (tags - {"always"}) or "never" in only):
+        return False
+    if not only or "all" in only:
+        return True
+    if "always" in tags:
+        return True
+    if "tagged" in only and tags:
+        return True
+    if "untagged" in only and not tags:
+        return True
+    return bool(tags & only)
+
+
+def _filter(nodes: list[Node], keep) -> list[Node]:
+    out: list[Node] = []
+    for node in nodes:
+        if isinstance(node, Task):
+            if keep(node):
+                out.append(node)
+        else:
+            block = replace(
+                node,
+                block=_filter(node.block, keep),
+                rescue=_filter(node.rescue, keep),
+                always=_filter(node.always, keep),
+            )
+            if block.block or block.rescue or block.always:
+                out.append(block)
+    return out
+
+
+def select_tasks(
+    playbook: Playbook,
+    *,
+    tags: Collection[str] = (),
+    skip_tags: Collection[str] = (),
+    start_at_task: str | None = None,
+) -> Playbook:
+    """A copy of the playbook holding only the tasks that will run."""
+    started = start_at_task is None
+
+    def keep(task: Task) -> bool:
+        nonlocal started
+        pattern = start_at_task or ""
+        if (
+            not started
+            and task.name is not None
+            and (task.name == pattern or fnmatch.fnmatchcase(task.name, pattern))
+        ):
+            started = True
+        return started and tags_allow(task.tags, tags, skip_tags)
+
+    plays = []
+    for play in playbook.plays:
+        plays.append(replace(play, tasks=_filter(play.tasks, keep)))
+    if not started:
+        raise InputError(
+            f"--start-at-task: no task named {start_at_task!r}",
+            hint="task names are matched exactly or as a shell pattern ('deploy*')",
+        )
+    return replace(playbook, plays=plays)

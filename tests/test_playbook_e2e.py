@@ -1,0 +1,185 @@
+"""End-to-end: the real `runner play` command against a real OpenSSH sshd fleet."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.sshd
+
+PLAYBOOKS = REPO / "playbooks"
+
+
+def records(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def recap(stdout: str) -> dict:
+    return [r for r in records(stdout) if r["type"] == "recap"][0]["hosts"]
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    return tmp_path / "deploy"
+
+
+def root_var(root: Path) -> str:
+    return json.dumps({"deploy_root": f"{root}/{{{{ inventory_hostname }}}}"})
+
+
+def test_rolling_deploy_batches_and_recap(make_fleet, cli, root, tmp_path):
+    fleet = make_fleet(5, groups={"web": host_names(5)})
+    junit = tmp_path / "junit.xml"
+    args = ["play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "-e", root_var(root)]
+    res = cli(*args, "--junit", str(junit))
+    assert res.exit_code == 0, res
+    # serial [1, "50%"] of 5 hosts: 1, then 2, then 2
+    assert "batch 1/3: web01 (1)" in res.stdout
+    assert "batch 2/3: web[02-03] (2)" in res.stdout
+    assert "batch 3/3: web[04-05] (2)" in res.stdout
+    assert re.search(r"^web\[01-05\] : ok=5 +changed=3 +unreachable=0 +failed=0", res.stdout, re.M)
+    for name in fleet.names:
+        assert (root / name / "current" / "VERSION").read_text().startswith("release=1.0.0")
+    cases = ET.parse(junit).getroot().findall(".//testcase")
+    assert len(cases) == 5 * 5
+    # a second run changes nothing
+    again = cli(*args, "--json")
+    assert again.exit_code == 0, again
+    assert all(c["changed"] == 0 and c["ok"] == 5 for c in recap(again.stdout).values())
+
+
+def host_names(n: int) -> list[str]:
+    return [f"web{i:02d}" for i in range(1, n + 1)]
+
+
+def test_rolling_deploy_list_hosts_prints_batch_plan(make_fleet, cli):
+    fleet = make_fleet(5, groups={"web": host_names(5)})
+    res = cli("play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "--list-hosts")
+    assert res.exit_code == 0, res
+    assert "hosts (5):" in res.stdout
+    assert "batches (3; serial: 1, 50%, max_fail_percentage: 0%):" in res.stdout
+    assert "2: web[02-03] (2)" in res.stdout
+
+
+def test_rolling_deploy_failure_stops_before_next_batch(make_fleet, cli, root):
+    fleet = make_fleet(5, groups={"web": host_names(5)})
+    # web01 (the canary) cannot create its directory: a file is in the way
+    (root / "web01").mkdir(parents=True)
+    (root / "web01" / "releases").write_text("not a directory")
+    res = cli(
+        "play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "-e", root_var(root),
+        "--json",
+    )  # fmt: skip
+    assert res.exit_code == 2, res
+    counts = recap(res.stdout)
+    assert counts["web01"]["failed"] == 1
+    # no later batch ran: the other hosts never started
+    assert all(counts[h]["ok"] == 0 for h in fleet.names[1:]), counts
+    assert (
+        "max_fail_percentage"
+        in [r for r in records(res.stdout) if r["type"] == "recap"][0]["stopped"]
+    )
+
+
+def test_config_push_handler_runs_only_when_changed(make_fleet, cli, root):
+    fleet = make_fleet(3, groups={"db": ["web03"]})
+    args = ["play", *fleet.args(), str(PLAYBOOKS / "config_push.yml"), "-e", root_var(root)]
+    first = cli(*args)
+    assert first.exit_code == 0, first
+    assert "RUNNING HANDLER [restart app]" in first.stdout
+    assert "changed: web[01-03] (3)" in first.stdout
+    conf = (root / "web03" / "etc" / "app.conf").read_text()
+    assert "role = database" in conf and "port = 8080" in conf
+    assert "role = web" in (root / "web01" / "etc" / "app.conf").read_text()
+    # change the config of one host only: only it is restarted
+    second = cli(*args, "-e", "app_port=9090", "--limit", "web02", "--diff")
+    assert second.exit_code == 0, second
+    assert "-port = 8080" in second.stdout and "+port = 9090" in second.stdout
+    assert "RUNNING HANDLER [restart app]" in second.stdout
+    third = cli(*args, "--json")
+    counts = recap(third.stdout)
+    # web02 goes back to 8080 (changed + restart); the others are untouched
+    assert counts["web01"]["changed"] == 0 and counts["web03"]["changed"] == 0
+    assert counts["web02"]["changed"] == 2
+
+
+def test_config_push_check_mode_changes_nothing(make_fleet, cli, root):
+    fleet = make_fleet(2)
+    res = cli(
+        "play", *fleet.args(), str(PLAYBOOKS / "config_push.yml"), "-e", root_var(root),
+        "--check", "--json",
+    )  # fmt: skip
+    assert not (root / "web01" / "etc").exists()
+    tasks = [r for r in records(res.stdout) if r["type"] == "task"]
+    render = [r for r in tasks if r["task"] == "render app.conf"]
+    assert all(r["status"] == "changed" for r in render)
+    # the grep check is a command: skipped in check mode
+    assert all(r["status"] == "skipped" for r in tasks if r["task"] == "check the config parses")
+    assert res.exit_code == 0, res
+
+
+def test_audit_register_when(make_fleet, cli, root):
+    fleet = make_fleet(3)
+    res = cli("play", *fleet.args(), str(PLAYBOOKS / "audit.yml"), "-e", root_var(root))
+    assert res.exit_code == 0, res
+    assert "no release deployed under" in res.stdout
+    assert re.search(r"^web\[01-03\] : ok=6 +changed=0 ", res.stdout, re.M)
+
+
+def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, cli, tmp_path):
+    fleet = make_fleet(3, host_vars={"web03": {"ansible_port": 1}})
+    script = tmp_path / "files" / "probe.sh"
+    script.parent.mkdir()
+    script.write_text('#!/bin/sh\necho probe "$1" $(id -un)\n')
+    book = tmp_path / "book.yml"
+    book.write_text(
+        f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: probe
+      script: probe.sh hello
+      register: probe
+    - name: save
+      copy:
+        content: "{{{{ probe.stdout }}}}\\n"
+        dest: "{tmp_path}/out-{{{{ inventory_hostname }}}}.txt"
+    - name: fetch it back
+      fetch:
+        src: "{tmp_path}/out-{{{{ inventory_hostname }}}}.txt"
+        dest: "{tmp_path}/fetched"
+    - name: fail on web02
+      command: /bin/false
+      when: inventory_hostname == 'web02'
+    - name: after
+      debug: msg=done
+"""
+    )
+    res = cli("play", *fleet.args(), str(book), "--json", "--connect-timeout", "2")
+    assert res.exit_code == 6, res
+    counts = recap(res.stdout)
+    assert counts["web03"]["unreachable"] == 1
+    assert counts["web02"]["failed"] == 1
+    assert counts["web01"] == {
+        "ok": 4, "changed": 3, "unreachable": 0, "failed": 0, "skipped": 1, "rescued": 0,
+        "ignored": 0,
+    }  # fmt: skip
+    fetched = tmp_path / "fetched" / "web01" / str(tmp_path).lstrip("/") / "out-web01.txt"
+    assert fetched.read_text().startswith("probe hello")
+    stderr_tasks = [r for r in records(res.stdout) if r["type"] == "task" and r["host"] == "web02"]
+    assert stderr_tasks[-1]["task"] == "fail on web02" and stderr_tasks[-1]["exit_code"] == 1
+
+
+def test_invalid_playbook_is_an_input_error_before_connecting(cli, tmp_path):
+    book = tmp_path / "bad.yml"
+    book.write_text("- hosts: all\n  tasks:\n    - name: x\n      apt: name=nginx\n")
+    res = cli("play", "-i", "nosuchhost,", str(book))
+    assert res.exit_code == 1, res
+    assert f"{book}:4: unknown module 'apt'" in res.stderr
+    assert "shell: apt-get install" in res.stderr
