@@ -134,5 +134,13 @@ class TaskError(HostError):
     kind = "task"
 
 
+class BecomeError(HostError):
+    """Privilege escalation (sudo) refused: wrong or missing password, no sudoers rule.
+    The host answered, so it counts as failed, not unreachable."""
+
+    unreachable = False
+    kind = "become"
+
+
 class Interrupted(RunnerError):
     """The user pressed Ctrl-C."""

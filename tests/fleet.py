@@ -95,6 +95,8 @@ class SSHServer:
         cfg = self.workdir / "sshd_config"
         cfg.write_text(
             f"""\
+# extra settings first: for most keywords sshd keeps the first value it reads
+{self.extra_config}
 Port {self.port}
 ListenAddress {self.address}
 HostKey {self.host_key}
@@ -116,7 +118,6 @@ PrintLastLog no
 LogLevel ERROR
 SetEnv HOME={home}
 Subsystem sftp internal-sftp
-{self.extra_config}
 """
         )
         return cfg

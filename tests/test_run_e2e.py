@@ -514,3 +514,62 @@ def test_wrong_key_is_authentication_failure(make_fleet, cli, tmp_path):
     assert res.exit_code == 4, res
     rec = json_records(res.stdout)[0]
     assert rec["error_kind"] == "auth" and "authentication failed" in rec["error"]
+
+
+def test_password_auth_from_environment(user_sshd, tmp_path, ssh_root, cli):
+    """-k / RUNNER_SSH_PASSWORD: password authentication, and a wrong one is reported."""
+    if user_sshd is None:
+        pytest.skip("password logins need a test user with a password (root only)")
+    subprocess.run(["chpasswd"], input=f"{user_sshd.user}:s3cret-pw\n", text=True, check=True)
+    server = SSHServer(
+        ssh_root / f"pw-{os.getpid()}",
+        user_sshd.client_key,
+        login_user=user_sshd.user,
+        extra_config="PasswordAuthentication yes\nPubkeyAuthentication no\n",
+    ).start()
+    try:
+        inv = tmp_path / "pw.yml"
+        inv.write_text(
+            f"all:\n  hosts:\n    pw1:\n      ansible_host: 127.0.0.1\n"
+            f"      ansible_port: {server.port}\n      ansible_user: {server.user}\n"
+        )
+        args = ["run", "-i", str(inv), "--known-hosts", str(tmp_path / "kh"), "--json", "all"]
+        good = cli(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "s3cret-pw"})
+        bad = cli(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "wrong"})
+    finally:
+        server.stop()
+        subprocess.run(["usermod", "-p", "*", user_sshd.user], check=True)
+    assert good.exit_code == 0, good
+    assert json_records(good.stdout)[0]["stdout"] == f"{server.user}\n"
+    assert bad.exit_code == 4
+    rec = json_records(bad.stdout)[0]
+    assert rec["error_kind"] == "auth" and "password" in rec["error"]
+    assert "s3cret" not in good.stdout + good.stderr and "wrong" not in bad.stdout + bad.stderr
+
+
+def test_ssh_agent_keys_are_used(make_fleet, cli, tmp_path):
+    """No key file given: the key held by ssh-agent logs in."""
+    fleet = make_fleet(3)
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(tmp_path)}  # no default ~/.ssh keys
+        subprocess.run(["ssh-add", "-q", str(fleet.server.client_key)], env={**os.environ, **env},
+                       check=True, capture_output=True)
+        inv = tmp_path / "agent.yml"
+        inv.write_text(
+            fleet.inventory.read_text().replace(
+                f"ansible_ssh_private_key_file: {fleet.server.client_key}", ""
+            )
+        )
+        res = cli("run", "-i", str(inv), "--known-hosts", str(fleet.known_hosts), "--json",
+                  "all", "echo via-agent", env=env)
+    finally:
+        agent.terminate()
+        agent.wait(5)
+    assert res.exit_code == 0, res
+    assert {r["stdout"] for r in json_records(res.stdout)[:-1]} == {"via-agent\n"}

@@ -1,0 +1,271 @@
+"""Privilege escalation (sudo): the one place that builds a sudo command line, and the
+small state machine that answers sudo's password prompt on a running command.
+
+Pure text and bytes: no I/O, no paramiko. A transport runs ``become_command(...)`` and
+feeds the command's output through a ``BecomeSession``, which hides sudo's prompt, says
+when to send the password (never on a command line, so it shows in no process listing)
+and tells apart "sudo refused" from "the command ran and failed".
+
+How a run goes: sudo prints our prompt (a nonce-tagged string no command prints by
+chance); we answer it once; the wrapped shell prints ``BECOME-SUCCESS-<nonce>`` before
+the user's command, so everything before that line is sudo talking and everything after
+it is the command's output. A second prompt means the password was wrong: the session
+fails at once instead of waiting for sudo's retries.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import BecomeError
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TRUE = ("1", "true", "yes", "on", "y")
+
+
+@dataclass(frozen=True)
+class Become:
+    """Run commands as ``user`` (root when None) through sudo, with ``password`` if given.
+
+    The password never shows in ``repr`` (and so in no log line or event).
+
+    >>> Become("postgres", "s3cret")
+    Become(user='postgres', password=<set>)
+    """
+
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        return f"Become(user={self.user!r}, password={'<set>' if self.password else None})"
+
+    @property
+    def target(self) -> str:
+        return self.user or "root"
+
+
+def become_for_host(
+    host_vars: Mapping[str, Any],
+    *,
+    become: bool = False,
+    user: str | None = None,
+    password: str | None = None,
+) -> Become | None:
+    """Whether and how a host escalates: command-line options over inventory variables.
+
+    ``-b`` turns become on for every host; otherwise ``ansible_become`` decides.
+    ``--become-user`` wins over ``ansible_become_user``; a password given on the command
+    line (-K or RUNNER_BECOME_PASSWORD) wins over ``ansible_become_password`` /
+    ``ansible_become_pass``.
+
+    >>> become_for_host({"ansible_become": "yes", "ansible_become_user": "pg"})
+    Become(user='pg', password=None)
+    >>> become_for_host({}, become=False) is None
+    True
+    >>> become_for_host({"ansible_become_password": "x"}, become=True, user="app")
+    Become(user='app', password=<set>)
+    """
+    enabled = become or _truthy(host_vars.get("ansible_become"))
+    if not enabled:
+        return None
+    target = user or _str_or_none(host_vars.get("ansible_become_user"))
+    secret = password or _str_or_none(
+        host_vars.get("ansible_become_password") or host_vars.get("ansible_become_pass")
+    )
+    return Become(target, secret)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE if value is not None else False
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+def prompt_text(nonce: str) -> str:
+    """The prompt sudo is told to print: unmistakable, so it can be found and hidden."""
+    return f"[sudo via runner {nonce}] password: "
+
+
+def success_marker(nonce: str) -> str:
+    return f"BECOME-SUCCESS-{nonce}"
+
+
+def become_wrap(
+    command: str,
+    user: str | None,
+    executable: str = "/bin/sh",
+    *,
+    password: bool = False,
+    pty: bool = False,
+    nonce: str | None = None,
+) -> str:
+    """``command`` (shell text) run as ``user`` through sudo. The only sudo command line
+    runner builds.
+
+    Without ``password``, ``sudo -n`` fails at once when a password is needed instead of
+    waiting for one. With ``password`` sudo prints a tagged prompt (on stderr with ``-S``,
+    on the terminal with a pty) that the transport answers. With a ``nonce`` the shell
+    first prints a success marker, so sudo's own words are told apart from the output.
+
+    >>> become_wrap("id -u", None)
+    "sudo -H -S -n -u root -- /bin/sh -c 'id -u'"
+    >>> become_wrap("id -u", "app", password=True, nonce="ab12")
+    "sudo -H -S -p '[sudo via runner ab12] password: ' -u app -- /bin/sh -c 'echo BECOME-SUCCESS-ab12; id -u'"
+    >>> become_wrap("id", None, password=True, pty=True, nonce="ab12")
+    "sudo -H -p '[sudo via runner ab12] password: ' -u root -- /bin/sh -c 'echo BECOME-SUCCESS-ab12; id'"
+    """
+    body = f"echo {success_marker(nonce)}; {command}" if nonce else command
+    if password:
+        if nonce is None:
+            raise ValueError("a become password needs a nonce to find sudo's prompt")
+        flags = "-H" if pty else "-H -S"
+        flags += f" -p {shlex.quote(prompt_text(nonce))}"
+    else:
+        flags = "-H -S -n"
+    target = shlex.quote(user or "root")
+    return f"sudo {flags} -u {target} -- {executable} -c {shlex.quote(body)}"
+
+
+def env_prefix(env: Mapping[str, object] | None) -> str:
+    """``export`` statements for a command's environment (works whatever the server's
+    AcceptEnv says; inside sudo, so sudo's env_reset does not drop them).
+
+    >>> env_prefix({"A": "x y", "N": 1})
+    "export A='x y' N=1; "
+    """
+    if not env:
+        return ""
+    parts = []
+    for name, value in env.items():
+        if not _ENV_NAME.match(str(name)):
+            raise ValueError(f"invalid environment variable name {name!r}")
+        parts.append(f"{name}={shlex.quote('' if value is None else str(value))}")
+    return f"export {' '.join(parts)}; "
+
+
+def shell_body(command: str, *, env: Mapping[str, object] | None = None, chdir: str | None = None) -> str:
+    """The command with its environment and working directory, as one shell snippet.
+
+    >>> shell_body("ls", chdir="/srv", env={"X": "1"})
+    'export X=1; cd /srv && ls'
+    """
+    body = command
+    if chdir:
+        body = f"cd {shlex.quote(chdir)} && {body}"
+    return env_prefix(env) + body
+
+
+class BecomeSession:
+    """Follows one sudo-wrapped command's output until the success marker.
+
+    ``feed(stream, data)`` returns the bytes that belong to the command's output (sudo's
+    prompt and the marker removed). ``reply()`` returns what to send to the remote stdin
+    now (the password, once, when the prompt appeared). Raises BecomeError when sudo
+    asks twice (wrong password) or asks although no password was given. ``finish()``
+    at the end of the command raises BecomeError when sudo never ran the command.
+    """
+
+    def __init__(self, become: Become, nonce: str, *, pty: bool = False, host: str | None = None):
+        self.become = become
+        self.pty = pty
+        self.host = host
+        self.prompt = prompt_text(nonce).encode()
+        self.marker = success_marker(nonce).encode()
+        self.started = False  # the marker was seen: sudo is done
+        self._out = b""  # stdout before the marker
+        self._err = b""  # stderr before the marker
+        self._prompts = 0
+        self._answered = 0
+
+    def feed(self, stream: str, data: bytes) -> bytes:
+        if self.started:
+            return data
+        if stream == "stderr":
+            self._err += data
+            if not self.pty:
+                self._check_prompts(self._err)
+            return b""
+        self._out += data
+        if self.pty:
+            self._check_prompts(self._out)
+        index = self._out.find(self.marker)
+        if index < 0:
+            return b""
+        end = self._out.find(b"\n", index)
+        if end < 0:
+            return b""  # the rest of the marker line is still on its way
+        self.started = True
+        rest, self._out = self._out[end + 1 :], b""
+        if self.pty:
+            self._err = b""
+            return rest
+        return rest
+
+    def held_stderr(self) -> bytes:
+        """Stderr that arrived before the marker, minus sudo's prompt (handed over once)."""
+        err, self._err = self._err, b""
+        return err.replace(self.prompt, b"")
+
+    def _check_prompts(self, buffer: bytes) -> None:
+        self._prompts = buffer.count(self.prompt)
+        if self._prompts > 1:
+            raise BecomeError(
+                f"sudo: incorrect password for {self.become.target}",
+                host=self.host,
+                hint="check -K / RUNNER_BECOME_PASSWORD / ansible_become_password",
+            )
+
+    def reply(self) -> bytes:
+        """What to type now: the password once sudo asked for it, else nothing."""
+        if self._prompts > self._answered:
+            self._answered = self._prompts
+            if self.become.password is None:
+                raise BecomeError(
+                    f"sudo asked for a password to become {self.become.target}",
+                    host=self.host,
+                    hint="give it with -K/--ask-become-pass or RUNNER_BECOME_PASSWORD",
+                )
+            return self.become.password.encode() + b"\n"
+        return b""
+
+    def finish(self, exit_code: int) -> None:
+        """The command ended: raise BecomeError when sudo itself refused."""
+        if self.started:
+            return
+        said = (self._err + b"\n" + self._out).replace(self.prompt, b"")
+        text = said.decode("utf-8", errors="replace").strip()
+        text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        lowered = text.lower()
+        if "incorrect password" in lowered or "sorry, try again" in lowered:
+            message = f"sudo: incorrect password for {self.become.target}"
+        elif "password is required" in lowered:
+            message = f"sudo: a password is required to become {self.become.target}"
+        elif text:
+            message = text if text.startswith("sudo") else f"sudo failed: {text}"
+        else:
+            message = f"sudo failed (exit code {exit_code})"
+        raise BecomeError(message[:500], host=self.host)
+
+
+__all__ = [
+    "Become",
+    "BecomeSession",
+    "become_for_host",
+    "become_wrap",
+    "env_prefix",
+    "new_nonce",
+    "shell_body",
+]
