@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -59,8 +60,6 @@ def play_command(ctx: click.Context, playbooks: tuple[str, ...], **opts: Any) ->
     from runner.playbook.model import Playbook
 
     configure_logging(opts["verbose"])
-    if opts["stream"] or opts["out_dir"]:
-        raise click.UsageError("--stream and --out-dir are not supported by 'runner play'")
     extra_vars = parse_extra_vars(opts["extra_vars"])
     loaded = [load_playbook(path, extra_vars) for path in playbooks]
     book = Playbook(
@@ -94,7 +93,7 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
     import gevent
 
     from runner.engine import Engine, fit_forks, raise_fd_limit
-    from runner.events import FanOut, Notice
+    from runner.events import FanOut, Notice, NullSink
     from runner.playbook import PlaybookRunner
     from runner.transport.local import LocalTransport
 
@@ -102,7 +101,7 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
     probe = PlaybookRunner(
         inventory=inventory,
         engine_factory=lambda: None,
-        sink=_Discard(),
+        sink=NullSink(),
         local_factory=LocalTransport,
         limit=opts["limit"],
     )
@@ -112,7 +111,9 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
     check_connections(list(all_hosts.values()))
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
     factory = transport_factory(opts, password)
-    sinks = _sinks(opts)
+    if opts["out_dir"]:
+        os.makedirs(opts["out_dir"], exist_ok=True)
+    sinks = _sinks(opts, sorted(all_hosts))
     sink = FanOut(sinks)
     forks, forks_notice = fit_forks(opts["forks"], max(1, len(all_hosts)), raise_fd_limit())
     if forks_notice:
@@ -132,6 +133,8 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
         max_output=opts["max_output"],
         default_timeout=opts["timeout"],
         sleep=gevent.sleep,
+        stream=bool(opts["stream"]) and not opts["json_lines"],
+        out_dir=opts["out_dir"],
     )
     app = ctx.find_object(AppContext)
     interrupts = app.interrupts if app else None
@@ -147,15 +150,10 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
     return exit_status_for(summary.any_failed, summary.any_unreachable, summary.interrupted)
 
 
-class _Discard:
-    def handle(self, event: object) -> None:
-        pass
-
-
-def _sinks(opts: dict) -> list[Any]:
-    from runner.output import NoticePrinter, make_console
+def _sinks(opts: dict, hosts: list[str]) -> list[Any]:
+    from runner.output import NoticePrinter, StreamPrinter, make_console
     from runner.output.playbook import PlaybookView
-    from runner.output.playbook_json import PlaybookJsonLines, PlaybookJUnit
+    from runner.output.playbook_json import PlaybookJsonLines, PlaybookJUnit, PlaybookOutDir
 
     err_console = make_console(stderr=True)
     sinks: list[Any] = []
@@ -163,9 +161,12 @@ def _sinks(opts: dict) -> list[Any]:
         sinks.append(PlaybookJsonLines(sys.stdout))
         sinks.append(NoticePrinter(err_console))
     else:
+        console = make_console()
+        if opts["stream"]:
+            sinks.append(StreamPrinter(console, hosts))
         sinks.append(
             PlaybookView(
-                make_console(),
+                console,
                 err_console=err_console,
                 quiet=opts["quiet"],
                 verbose=bool(opts["verbose"]),
@@ -173,11 +174,14 @@ def _sinks(opts: dict) -> list[Any]:
         )
     if opts["junit"]:
         sinks.append(PlaybookJUnit(opts["junit"]))
+    if opts["out_dir"]:
+        sinks.append(PlaybookOutDir(opts["out_dir"]))
     return sinks
 
 
 def _print_listing(book: Any, inventory: Any, opts: dict) -> None:
     from runner.aggregate import fold_hosts
+    from runner.events import NullSink
     from runner.playbook import PlaybookRunner
     from runner.playbook.batches import plan_batches
     from runner.transport.local import LocalTransport
@@ -185,7 +189,7 @@ def _print_listing(book: Any, inventory: Any, opts: dict) -> None:
     probe = PlaybookRunner(
         inventory=inventory,
         engine_factory=lambda: None,
-        sink=_Discard(),
+        sink=NullSink(),
         local_factory=LocalTransport,
         limit=opts["limit"],
     )

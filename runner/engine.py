@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import resource
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_FORKS = 100
+DEFAULT_CONNECT_BURST = 64  # connections opening at once per address (sshd's backlog is 128)
 FDS_PER_HOST = 3  # the SSH socket, plus --out-dir files while a command runs
 FDS_RESERVED = 64  # stdio, inventory files, known_hosts, logging...
 
@@ -108,6 +110,7 @@ class Engine:
         forks: int = DEFAULT_FORKS,
         retries: int = 0,
         retry_delay: float = 0.5,
+        connect_burst: int = DEFAULT_CONNECT_BURST,
     ) -> None:
         self.factory = factory
         self.sink = sink
@@ -117,6 +120,9 @@ class Engine:
         self._pool: gevent.pool.Pool | None = None
         self._cancelled = False
         self._connections: dict[str, Transport] = {}
+        self._opened: set[str] = set()
+        self._gates: dict[Any, threading.BoundedSemaphore] = {}
+        self.connect_burst = connect_burst
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -139,10 +145,15 @@ class Engine:
         if transport is None:
             transport = self.factory(host)
             self._connections[host.name] = transport
+        elif host.name in self._opened:
+            transport.connect()  # already open: a no-op, or a reconnect after a drop
+            return transport
         attempt = 0
         while True:
             try:
-                transport.connect()
+                with self._pace(transport, host):
+                    transport.connect()
+                self._opened.add(host.name)
                 return transport
             except ConnectError as exc:
                 if not exc.transient or attempt >= self.retries or self._cancelled:
@@ -151,7 +162,18 @@ class Engine:
                 delay = min(5.0, self.retry_delay * 2 ** (attempt - 1))
                 gevent.sleep(delay * random.uniform(0.8, 1.2))
 
+    def _pace(self, transport: Transport, host: Any) -> threading.Semaphore:
+        """At most ``connect_burst`` connections being opened at once to one address, so
+        a burst of hundreds of hosts behind one address (a load balancer, a NAT, one test
+        sshd) never overflows its listen backlog into 1-second SYN retries."""
+        key = getattr(transport, "pace_key", None) or (host.address, host.port)
+        gate = self._gates.get(key)
+        if gate is None:
+            gate = self._gates[key] = threading.BoundedSemaphore(self.connect_burst)
+        return gate
+
     def disconnect(self, host: Any) -> None:
+        self._opened.discard(host.name)
         transport = self._connections.pop(host.name, None)
         if transport is not None:
             _close_quietly(transport)

@@ -164,3 +164,26 @@ def test_output_capture_bounds_memory():
     for _ in range(1000):
         cap.feed(b"x" * 1000)
     assert cap.value == b"x" * 10 and cap.dropped == 1_000_000 - 10
+
+
+def test_connections_to_one_address_are_paced():
+    """No more than connect_burst handshakes in flight per address, whatever the forks."""
+    stats: dict = {"opening": 0, "peak_opening": 0}
+
+    class SlowConnect(FakeTransport):
+        def connect(self) -> None:
+            stats["opening"] += 1
+            stats["peak_opening"] = max(stats["peak_opening"], stats["opening"])
+            gevent.sleep(0.01)
+            stats["opening"] -= 1
+
+    engine = Engine(
+        lambda h: SlowConnect(h, {}, stats), Recorder(), forks=100, connect_burst=8
+    )
+    same = [Host(f"h{i}", {"ansible_host": "10.9.9.9"}) for i in range(60)]
+    report = engine.run_command(same, spec())
+    assert len(report.results) == 60 and stats["peak_opening"] == 8
+    stats["peak_opening"] = 0
+    spread = [Host(f"s{i}", {"ansible_host": f"10.9.9.{i}"}) for i in range(60)]
+    engine.run_command(spread, spec())
+    assert stats["peak_opening"] > 8  # different addresses are not held back

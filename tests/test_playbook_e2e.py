@@ -183,3 +183,34 @@ def test_invalid_playbook_is_an_input_error_before_connecting(cli, tmp_path):
     assert res.exit_code == 1, res
     assert f"{book}:4: unknown module 'apt'" in res.stderr
     assert "shell: apt-get install" in res.stderr
+
+
+def test_stream_and_out_dir(make_fleet, cli, tmp_path):
+    """--stream prints task output lines as they come; --out-dir keeps every command's
+    output per host and one JSON line per task; no_log output goes to neither."""
+    fleet = make_fleet(2)
+    book = tmp_path / "pb.yml"
+    book.write_text(
+        """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: say
+      shell: echo first-{{ inventory_hostname }}; echo warn >&2
+    - name: secret
+      shell: echo hidden-token
+      no_log: true
+    - name: again
+      command: echo second
+"""
+    )
+    out = tmp_path / "out"
+    res = cli("play", *fleet.args(), "--stream", "--out-dir", str(out), str(book))
+    assert res.exit_code == 0, res
+    for name in fleet.names:
+        assert re.search(rf"^{name} +\| first-{name}$", res.stdout, re.M)
+        assert (out / f"{name}.stdout").read_text() == f"first-{name}\nsecond\n"
+        assert (out / f"{name}.stderr").read_text() == "warn\n"
+        tasks = [json.loads(line)["task"] for line in (out / f"{name}.json").read_text().splitlines()]
+        assert tasks == ["say", "secret", "again"]
+    assert "hidden-token" not in res.stdout
+    assert all("hidden-token" not in p.read_text() for p in out.iterdir())

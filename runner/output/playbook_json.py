@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import IO, Any
 
+from runner.outfiles import out_paths
 from runner.output.jsonl import dumps, iso_utc
 from runner.output.junit import xml_safe
 from runner.output.playbook import outcome_detail, outcome_label
@@ -143,3 +144,18 @@ class PlaybookJUnit:
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
         os.replace(tmp, self.path)
+
+
+class PlaybookOutDir:
+    """--out-dir for playbooks: DIR/HOST.json gets one JSON line per task record of that
+    host, appended as tasks finish (DIR/HOST.stdout|.stderr are appended by the executor)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = os.fspath(directory)
+
+    def handle(self, event: object) -> None:
+        if isinstance(event, TaskFinished):
+            for outcome in event.outcomes:
+                _, _, path = out_paths(self.directory, outcome.host)
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(dumps(task_record(event, outcome)) + "\n")

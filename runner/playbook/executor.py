@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.errors import HostError, RunnerError
 from runner.models import Host, Status
+from runner.outfiles import out_paths
 from runner.playbook.events import TaskOutcome
 from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
@@ -35,6 +36,8 @@ class TaskExecutor:
     max_output: int = 1 << 20
     default_timeout: float | None = None
     sleep: Callable[[float], None] = time.sleep
+    on_output: Callable[[str, str, bytes], None] | None = None  # --stream: (host, stream, line)
+    out_dir: str | None = None  # --out-dir: every command's output appended to DIR/HOST.*
 
     def run(self, task: Task, host: Host) -> TaskOutcome:
         started = time.time()
@@ -167,6 +170,7 @@ class TaskExecutor:
             timeout=timeout,
             max_output=self.max_output,
             sleep=self.sleep,
+            output_hooks=None if task.no_log else self._output_hooks(host),
         )
         try:
             result = MODULES[task.module](ctx, args)
@@ -191,6 +195,27 @@ class TaskExecutor:
             if not result["failed"] and result.get("msg") == "non-zero return code":
                 result.pop("msg")
         return result
+
+    def _output_hooks(self, host: Host) -> Callable[[str], tuple[Any, Any]] | None:
+        """Line callbacks (--stream) and append-mode files (--out-dir) for one command."""
+        if self.on_output is None and self.out_dir is None:
+            return None
+        on_output, out_dir = self.on_output, self.out_dir
+
+        def hooks(stream: str) -> tuple[Any, Any]:
+            line = None
+            if on_output is not None:
+
+                def line(data: bytes) -> None:
+                    on_output(host.name, stream, data)
+
+            sink_file = None
+            if out_dir is not None:
+                paths = out_paths(out_dir, host.name)
+                sink_file = open(paths[0] if stream == "stdout" else paths[1], "ab")
+            return line, sink_file
+
+        return hooks
 
     def _connector(self, task: Task, host: Host, local: list[Transport]) -> Callable[[], Transport]:
         if task.module in LOCAL_ONLY:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.errors import HostError, HostPatternError
-from runner.events import EventSink, Notice
+from runner.events import EventSink, HostOutput, Notice
 from runner.models import Host, Status
 from runner.playbook import batches as rules
 from runner.playbook.events import (
@@ -110,6 +110,8 @@ class PlaybookRunner:
         max_output: int = 1 << 20,
         default_timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stream: bool = False,
+        out_dir: str | None = None,
     ) -> None:
         self.inventory = inventory
         self.engine_factory = engine_factory
@@ -122,11 +124,16 @@ class PlaybookRunner:
         self.max_output = max_output
         self.default_timeout = default_timeout
         self.sleep = sleep
+        self.stream = stream
+        self.out_dir = out_dir
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
         self._engine: Any = None
         self._cancelled = False
+
+    def _stream_line(self, host: str, stream: str, line: bytes) -> None:
+        self.sink.handle(HostOutput(host, stream, line))
 
     def cancel(self) -> None:
         """Stop at once (Ctrl-C): running tasks are cut off, nothing new starts."""
@@ -224,6 +231,8 @@ class PlaybookRunner:
                     max_output=self.max_output,
                     default_timeout=self.default_timeout,
                     sleep=self.sleep,
+                    on_output=self._stream_line if self.stream else None,
+                    out_dir=self.out_dir,
                 )
                 reason = self._run_batch(play, batch, engine, executor)
                 if reason:

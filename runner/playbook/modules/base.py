@@ -42,6 +42,8 @@ class ModuleContext:
     timeout: float | None = None
     max_output: int = 1 << 20
     sleep: Callable[[float], None] = time.sleep
+    # --stream / --out-dir: (stream name) -> (line callback or None, file to append to or None)
+    output_hooks: Callable[[str], tuple[Any, Any]] | None = None
 
     def shell(
         self,
@@ -66,13 +68,20 @@ class ModuleContext:
 
     def run_raw(self, command: str, *, stdin: bytes | None = None) -> CommandResult:
         transport = self.connect()
-        return transport.run(
-            command,
-            stdout=OutputCapture(self.max_output),
-            stderr=OutputCapture(self.max_output),
-            timeout=self.timeout,
-            stdin=stdin,
-        )
+        out_line, out_file = self.output_hooks("stdout") if self.output_hooks else (None, None)
+        err_line, err_file = self.output_hooks("stderr") if self.output_hooks else (None, None)
+        try:
+            return transport.run(
+                command,
+                stdout=OutputCapture(self.max_output, out_file, out_line),
+                stderr=OutputCapture(self.max_output, err_file, err_line),
+                timeout=self.timeout,
+                stdin=stdin,
+            )
+        finally:
+            for fh in (out_file, err_file):
+                if fh is not None:
+                    fh.close()
 
     def raw(self, command: str, executable: str | None = None) -> CommandResult:
         if self.become:
