@@ -156,7 +156,9 @@ def env_prefix(env: Mapping[str, object] | None) -> str:
     return f"export {' '.join(parts)}; "
 
 
-def shell_body(command: str, *, env: Mapping[str, object] | None = None, chdir: str | None = None) -> str:
+def shell_body(
+    command: str, *, env: Mapping[str, object] | None = None, chdir: str | None = None
+) -> str:
     """The command with its environment and working directory, as one shell snippet.
 
     >>> shell_body("ls", chdir="/srv", env={"X": "1"})

@@ -85,13 +85,16 @@ def connection_options(func: Callable) -> Callable:
             show_default=True,
             help="Hosts worked on at once (lowered to fit the open-file limit).",
         ),
-        click.option("-u", "--user", help="Remote user (when the inventory sets none)."),
+        click.option(
+            "-u", "--user", help="Remote user (wins over ansible_user and ssh_config User)."
+        ),
         click.option(
             "--private-key",
             "private_key",
             type=click.Path(dir_okay=False),
             metavar="PATH",
-            help="Private key file.",
+            help="Private key file (wins over ansible_ssh_private_key_file and ssh_config); "
+            "an encrypted key's passphrase is asked once (or RUNNER_KEY_PASSPHRASE).",
         ),
         click.option(
             "-k",
@@ -102,10 +105,10 @@ def connection_options(func: Callable) -> Callable:
         click.option(
             "--connect-timeout",
             type=click.FloatRange(min=0.1),
-            default=10.0,
-            show_default=True,
+            default=None,
             metavar="S",
-            help="Seconds to connect and authenticate.",
+            help="Seconds to connect and authenticate [default: ssh_config ConnectTimeout, "
+            "else 10].",
         ),
         click.option(
             "-t",
@@ -125,17 +128,55 @@ def connection_options(func: Callable) -> Callable:
         click.option(
             "--host-key-checking",
             type=click.Choice(HOST_KEY_CHOICES),
-            default="accept-new",
-            show_default=True,
+            default=None,
             help="strict: only known keys; accept-new: record unknown keys, refuse changed "
-            "ones; off: no checking (insecure).",
+            "ones; off: no checking (insecure) [default: ssh_config StrictHostKeyChecking, "
+            "else accept-new].",
         ),
         click.option(
             "--known-hosts",
             type=click.Path(dir_okay=False),
-            default="~/.ssh/known_hosts",
-            show_default=True,
+            default=None,
             metavar="PATH",
+            help="known_hosts file [default: ssh_config UserKnownHostsFile, else "
+            "~/.ssh/known_hosts].",
+        ),
+        click.option(
+            "-F",
+            "--ssh-config",
+            "ssh_config",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="ssh_config file to read ('none': none) [default: ~/.ssh/config if present].",
+        ),
+        click.option(
+            "-J",
+            "--jump",
+            metavar="[USER@]HOST[:PORT][,...]",
+            help="Jump host(s) (ProxyJump; 'none' to ignore the inventory's and ssh_config's). "
+            "Hosts behind one bastion share one connection to it.",
+        ),
+        click.option(
+            "--keepalive",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            metavar="S",
+            help="Send a keepalive every S seconds; 3 unanswered end the connection "
+            "[default: ssh_config ServerAliveInterval, else off].",
+        ),
+        click.option(
+            "-b", "--become", is_flag=True, help="Run as another user through sudo (root)."
+        ),
+        click.option(
+            "--become-user",
+            metavar="USER",
+            help="User to become (implies nothing without -b or ansible_become) [default: root].",
+        ),
+        click.option(
+            "-K",
+            "--ask-become-pass",
+            is_flag=True,
+            help="Ask once for the sudo password (or set RUNNER_BECOME_PASSWORD).",
         ),
     ]
     for option in reversed(options):
@@ -205,22 +246,40 @@ def ask_password(ask: bool, env_name: str, prompt: str) -> str | None:
 
 
 def transport_factory(opts: Mapping[str, Any], password: str | None):
-    """Host -> Transport: local for ansible_connection=local, SSH otherwise."""
+    """Host -> Transport: local for ansible_connection=local, SSH otherwise.
+
+    The returned factory also has ``close()`` (closes shared bastion connections: call it
+    when the run ends) and ``prepare(hosts)`` (loads the hosts' private keys before the
+    run, asking for an encrypted key's passphrase once).
+    """
     from runner.transport.local import LocalTransport
     from runner.transport.ssh import SSHContext, SSHOptions
 
     private_key = opts.get("private_key")
     if private_key and not os.path.isfile(os.path.expanduser(private_key)):
         raise ConfigError(f"--private-key {private_key}: no such file")
+    jump = opts.get("jump")
+    if jump:
+        from runner.transport.sshopts import parse_jump
+
+        try:
+            parse_jump(jump)
+        except ValueError as exc:
+            raise ConfigError(f"--jump: {exc}") from exc
     context = SSHContext(
         SSHOptions(
             user=opts.get("user"),
             password=password,
             private_key=private_key,
-            connect_timeout=opts.get("connect_timeout") or 10.0,
-            host_key_checking=opts.get("host_key_checking") or "accept-new",
-            known_hosts=opts.get("known_hosts") or "~/.ssh/known_hosts",
-        )
+            connect_timeout=opts.get("connect_timeout"),
+            host_key_checking=opts.get("host_key_checking"),
+            known_hosts=opts.get("known_hosts"),
+            jump=jump,
+            keepalive=opts.get("keepalive"),
+            ssh_config=opts.get("ssh_config"),
+            key_passphrase=os.environ.get("RUNNER_KEY_PASSPHRASE") or None,
+        ),
+        ask_passphrase=_ask_key_passphrase,
     )
 
     def factory(host):
@@ -228,7 +287,74 @@ def transport_factory(opts: Mapping[str, Any], password: str | None):
             return LocalTransport(host)
         return context.transport(host)
 
+    def prepare(hosts: Sequence[Any]) -> None:
+        context.prepare([h for h in hosts if h.connection != "local"])
+
+    factory.close = context.close  # type: ignore[attr-defined]
+    factory.prepare = prepare  # type: ignore[attr-defined]
+    factory.context = context  # type: ignore[attr-defined]
     return factory
+
+
+def _ask_key_passphrase(path: str) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    return (
+        click.prompt(
+            f"Passphrase for {path}", hide_input=True, err=True, default="", show_default=False
+        )
+        or None
+    )
+
+
+def become_password(opts: Mapping[str, Any]) -> str | None:
+    """-K / RUNNER_BECOME_PASSWORD, asked at most once per run."""
+    return ask_password(
+        bool(opts.get("ask_become_pass")), "RUNNER_BECOME_PASSWORD", "BECOME (sudo) password"
+    )
+
+
+def adhoc_transport_factory(opts: Mapping[str, Any], password: str | None):
+    """transport_factory plus what `runner run` adds per host: --env, --chdir, --script and
+    become (-b / --become-user / ansible_become*). The become password is taken from
+    opts["become_password"] (resolved once by the caller)."""
+    from runner.transport.adhoc import AdhocOptions, adhoc_factory
+
+    script = opts.get("script")
+    data = None
+    if script:
+        try:
+            with open(script, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ConfigError(f"--script {script}: {exc.strerror}") from exc
+    options = AdhocOptions(
+        env=parse_env(opts.get("env") or ()),
+        chdir=opts.get("chdir"),
+        become=bool(opts.get("become")),
+        become_user=opts.get("become_user"),
+        become_password=opts.get("become_password"),
+        script=data,
+        script_name=os.path.basename(script) if script else "script",
+    )
+    return adhoc_factory(transport_factory(opts, password), options)
+
+
+def parse_env(values: Sequence[str]) -> dict[str, str]:
+    """--env K=V values -> a dict (ConfigError on a malformed one).
+
+    >>> parse_env(["A=1", "B=x=y"])
+    {'A': '1', 'B': 'x=y'}
+    """
+    import re
+
+    env: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise ConfigError(f"--env {value!r}: expected NAME=VALUE")
+        env[name] = text
+    return env
 
 
 SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
@@ -249,6 +375,9 @@ def configure_logging(verbose: int) -> None:
     elif verbose == 1:
         level = logging.INFO
     else:
+        # paramiko logs a traceback for every host whose server never greets it; the
+        # host's result already says so: keep Python's last-resort handler quiet.
+        logging.getLogger("paramiko").addHandler(logging.NullHandler())
         return
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -306,16 +435,75 @@ def build_sinks(opts: Mapping[str, Any], hosts: Sequence[str]) -> list[Any]:
 # -- commands --------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A click group whose listed commands may be "module:attribute" strings, imported on
+    first use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            import importlib
+
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="runner")
 def cli() -> None:
     """runner: run commands and playbooks on many hosts at once, over SSH."""
 
 
+def command_options(func: Callable) -> Callable:
+    """How `runner run` runs its command on each host."""
+    options = [
+        click.option(
+            "--pty",
+            is_flag=True,
+            help="Request a terminal (some sudo setups need one); "
+            "a timeout or Ctrl-C then hangs it up (SIGHUP). Output arrives as one stream.",
+        ),
+        click.option(
+            "--env",
+            multiple=True,
+            metavar="K=V",
+            help="Environment variable for the command (repeatable).",
+        ),
+        click.option("--chdir", metavar="DIR", help="Run the command in DIR."),
+        click.option(
+            "--stdin-file",
+            type=click.Path(dir_okay=False, exists=True),
+            metavar="FILE",
+            help="Send FILE to the command's standard input on every host.",
+        ),
+        click.option(
+            "--script",
+            type=click.Path(dir_okay=False, exists=True),
+            metavar="FILE",
+            help="Upload FILE (SFTP, a fresh temp path), run it (COMMAND, if given, are its "
+            "arguments) and remove it.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @cli.command("run")
 @click.argument("pattern")
-@click.argument("command")
+@click.argument("command", required=False, default="")
 @connection_options
+@command_options
 @output_options
 @click.option(
     "--procs",
@@ -336,6 +524,8 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
     from runner.events import FanOut, Notice
 
     configure_logging(opts["verbose"])
+    if not command and not opts["script"]:
+        raise click.UsageError("give a COMMAND, or --script FILE")
     extra_vars = parse_extra_vars(opts["extra_vars"])
     _inventory, hosts = load_hosts(opts["inventories"], pattern, extra_vars)
     check_connections(hosts)
@@ -343,7 +533,9 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
     if opts["out_dir"]:
         os.makedirs(opts["out_dir"], exist_ok=True)
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
-    factory = transport_factory(opts, password)
+    opts["become_password"] = become_password(opts)
+    factory = adhoc_transport_factory(opts, password)
+    factory.prepare(hosts)
     procs = opts["procs"] if opts["procs"] is not None else default_procs(len(hosts))
 
     sinks = build_sinks(opts, [h.name for h in hosts])
@@ -353,9 +545,7 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
         sink.handle(Notice(forks_notice))
     if opts["host_key_checking"] == "off":
         sink.handle(
-            Notice(
-                "host key checking is off: connections are open to man-in-the-middle attacks"
-            )
+            Notice("host key checking is off: connections are open to man-in-the-middle attacks")
         )
     app = ctx.find_object(AppContext)
     interrupts = app.interrupts if app else None
@@ -377,10 +567,9 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
             report = engine.run_command(hosts, command_spec(opts, render))
         finally:
             unregister()
+            factory.close()
             stop_sinks(sinks)
-    ctx.exit(
-        exit_status_for(report.any_failed, report.any_unreachable, bool(report.interrupted))
-    )
+    ctx.exit(exit_status_for(report.any_failed, report.any_unreachable, bool(report.interrupted)))
 
 
 PROCS_THRESHOLD = 1000
@@ -405,12 +594,21 @@ def command_renderer(command: str, extra_vars: Mapping[str, Any]) -> Callable[[A
 def command_spec(opts: Mapping[str, Any], render: Callable[[Any], str]):
     from runner.engine import CommandSpec
 
+    stdin = None
+    if opts.get("stdin_file"):
+        try:
+            with open(opts["stdin_file"], "rb") as fh:
+                stdin = fh.read()
+        except OSError as exc:
+            raise ConfigError(f"--stdin-file {opts['stdin_file']}: {exc.strerror}") from exc
     return CommandSpec(
         render=render,
         timeout=opts.get("timeout"),
         max_output=opts.get("max_output", 1 << 20),
         out_dir=opts.get("out_dir"),
         stream=bool(opts.get("stream")),
+        stdin=stdin,
+        pty=bool(opts.get("pty")),
     )
 
 
@@ -437,7 +635,7 @@ def worker_command(ctx: click.Context) -> None:
     raise_fd_limit()
     configure_logging(job.options.get("verbose", 0))
     engine = Engine(
-        transport_factory(job.options, job.password),
+        adhoc_transport_factory(job.options, job.password),
         FrameSink(sys.stdout.fileno()),
         forks=job.forks,
         retries=job.options.get("retries", 0),
@@ -457,23 +655,16 @@ def worker_command(ctx: click.Context) -> None:
     os._exit(0)  # the parent holds our stdin open; don't wait for the watcher
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (inventory, play)."""
-    try:
-        from runner.cli_inventory import inventory_command
-    except ImportError:  # pragma: no cover - during development only
-        inventory_command = None
-    if inventory_command is not None:
-        cli.add_command(inventory_command, "inventory")
-    try:
-        from runner.cli_play import play_command
-    except ImportError:  # pragma: no cover
-        play_command = None
-    if play_command is not None:
-        cli.add_command(play_command, "play")
-
-
-_register_optional_commands()
+# Commands in their own modules are imported only when used, so `runner run` does not pay
+# for the playbook engine or the inventory exporter at start-up.
+cli.lazy_commands.update(
+    {
+        "inventory": "runner.cli_inventory:inventory_command",
+        "play": "runner.cli_play:play_command",
+        "copy": "runner.cli_transfer:copy_command",
+        "fetch": "runner.cli_transfer:fetch_command",
+    }
+)
 
 
 # -- the one error -> exit-code boundary ----------------------------------------------

@@ -177,9 +177,7 @@ def test_connections_to_one_address_are_paced():
             gevent.sleep(0.01)
             stats["opening"] -= 1
 
-    engine = Engine(
-        lambda h: SlowConnect(h, {}, stats), Recorder(), forks=100, connect_burst=8
-    )
+    engine = Engine(lambda h: SlowConnect(h, {}, stats), Recorder(), forks=100, connect_burst=8)
     same = [Host(f"h{i}", {"ansible_host": "10.9.9.9"}) for i in range(60)]
     report = engine.run_command(same, spec())
     assert len(report.results) == 60 and stats["peak_opening"] == 8

@@ -69,9 +69,21 @@ def test_ctrl_c_during_multiprocess_run_leaves_no_process(make_fleet, user_sshd)
     fleet = make_fleet(12, server=user_sshd)
     marker = "43.217"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "run", *fleet.args(), "--procs", "3", "--stream",
-         "all", f"echo started; sleep {marker}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            *fleet.args(),
+            "--procs",
+            "3",
+            "--stream",
+            "all",
+            f"echo started; sleep {marker}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.stdout is not None

@@ -210,7 +210,9 @@ def test_stream_and_out_dir(make_fleet, cli, tmp_path):
         assert re.search(rf"^{name} +\| first-{name}$", res.stdout, re.M)
         assert (out / f"{name}.stdout").read_text() == f"first-{name}\nsecond\n"
         assert (out / f"{name}.stderr").read_text() == "warn\n"
-        tasks = [json.loads(line)["task"] for line in (out / f"{name}.json").read_text().splitlines()]
+        tasks = [
+            json.loads(line)["task"] for line in (out / f"{name}.json").read_text().splitlines()
+        ]
         assert tasks == ["say", "secret", "again"]
     assert "hidden-token" not in res.stdout
     assert all("hidden-token" not in p.read_text() for p in out.iterdir())

@@ -558,16 +558,29 @@ def test_ssh_agent_keys_are_used(make_fleet, cli, tmp_path):
                 break
             time.sleep(0.05)
         env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(tmp_path)}  # no default ~/.ssh keys
-        subprocess.run(["ssh-add", "-q", str(fleet.server.client_key)], env={**os.environ, **env},
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["ssh-add", "-q", str(fleet.server.client_key)],
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
         inv = tmp_path / "agent.yml"
         inv.write_text(
             fleet.inventory.read_text().replace(
                 f"ansible_ssh_private_key_file: {fleet.server.client_key}", ""
             )
         )
-        res = cli("run", "-i", str(inv), "--known-hosts", str(fleet.known_hosts), "--json",
-                  "all", "echo via-agent", env=env)
+        res = cli(
+            "run",
+            "-i",
+            str(inv),
+            "--known-hosts",
+            str(fleet.known_hosts),
+            "--json",
+            "all",
+            "echo via-agent",
+            env=env,
+        )
     finally:
         agent.terminate()
         agent.wait(5)

@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Mapping
 
-from runner.errors import CommandTimeoutError
+from runner.become import Become, become_wrap
+from runner.errors import BecomeError, CommandTimeoutError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
 
@@ -35,7 +36,16 @@ class LocalTransport(Transport):
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
         pty: bool = False,
+        become: Become | None = None,
     ) -> CommandResult:
+        if become is not None:
+            if become.password is not None:
+                raise BecomeError(
+                    "a become password is not supported for local connections",
+                    host=self.host.name,
+                    hint="allow the command without a password (sudoers NOPASSWD)",
+                )
+            command = become_wrap(command, become.user)
         started = time.monotonic()
         full_env = {**os.environ, **env} if env else None
         proc = subprocess.Popen(
@@ -94,6 +104,15 @@ class LocalTransport(Transport):
             fh.write(data)
         if mode is not None:
             os.chmod(path, mode)
+
+    def put_new_file(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, mode)
+
+    def remove_file(self, path: str) -> None:
+        os.unlink(path)
 
     def get_file(self, path: str) -> bytes:
         with open(path, "rb") as fh:

@@ -1,0 +1,98 @@
+"""``runner copy`` and ``runner fetch``: one file to or from many hosts over SFTP.
+Registered by cli.py (imported only when used)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from runner.cli import (
+    AppContext,
+    ask_password,
+    build_sinks,
+    check_connections,
+    command_spec,
+    configure_logging,
+    connection_options,
+    exit_status_for,
+    load_hosts,
+    output_options,
+    parse_extra_vars,
+    stop_sinks,
+    transport_factory,
+)
+
+
+@click.command("copy")
+@click.argument("pattern")
+@click.argument("src", type=click.Path(dir_okay=False, exists=True))
+@click.argument("dest")
+@connection_options
+@output_options
+@click.pass_context
+def copy_command(ctx: click.Context, pattern: str, src: str, dest: str, **opts: Any) -> None:
+    """Copy the local file SRC to DEST on every host PATTERN selects (over SFTP).
+
+    DEST ending in '/' is a folder. The file's mode is kept; a host that already has the
+    same content and mode is left alone (sha256). Written atomically (temp file, rename).
+    """
+    from runner.transport.transfer import Transfer
+
+    ctx.exit(_transfer(ctx, pattern, Transfer("copy", src, dest), opts))
+
+
+@click.command("fetch")
+@click.argument("pattern")
+@click.argument("src")
+@click.argument("destdir", type=click.Path(file_okay=False))
+@connection_options
+@output_options
+@click.pass_context
+def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **opts: Any) -> None:
+    """Fetch the file SRC from every host PATTERN selects into DESTDIR/HOST/ (over SFTP).
+
+    Its mode is kept; a file already there with the same sha256 is not downloaded again.
+    """
+    from runner.transport.transfer import Transfer
+
+    os.makedirs(destdir, exist_ok=True)
+    ctx.exit(_transfer(ctx, pattern, Transfer("fetch", src, destdir), opts))
+
+
+def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, Any]) -> int:
+    from runner.engine import Engine, fit_forks, raise_fd_limit
+    from runner.events import FanOut, Notice
+    from runner.transport.transfer import transfer_factory
+
+    configure_logging(opts["verbose"])
+    extra_vars = parse_extra_vars(opts["extra_vars"])
+    _inventory, hosts = load_hosts(opts["inventories"], pattern, extra_vars)
+    check_connections(hosts)
+    if opts["out_dir"]:
+        os.makedirs(opts["out_dir"], exist_ok=True)
+    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
+    base = transport_factory(opts, password)
+    base.prepare(hosts)
+    factory = transfer_factory(base, transfer)
+    sinks = build_sinks(opts, [h.name for h in hosts])
+    sink = FanOut(sinks)
+    forks, forks_notice = fit_forks(opts["forks"], len(hosts), raise_fd_limit())
+    if forks_notice:
+        sink.handle(Notice(forks_notice))
+    engine = Engine(factory, sink, forks=forks, retries=opts["retries"])
+    app = ctx.find_object(AppContext)
+    interrupts = app.interrupts if app else None
+    unregister = interrupts.register(engine.cancel) if interrupts else (lambda: None)
+    label = f"{transfer.direction} {transfer.src} {transfer.dest}"
+    try:
+        report = engine.run_command(hosts, command_spec(opts, lambda host: label))
+    finally:
+        unregister()
+        base.close()
+        stop_sinks(sinks)
+    return exit_status_for(report.any_failed, report.any_unreachable, bool(report.interrupted))
+
+
+__all__ = ["copy_command", "fetch_command"]

@@ -1,0 +1,297 @@
+"""Per-run SSH state shared by every host: the parsed ssh_config, keys (sshauth.Keyring),
+known_hosts indexes and bastion connections (sshjump.BastionPool), and the handshake
+(TCP or tunnel or proxy command -> SSH -> host key -> authentication) used for hosts and
+jump hosts alike.
+
+Imports paramiko, so it is used only through runner/transport/ssh.py.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import paramiko
+from paramiko.ssh_exception import NoValidConnectionsError, SSHException
+
+from runner.errors import ConfigError, ConnectError, HostError
+from runner.models import Host
+from runner.transport.sshauth import Keyring, KnownHosts, authenticate, check_host_key
+from runner.transport.sshjump import BastionPool, Keepalive, ProxyCommandSocket
+from runner.transport.sshopts import CLIOptions, HostSettings, hop_settings, resolve_settings
+
+if TYPE_CHECKING:
+    from runner.transport.ssh import SSHTransport
+
+HOST_KEY_POLICIES = ("strict", "accept-new", "off")
+DEFAULT_SSH_CONFIG = "~/.ssh/config"
+
+
+@dataclass(frozen=True)
+class SSHOptions:
+    """Connection settings from the command line (None: not given, so the inventory,
+    then ssh_config, then the default decides)."""
+
+    user: str | None = None
+    password: str | None = None
+    private_key: str | None = None
+    connect_timeout: float | None = None
+    host_key_checking: str | None = None
+    known_hosts: str | None = None
+    jump: str | None = None
+    keepalive: float | None = None
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists; "none": no file
+    key_passphrase: str | None = None
+    use_agent: bool = True
+
+    def __repr__(self) -> str:  # never show the password or the passphrase
+        return (
+            f"SSHOptions(user={self.user!r}, private_key={self.private_key!r}, "
+            f"jump={self.jump!r}, host_key_checking={self.host_key_checking!r})"
+        )
+
+
+def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
+    """Parse an ssh_config once per run (an empty one for "none" or a missing default)."""
+    if path and path.lower() == "none":
+        return paramiko.SSHConfig()
+    explicit = path is not None
+    full = os.path.expanduser(path or DEFAULT_SSH_CONFIG)
+    if not os.path.isfile(full):
+        if explicit:
+            raise ConfigError(f"ssh config {path}: no such file")
+        return paramiko.SSHConfig()
+    try:
+        return _SSHConfig.from_path(full)
+    except (paramiko.ssh_exception.ConfigParseError, OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read ssh config: {exc}", path=full) from exc
+
+
+class _SSHConfig(paramiko.SSHConfig):
+    """paramiko's parser, leaving %h/%p/%r in ProxyCommand and ProxyJump to be expanded
+    with the host's final address, port and user (inventory values included)."""
+
+    TOKENS_BY_CONFIG_KEY = {
+        **paramiko.SSHConfig.TOKENS_BY_CONFIG_KEY,
+        "proxycommand": ["~"],
+        "proxyjump": [],
+    }
+
+
+class SSHContext:
+    """State shared by every host of one run; ``transport(host)`` is the factory."""
+
+    def __init__(
+        self, options: SSHOptions, *, ask_passphrase: Callable[[str], str | None] | None = None
+    ) -> None:
+        if options.host_key_checking not in (None, *HOST_KEY_POLICIES):
+            raise ValueError(f"host_key_checking must be one of {HOST_KEY_POLICIES}")
+        self.options = options
+        self.cli = CLIOptions(
+            user=options.user,
+            private_key=options.private_key,
+            jump=options.jump,
+            connect_timeout=options.connect_timeout,
+            host_key_checking=options.host_key_checking,
+            known_hosts=options.known_hosts,
+            keepalive=options.keepalive,
+        )
+        self.config = load_ssh_config(options.ssh_config)
+        self.keyring = Keyring(
+            options.key_passphrase, use_agent=options.use_agent, ask=ask_passphrase
+        )
+        self.bastions = BastionPool(self._connect_hop)
+        self._lookups: dict[str, Mapping[str, Any]] = {}
+        self._known: dict[str, KnownHosts] = {}
+
+    # -- per-host settings ---------------------------------------------------------
+
+    def lookup(self, name: str) -> Mapping[str, Any]:
+        """ssh_config values for ``name`` (cached: many inventory hosts share an address)."""
+        found = self._lookups.get(name)
+        if found is None:
+            try:
+                found = dict(self.config.lookup(name))
+            except Exception as exc:  # e.g. "Match exec" without the invoke package
+                raise ConnectError(
+                    f"ssh config: cannot evaluate the settings for {name}: {exc}", host=name
+                ) from exc
+            self._lookups[name] = found
+        return found
+
+    def settings(self, host: Host) -> HostSettings:
+        key = str(host.vars.get("ansible_host") or host.name)
+        try:
+            settings = resolve_settings(host.name, host.vars, self.cli, self.lookup(key))
+        except ValueError as exc:
+            raise ConnectError(str(exc), host=host.name) from exc
+        if settings.host_key_checking not in HOST_KEY_POLICIES:
+            raise ConnectError(
+                f"unknown host key checking policy {settings.host_key_checking!r}",
+                host=host.name,
+                hint=f"use one of {', '.join(HOST_KEY_POLICIES)}",
+            )
+        return settings
+
+    def hops(self, settings: HostSettings) -> list[HostSettings]:
+        return [hop_settings(h, settings, self.lookup(h.host)) for h in settings.jump]
+
+    def known_hosts(self, path: str) -> KnownHosts:
+        known = self._known.get(path)
+        if known is None:
+            known = self._known[path] = KnownHosts(path)
+        return known
+
+    def prepare(self, hosts: list[Host]) -> None:
+        """Load every private key the hosts will use before connecting, asking for a
+        passphrase (once) while nothing else is running. Optional: keys load lazily too."""
+        paths: dict[str, None] = {}
+        for host in hosts:
+            try:
+                settings = self.settings(host)
+            except HostError:
+                continue  # reported when that host connects
+            for path in settings.key_files:
+                paths.setdefault(path)
+        for path in paths:
+            self.keyring.load(path, interactive=True)
+
+    # -- connecting ----------------------------------------------------------------
+
+    def open_socket(self, settings: HostSettings, host: str, label: str = "") -> socket.socket:
+        where = f"{settings.address}:{settings.port}"
+        timeout = settings.connect_timeout
+        try:
+            sock = socket.create_connection((settings.address, settings.port), timeout=timeout)
+        except socket.gaierror as exc:
+            raise ConnectError(
+                f"{label}could not resolve host name {settings.address!r}: {exc.strerror}",
+                host=host,
+                hint="check the host name, or set ansible_host to its address",
+            ) from exc
+        except TimeoutError as exc:
+            raise ConnectError(
+                f"{label}timed out connecting to {where} after {timeout:g}s",
+                host=host,
+                transient=True,
+            ) from exc
+        except ConnectionRefusedError as exc:
+            raise ConnectError(
+                f"{label}connection refused ({where})", host=host, transient=True
+            ) from exc
+        except (NoValidConnectionsError, OSError) as exc:
+            reason = os.strerror(exc.errno) if getattr(exc, "errno", None) else str(exc)
+            transient = getattr(exc, "errno", None) in (
+                errno.ECONNRESET,
+                errno.EHOSTUNREACH,
+                errno.ENETUNREACH,
+                errno.EAGAIN,
+            )
+            raise ConnectError(
+                f"{label}cannot connect to {where}: {reason}", host=host, transient=transient
+            ) from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def handshake(
+        self,
+        sock: Any,
+        settings: HostSettings,
+        *,
+        host: str,
+        label: str = "",
+        password: str | None = None,
+    ) -> paramiko.Transport:
+        """SSH handshake, host key check and authentication over ``sock`` (a socket, a
+        tunnel channel or a proxy command)."""
+        timeout = settings.connect_timeout
+        deadline = time.monotonic() + timeout
+        where = f"{settings.address}:{settings.port}"
+        transport = paramiko.Transport(sock)
+        transport.banner_timeout = timeout
+        transport.handshake_timeout = timeout
+        transport.auth_timeout = timeout
+        try:
+            try:
+                transport.start_client(timeout=max(0.1, deadline - time.monotonic()))
+            except SSHException as exc:
+                raise _handshake_error(exc, timeout, where, host, label, sock) from exc
+            except (EOFError, OSError) as exc:
+                raise ConnectError(
+                    f"{label}connection closed during SSH handshake ({where})" + _proxy_said(sock),
+                    host=host,
+                    transient=True,
+                ) from exc
+            if not getattr(transport, "initial_kex_done", True) or not transport.is_active():
+                # start_client returns quietly when its own deadline passes first
+                error = transport.get_exception()
+                if transport.remote_version:
+                    message = f"SSH handshake with {where} timed out after {timeout:g}s"
+                else:
+                    message = (
+                        f"no SSH greeting from {where} within {timeout:g}s "
+                        "(is an SSH server listening there?)"
+                    )
+                raise ConnectError(
+                    f"{label}{message}{_proxy_said(sock)}", host=host, transient=True
+                ) from error
+            known = self.known_hosts(settings.known_hosts)
+            try:
+                check_host_key(transport, settings, known, host=host, label=label)
+            except SSHException as exc:  # "No existing session": closed right after kex
+                raise ConnectError(
+                    f"{label}connection closed during SSH handshake ({where})",
+                    host=host,
+                    transient=True,
+                ) from exc
+            authenticate(transport, settings, self.keyring, password, host=host, label=label)
+        except BaseException:
+            transport.close()
+            raise
+        return transport
+
+    def _connect_hop(self, settings: HostSettings, sock: Any, label: str, host: str):
+        if sock is None:
+            sock = self.open_socket(settings, host, label)
+        transport = self.handshake(
+            sock, settings, host=host, label=label, password=self.options.password
+        )
+        if settings.keepalive > 0:
+            Keepalive(transport, settings.keepalive, settings.keepalive_count)
+        return transport
+
+    def transport(self, host: Host) -> SSHTransport:
+        from runner.transport.ssh import SSHTransport
+
+        return SSHTransport(host, self)
+
+    def close(self) -> None:
+        """Close the shared bastion connections (host connections close themselves)."""
+        self.bastions.close()
+
+
+def _handshake_error(
+    exc: SSHException, timeout: float, where: str, host: str, label: str, sock: Any
+) -> ConnectError:
+    text = str(exc)
+    if "banner" in text.lower():
+        message = (
+            f"no SSH greeting from {where} within {timeout:g}s (is an SSH server listening there?)"
+        )
+    elif "timeout" in text.lower() or "timed out" in text.lower():
+        message = f"SSH handshake with {where} timed out after {timeout:g}s"
+    else:
+        message = f"SSH handshake with {where} failed: {text}"
+    return ConnectError(f"{label}{message}{_proxy_said(sock)}", host=host, transient=True)
+
+
+def _proxy_said(sock: Any) -> str:
+    if isinstance(sock, ProxyCommandSocket):
+        said = sock.stderr_text()
+        return f" (ProxyCommand said: {said})" if said else " (ProxyCommand ended)"
+    return ""
