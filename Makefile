@@ -30,6 +30,14 @@ sshd:
 	else \
 		echo "sshd is missing: run 'sudo apt-get install openssh-server' (tests that need it will skip)"; \
 	fi
+	@# sudo: for the privilege-escalation tests (a test user with a sudoers rule)
+	@if command -v sudo >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing sudo (needed for the become tests)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null 2>&1 || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null; }; \
+	fi
 
 demo: venv sshd
 	$(PY) -m tests.fleet demo --hosts $(HOSTS) $(if $(wildcard playbooks/rolling_deploy.yml),--playbook playbooks/rolling_deploy.yml,)
@@ -41,8 +49,24 @@ lint: test-deps
 	$(VENV)/bin/ruff check runner tests bench
 	$(VENV)/bin/ruff format --check runner tests bench
 
-bench: venv sshd
-	$(PY) bench/adhoc.py
+# The tools bench/fleet.py compares runner with, in their own venv: never in runner's deps.
+# A package that cannot be installed is reported and shows as "not installed" in the bench.
+BENCH_VENV := .venv-bench
+BENCH_PKGS := parallel-ssh pyinfra fabric ansible-core
+bench-deps: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@for pkg in $(BENCH_PKGS); do \
+		$(BENCH_VENV)/bin/python -m pip install --quiet $$pkg || \
+		echo "bench-deps: could not install $$pkg; bench/fleet.py will list it as not installed"; \
+	done
+	touch $@
+
+# runner against the gevent+paramiko floor and the other tools; writes bench/RESULTS.md.
+# (bench/adhoc.py, runner against the floor alone, still runs on its own.)
+bench: venv sshd bench-deps
+	$(PY) bench/fleet.py --write
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache
