@@ -40,6 +40,11 @@ T = TypeVar("T")
 
 DEFAULT_FORKS = 100
 DEFAULT_CONNECT_BURST = 64  # connections opening at once per address (sshd's backlog is 128)
+# Handshakes in flight at once, all addresses together. Handshakes are CPU-bound on both
+# ends: a thousand started together share the CPU and each takes a thousand times longer,
+# so all of them run into --connect-timeout; a bounded number finish in turn at the same
+# total rate. 128 at ~5 ms of client CPU each still allows hundreds of logins per second.
+DEFAULT_CONNECT_CONCURRENCY = 128
 FDS_PER_HOST = 3  # the SSH socket, plus --out-dir files while a command runs
 FDS_RESERVED = 64  # stdio, inventory files, known_hosts, logging...
 
@@ -111,6 +116,7 @@ class Engine:
         retries: int = 0,
         retry_delay: float = 0.5,
         connect_burst: int = DEFAULT_CONNECT_BURST,
+        connect_concurrency: int = DEFAULT_CONNECT_CONCURRENCY,
     ) -> None:
         self.factory = factory
         self.sink = sink
@@ -123,6 +129,7 @@ class Engine:
         self._opened: set[str] = set()
         self._gates: dict[Any, threading.BoundedSemaphore] = {}
         self.connect_burst = connect_burst
+        self._all_gate = threading.BoundedSemaphore(max(1, connect_concurrency))
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -151,7 +158,7 @@ class Engine:
         attempt = 0
         while True:
             try:
-                with self._pace(transport, host):
+                with self._pace(transport, host), self._all_gate:
                     transport.connect()
                 self._opened.add(host.name)
                 return transport
