@@ -12,12 +12,14 @@ import click
 from runner.cli import (
     AppContext,
     ask_password,
+    become_password,
     check_connections,
     configure_logging,
     connection_options,
     exit_status_for,
     output_options,
     parse_extra_vars,
+    stop_sinks,
     transport_factory,
 )
 
@@ -46,6 +48,12 @@ def _split(values: Sequence[str]) -> list[str]:
 @click.option("--list-tasks", is_flag=True, help="List the tasks that would run, and exit.")
 @click.option("--list-hosts", is_flag=True, help="List each play's hosts and batches, and exit.")
 @click.option("--syntax-check", is_flag=True, help="Check the playbooks, and exit.")
+@click.option(
+    "--pty",
+    is_flag=True,
+    help="Request a terminal for commands run with become (sudoers 'requiretty'); "
+    "their output then arrives as one stream.",
+)
 @_timeout_without_short_flag
 @connection_options
 @output_options
@@ -90,11 +98,13 @@ def play_command(ctx: click.Context, playbooks: tuple[str, ...], **opts: Any) ->
 
 
 def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: dict) -> int:
+    """Connect as `runner run` does (same factory, credentials asked once, keys loaded
+    before the first connection, bastion connections closed at the end) and run."""
     import gevent
 
     from runner.engine import Engine, fit_forks, raise_fd_limit
     from runner.events import FanOut, Notice, NullSink
-    from runner.playbook import PlaybookRunner
+    from runner.playbook import BecomeDefaults, PlaybookRunner
     from runner.transport.local import LocalTransport
 
     all_hosts: dict[str, Any] = {}
@@ -110,43 +120,49 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
             all_hosts[host.name] = host
     check_connections(list(all_hosts.values()))
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
-    factory = transport_factory(opts, password)
-    if opts["out_dir"]:
-        os.makedirs(opts["out_dir"], exist_ok=True)
-    sinks = _sinks(opts, sorted(all_hosts))
-    sink = FanOut(sinks)
-    forks, forks_notice = fit_forks(opts["forks"], max(1, len(all_hosts)), raise_fd_limit())
-    if forks_notice:
-        sink.handle(Notice(forks_notice))
-    if opts["host_key_checking"] == "off":
-        sink.handle(Notice("host key checking is off: connections are open to MITM attacks"))
-
-    runner = PlaybookRunner(
-        inventory=inventory,
-        engine_factory=lambda: Engine(factory, sink, forks=forks, retries=opts["retries"]),
-        sink=sink,
-        local_factory=LocalTransport,
-        extra_vars=extra_vars,
-        limit=opts["limit"],
-        check=opts["check"],
-        diff=opts["diff"],
-        max_output=opts["max_output"],
-        default_timeout=opts["timeout"],
-        sleep=gevent.sleep,
-        stream=bool(opts["stream"]) and not opts["json_lines"],
-        out_dir=opts["out_dir"],
+    become = BecomeDefaults(
+        enabled=bool(opts["become"]), user=opts["become_user"], password=become_password(opts)
     )
-    app = ctx.find_object(AppContext)
-    interrupts = app.interrupts if app else None
-    unregister = interrupts.register(runner.cancel) if interrupts else (lambda: None)
+    factory = transport_factory(opts, password)
+    sinks: list[Any] = []
     try:
-        summary = runner.run(book)
+        factory.prepare(list(all_hosts.values()))
+        if opts["out_dir"]:
+            os.makedirs(opts["out_dir"], exist_ok=True)
+        sinks = _sinks(opts, sorted(all_hosts))
+        sink = FanOut(sinks)
+        forks, forks_notice = fit_forks(opts["forks"], max(1, len(all_hosts)), raise_fd_limit())
+        if forks_notice:
+            sink.handle(Notice(forks_notice))
+        if opts["host_key_checking"] == "off":
+            sink.handle(Notice("host key checking is off: connections are open to MITM attacks"))
+        runner = PlaybookRunner(
+            inventory=inventory,
+            engine_factory=lambda: Engine(factory, sink, forks=forks, retries=opts["retries"]),
+            sink=sink,
+            local_factory=LocalTransport,
+            extra_vars=extra_vars,
+            limit=opts["limit"],
+            check=opts["check"],
+            diff=opts["diff"],
+            max_output=opts["max_output"],
+            default_timeout=opts["timeout"],
+            sleep=gevent.sleep,
+            stream=bool(opts["stream"]) and not opts["json_lines"],
+            out_dir=opts["out_dir"],
+            become=become,
+            pty=bool(opts["pty"]),
+        )
+        app = ctx.find_object(AppContext)
+        interrupts = app.interrupts if app else None
+        unregister = interrupts.register(runner.cancel) if interrupts else (lambda: None)
+        try:
+            summary = runner.run(book)
+        finally:
+            unregister()
     finally:
-        unregister()
-        for s in sinks:
-            stop = getattr(s, "stop", None)
-            if stop:
-                stop()
+        stop_sinks(sinks)
+        factory.close()
     return exit_status_for(summary.any_failed, summary.any_unreachable, summary.interrupted)
 
 

@@ -151,6 +151,9 @@ def run_template(template: Any, variables: Mapping[str, Any]) -> str:
 
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
+# render_value: only a string that is exactly one expression keeps a native type;
+# "{{ x }}\n" is text and keeps its newline (Ansible's native rendering agrees)
+_EXACT_EXPRESSION = re.compile(r"\A\{\{(.*?)\}\}\Z", re.S)
 
 
 @lru_cache(maxsize=1024)
@@ -203,11 +206,11 @@ def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None 
     A string that is exactly one ``{{ expression }}`` keeps the expression's native
     type, as in Ansible (``loop: "{{ packages }}"`` is a list, ``"{{ 3 + 4 }}"`` is 7).
 
-    >>> render_value({"a": ["{{ x }}", "n={{ x }}"]}, {"x": 7})
-    {'a': [7, 'n=7']}
+    >>> render_value({"a": ["{{ x }}", "n={{ x }}", "{{ x }}\\n"]}, {"x": 7})
+    {'a': [7, 'n=7', '7\\n']}
     """
     if isinstance(value, str):
-        match = _SINGLE_EXPRESSION.match(value)
+        match = _EXACT_EXPRESSION.match(value)
         if match and "{{" not in match.group(1) and "}}" not in match.group(1):
             return evaluate(match.group(1).strip(), variables, where=where)
         try:

@@ -5,6 +5,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -67,6 +68,35 @@ def user_sshd(ssh_root, client_key):
     server.start()
     yield server
     server.stop()
+
+
+BECOME_PASSWORD = "Become-pw-4711"
+SUDOERS = Path("/etc/sudoers.d/runner-e2e-test")
+
+
+@pytest.fixture(scope="module")
+def sudo_user(user_sshd):
+    """runner-e2e may become daemon without a password and root with its password
+    (BECOME_PASSWORD); the rule is removed and the password locked again afterwards."""
+    if user_sshd is None:
+        pytest.skip("needs root to create a sudoers rule for a test user")
+    if shutil.which("sudo") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but sudo is not installed (make sshd installs it)")
+        pytest.skip("sudo not installed")
+    user = user_sshd.user
+    SUDOERS.write_text(
+        f"Defaults:{user} !requiretty, lecture=never, timestamp_timeout=0\n"
+        f"{user} ALL=(daemon) NOPASSWD: ALL\n"
+        f"{user} ALL=(root) ALL\n"
+    )
+    SUDOERS.chmod(0o440)
+    subprocess.run(["chpasswd"], input=f"{user}:{BECOME_PASSWORD}\n", text=True, check=True)
+    try:
+        yield user_sshd
+    finally:
+        SUDOERS.unlink(missing_ok=True)
+        subprocess.run(["usermod", "-p", "*", user], check=True)
 
 
 @dataclass

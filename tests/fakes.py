@@ -1,7 +1,8 @@
 """Fakes for playbook unit tests: a scripted transport and a tiny inventory.
 
 ``FakeFleet`` builds hosts whose commands are answered by a responder function instead
-of a shell, records every command in order, and keeps uploaded files in a dict.
+of a shell, records every command in order (and, in ``runs``, the become and pty it was
+asked for), and keeps uploaded files in a dict.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.become import Become
 from runner.engine import Engine
 from runner.errors import ConnectError, HostPatternError
 from runner.events import Recorder
@@ -42,6 +44,17 @@ def default_responder(host: str, command: str) -> tuple[int, str, str]:
     return 0, "", ""
 
 
+@dataclass(frozen=True)
+class FakeRun:
+    """One ``Transport.run`` call: what was asked, and as whom."""
+
+    host: str
+    command: str
+    become: Become | None = None
+    pty: bool = False
+    stdin: bytes | None = None
+
+
 class FakeTransport(Transport):
     def __init__(self, host: Host, fleet: FakeFleet) -> None:
         self.host = host
@@ -63,8 +76,10 @@ class FakeTransport(Transport):
         stdin: bytes | None = None,
         env: Any = None,
         pty: bool = False,
+        become: Become | None = None,
     ) -> CommandResult:
         self.fleet.log.append((self.host.name, command))
+        self.fleet.runs.append(FakeRun(self.host.name, command, become, pty, stdin))
         rc, out, err = self.fleet.responder(self.host.name, command)
         stdout.feed(out.encode())
         stderr.feed(err.encode())
@@ -111,6 +126,7 @@ class FakeFleet:
     unreachable: set[str] = field(default_factory=set)
     host_vars: dict[str, dict] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
+    runs: list[FakeRun] = field(default_factory=list)
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)
     connects: dict[str, int] = field(default_factory=dict)
     sleeps: list[float] = field(default_factory=list)
@@ -145,6 +161,8 @@ def run_playbook(
     tags: tuple[str, ...] = (),
     skip_tags: tuple[str, ...] = (),
     start_at_task: str | None = None,
+    become: Any = None,
+    pty: bool = False,
 ):
     """Load ``text`` as a playbook and run it on the fake fleet -> (summary, Recorder)."""
     from runner.playbook import PlaybookRunner, load_playbook, select_tasks
@@ -164,6 +182,8 @@ def run_playbook(
         check=check,
         diff=diff,
         sleep=fleet.sleeps.append,
+        become=become,
+        pty=pty,
     )
     summary = runner.run(book)
     return summary, recorder

@@ -133,7 +133,9 @@ Subsystem sftp internal-sftp
             if not self.port:
                 self.port = free_port(self.address) if not self.netns else 2222
             cfg = self.write_config()
-            cmd = [sshd, "-D", "-e", "-f", str(cfg)]
+            # -r: no re-exec of sshd per login (debug-only in production; here it cuts sshd's
+            # CPU per login from ~22 to ~16 ms, and the server shares the client's 2 cores)
+            cmd = [sshd, "-D", "-e", "-r", "-f", str(cfg)]
             if self.netns:
                 cmd = ["ip", "netns", "exec", self.netns, *cmd]
             log = open(self.workdir / "sshd.log", "ab")

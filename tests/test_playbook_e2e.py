@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import BECOME_PASSWORD, REPO
+from tests.test_ssh_bastion import accepted_logins, bastion  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.sshd
 
@@ -216,3 +220,127 @@ def test_stream_and_out_dir(make_fleet, cli, tmp_path):
         assert tasks == ["say", "secret", "again"]
     assert "hidden-token" not in res.stdout
     assert all("hidden-token" not in p.read_text() for p in out.iterdir())
+
+
+BECOME_BOOK = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: as root
+      command: id -un
+      become: true
+      register: whoami
+    - assert:
+        that: whoami.stdout == 'root'
+    - name: as the login user
+      command: id -un
+      register: plain
+    - assert:
+        that: plain.stdout == '{user}'
+    - name: as daemon (passwordless for this user)
+      shell: id -un
+      become: true
+      become_user: daemon
+      register: daemon
+    - assert:
+        that: daemon.stdout == 'daemon'
+    - name: write where only root can
+      copy:
+        content: "only root writes here\\n"
+        dest: "{root_only}/{{{{ inventory_hostname }}}}.conf"
+        mode: "0600"
+      become: true
+"""
+
+
+@pytest.fixture
+def root_only_dir():
+    """A directory only root may write to (not under pytest's root-only tmp tree, which
+    the test user could not even enter)."""
+    path = Path(tempfile.mkdtemp(prefix="runner-become-", dir="/var/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_become_with_a_password_from_the_environment(
+    make_fleet, sudo_user, cli, root_only_dir, tmp_path
+):
+    fleet = make_fleet(2, server=sudo_user)
+    book = tmp_path / "become.yml"
+    book.write_text(BECOME_BOOK.format(user=sudo_user.user, root_only=root_only_dir))
+    out = tmp_path / "out"
+    env = {"RUNNER_BECOME_PASSWORD": BECOME_PASSWORD}
+    res = cli("play", *fleet.args(), "--json", "--out-dir", str(out), str(book), env=env)
+    assert res.exit_code == 0, res
+    assert all(c["failed"] == 0 and c["ok"] == 7 for c in recap(res.stdout).values())
+    for name in fleet.names:
+        written = root_only_dir / f"{name}.conf"
+        assert written.read_text() == "only root writes here\n"
+        assert written.stat().st_uid == 0 and written.stat().st_mode & 0o777 == 0o600
+    # through a terminal (sudoers requiretty), human output: the copy changes nothing now
+    again = cli("play", *fleet.args(), "--pty", str(book), env=env)
+    assert again.exit_code == 0, again
+    assert re.search(r"^web\[01-02\] : ok=7 +changed=3 ", again.stdout, re.M), again
+    everything = res.stdout + res.stderr + again.stdout + again.stderr
+    everything += "".join(p.read_text() for p in out.iterdir())
+    assert BECOME_PASSWORD not in everything and "BECOME-SUCCESS" not in everything
+    assert "[sudo via runner" not in everything
+
+
+def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, cli, tmp_path):
+    """-b makes tasks without a become keyword escalate; a wrong password fails each host
+    at once with sudo's verdict, and the password is printed nowhere."""
+    fleet = make_fleet(2, server=sudo_user)
+    book = tmp_path / "who.yml"
+    book.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n"
+        "    - {name: who, command: id -un, register: who}\n"
+        "    - {name: after, debug: {msg: '{{ who.stdout }}'}}\n"
+    )
+    good = cli("play", *fleet.args(), "-b", "--json", str(book), env={
+        "RUNNER_BECOME_PASSWORD": BECOME_PASSWORD})  # fmt: skip
+    assert good.exit_code == 0, good
+    msgs = [r["result"]["msg"] for r in records(good.stdout) if r.get("task") == "after"]
+    assert msgs == ["root", "root"]
+
+    wrong = "not-the-password"
+    started = time.monotonic()
+    res = cli("play", *fleet.args(), "-b", "--json", str(book), env={
+        "RUNNER_BECOME_PASSWORD": wrong})  # fmt: skip
+    assert time.monotonic() - started < 30, "a wrong password must not hang"
+    assert res.exit_code == 2, res
+    failed = [r for r in records(res.stdout) if r["type"] == "task" and r["task"] == "who"]
+    assert {r["host"] for r in failed} == set(fleet.names)
+    for rec in failed:
+        assert rec["status"] == "failed"
+        assert rec["msg"].startswith("sudo: incorrect password"), rec
+    assert all(c["failed"] == 1 and c["ok"] == 0 for c in recap(res.stdout).values())
+    assert wrong not in res.stdout + res.stderr
+
+
+def test_play_through_a_bastion(make_fleet, bastion, cli, tmp_path):  # noqa: F811 (fixture)
+    """-J reaches every host through ONE shared bastion connection; commands and SFTP
+    uploads both go through it."""
+    fleet = make_fleet(4)
+    book = tmp_path / "via.yml"
+    book.write_text(
+        f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: where from
+      shell: echo $SSH_CLIENT
+      register: client
+    - copy:
+        content: "from={{{{ client.stdout.split()[0] }}}}\\n"
+        dest: "{tmp_path}/{{{{ inventory_hostname }}}}.txt"
+"""
+    )
+    jump = f"{bastion.user}@127.0.0.1:{bastion.port}"
+    res = cli("play", *fleet.args(), "-J", jump, "--keepalive", "5", "--json", str(book))
+    assert res.exit_code == 0, res
+    assert all(c["ok"] == 2 and c["changed"] == 2 for c in recap(res.stdout).values())
+    for name in fleet.names:
+        assert (tmp_path / f"{name}.txt").read_text() == "from=127.0.0.1\n"
+    assert accepted_logins(bastion) == 1, "4 hosts must reuse ONE bastion connection"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runner.become import Become
 from runner.models import Status
 from runner.playbook.events import TaskFinished, TaskStarted
 from tests.fakes import FakeFleet, run_playbook, shell_text
@@ -302,9 +303,10 @@ def test_command_module_quotes_argv_and_become_and_environment(tmp_path):
       args: {chdir: /srv}
 """
     run_playbook(fleet, text, tmp_path)
-    command = fleet.log[0][1]
-    assert command.startswith("sudo -H -S -n -u deploy -- /bin/sh -c ")
-    assert shell_text(command) == "export LANG=C; cd /srv && echo '$HOME' 'a b'"
+    run = fleet.runs[0]
+    assert run.become == Become("deploy") and not run.pty  # the transport runs sudo
+    assert run.command.startswith("/bin/sh -c ")
+    assert shell_text(run.command) == "export LANG=C; cd /srv && echo '$HOME' 'a b'"
 
 
 def test_magic_variables_and_precedence(tmp_path):

@@ -9,43 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import BECOME_PASSWORD as PASSWORD
 from tests.test_faults_e2e import json_records, start_cli, wait_for_lines
 
 pytestmark = pytest.mark.sshd
-
-PASSWORD = "Become-pw-4711"
-SUDOERS = Path("/etc/sudoers.d/runner-e2e-test")
-
-
-@pytest.fixture(scope="module")
-def sudo_user(user_sshd):
-    """runner-e2e may become daemon without a password and root with its password."""
-    if user_sshd is None:
-        pytest.skip("needs root to create a sudoers rule for a test user")
-    if shutil.which("sudo") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("CI=true but sudo is not installed (make sshd installs it)")
-        pytest.skip("sudo not installed")
-    user = user_sshd.user
-    SUDOERS.write_text(
-        f"Defaults:{user} !requiretty, lecture=never, timestamp_timeout=0\n"
-        f"{user} ALL=(daemon) NOPASSWD: ALL\n"
-        f"{user} ALL=(root) ALL\n"
-    )
-    SUDOERS.chmod(0o440)
-    subprocess.run(["chpasswd"], input=f"{user}:{PASSWORD}\n", text=True, check=True)
-    try:
-        yield user_sshd
-    finally:
-        SUDOERS.unlink(missing_ok=True)
-        subprocess.run(["usermod", "-p", "*", user], check=True)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ UNSUPPORTED = {
     "collections": "none (runner's modules are built in)",
     "order": "none (hosts run in inventory order)",
     "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
-    "become_flags": "none (runner runs sudo -H -S -n)",
+    "become_flags": "none (runner runs sudo -H -S, -n without a password)",
     "become_exe": "none (runner runs sudo)",
     "fact_path": "none (runner gathers no facts)",
     "gather_subset": "none (runner gathers no facts)",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from runner.become import Become
 from runner.errors import HostError, RunnerError
 from runner.models import Host, Status
 from runner.outfiles import out_paths
@@ -21,6 +22,56 @@ from runner.playbook.modules.base import ModuleFailure
 from runner.playbook.variables import VarScope
 from runner.templating import LazyVars, condition, render_value, truth
 from runner.transport.base import Transport
+
+
+@dataclass(frozen=True)
+class BecomeDefaults:
+    """The command line's become: ``-b``, ``--become-user``, ``-K`` / RUNNER_BECOME_PASSWORD."""
+
+    enabled: bool = False
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def task_become(
+    variables: Mapping[str, Any],
+    keyword: Any = None,
+    keyword_user: str | None = None,
+    defaults: BecomeDefaults | None = None,
+) -> Become | None:
+    """Whether and how a task escalates, with Ansible's precedence (lowest first):
+
+    1. the command line: ``-b``, ``--become-user``, ``-K`` / RUNNER_BECOME_PASSWORD
+    2. the ``become`` / ``become_user`` keywords: play < block < task (``keyword`` and
+       ``keyword_user`` are the task's effective ones; None: not set anywhere)
+    3. connection variables, wherever set (inventory, play/task ``vars``, ``-e``):
+       ``ansible_become``, ``ansible_become_user``, ``ansible_become_password`` /
+       ``ansible_become_pass``
+
+    >>> task_become({}, defaults=BecomeDefaults(True, "app", "pw"))
+    Become(user='app', password=<set>)
+    >>> task_become({}, False, defaults=BecomeDefaults(True)) is None
+    True
+    >>> task_become({"ansible_become_user": "pg"}, True, "app")
+    Become(user='pg', password=None)
+    >>> task_become({"ansible_become": "yes", "ansible_become_pass": "x"}, False)
+    Become(user=None, password=<set>)
+    """
+    defaults = defaults or BecomeDefaults()
+    enabled = defaults.enabled if keyword is None else truth(render_value(keyword, variables))
+    if "ansible_become" in variables:
+        enabled = truth(variables["ansible_become"])
+    if not enabled:
+        return None
+    user = _text(variables.get("ansible_become_user")) or keyword_user or defaults.user
+    password = _text(
+        variables.get("ansible_become_password") or variables.get("ansible_become_pass")
+    )
+    return Become(user, password or defaults.password)
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 @dataclass
@@ -38,6 +89,8 @@ class TaskExecutor:
     sleep: Callable[[float], None] = time.sleep
     on_output: Callable[[str, str, bytes], None] | None = None  # --stream: (host, stream, line)
     out_dir: str | None = None  # --out-dir: every command's output appended to DIR/HOST.*
+    become: BecomeDefaults = field(default_factory=BecomeDefaults)  # the command line's
+    pty: bool = False  # --pty: a terminal for commands run with become
 
     def run(self, task: Task, host: Host) -> TaskOutcome:
         started = time.time()
@@ -164,8 +217,13 @@ class TaskExecutor:
             base_dir=self.base_dir,
             check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
             diff=self.diff,
-            become=task.become,
-            become_user=render_value(task.become_user, variables) if task.become_user else None,
+            become=task_become(
+                variables,
+                task.become,
+                render_value(task.become_user, variables) if task.become_user else None,
+                self.become,
+            ),
+            pty=self.pty,
             environment={str(k): v for k, v in env.items()},
             timeout=timeout,
             max_output=self.max_output,

@@ -38,7 +38,7 @@ class _Inherited:
     """Keywords a play or block passes down to its tasks."""
 
     when: tuple[Any, ...] = ()
-    become: bool = False
+    become: Any = None  # None: not set by the play or a block
     become_user: str | None = None
     environment: Mapping[str, Any] = None  # type: ignore[assignment]
     tags: frozenset[str] = frozenset()
@@ -150,7 +150,7 @@ class _Loader(Checks):
             gather_facts=bool(gather) if isinstance(gather, bool) else False,
         )
         inherited = _Inherited(
-            become=bool(data.get("become", False)),
+            become=data.get("become"),
             become_user=_opt_str(data.get("become_user")),
             environment=self._mapping(data, "environment", path),
             tags=play.tags,
@@ -270,7 +270,7 @@ class _Loader(Checks):
         return replace(
             base,
             when=when,
-            become=bool(data.get("become", base.become)),
+            become=data.get("become", base.become),
             become_user=_opt_str(data.get("become_user", base.become_user)),
             environment=env,
             tags=base.tags | _tags(data.get("tags"), path, line_of(data, "tags")),

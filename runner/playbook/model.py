@@ -35,7 +35,7 @@ class Task:
     delegate_to: str | None = None
     notify: tuple[str, ...] = ()
     listen: tuple[str, ...] = ()
-    become: bool = False
+    become: Any = None  # None: not set here (the command line decides); bool or template
     become_user: str | None = None
     retries: Any = None
     until: Any = None

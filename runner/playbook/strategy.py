@@ -30,7 +30,7 @@ from runner.playbook.events import (
     TaskOutcome,
     TaskStarted,
 )
-from runner.playbook.executor import TaskExecutor
+from runner.playbook.executor import BecomeDefaults, TaskExecutor
 from runner.playbook.model import Block, Node, Play, Playbook, Task
 from runner.playbook.recap import Stats
 from runner.playbook.variables import Facts, VarScope, groups_of
@@ -112,6 +112,8 @@ class PlaybookRunner:
         sleep: Callable[[float], None] = time.sleep,
         stream: bool = False,
         out_dir: str | None = None,
+        become: BecomeDefaults | None = None,
+        pty: bool = False,
     ) -> None:
         self.inventory = inventory
         self.engine_factory = engine_factory
@@ -126,6 +128,8 @@ class PlaybookRunner:
         self.sleep = sleep
         self.stream = stream
         self.out_dir = out_dir
+        self.become = become or BecomeDefaults()
+        self.pty = pty
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
@@ -233,6 +237,8 @@ class PlaybookRunner:
                     sleep=self.sleep,
                     on_output=self._stream_line if self.stream else None,
                     out_dir=self.out_dir,
+                    become=self.become,
+                    pty=self.pty,
                 )
                 reason = self._run_batch(play, batch, engine, executor)
                 if reason:

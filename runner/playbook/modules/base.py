@@ -7,13 +7,14 @@ lost connection raises (HostError), which makes the host unreachable.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.become import Become, shell_body
 from runner.models import CommandResult, Host
-from runner.playbook.become import become_wrap, build_command
 from runner.transport.base import OutputCapture, Transport
 
 ModuleResult = dict[str, Any]
@@ -36,14 +37,19 @@ class ModuleContext:
     base_dir: str
     check_mode: bool = False
     diff: bool = False
-    become: bool = False
-    become_user: str | None = None
+    become: Become | None = None  # the task's resolved become (executor.task_become)
+    pty: bool = False  # --pty: a terminal for commands run with become
     environment: Mapping[str, Any] = field(default_factory=dict)
     timeout: float | None = None
     max_output: int = 1 << 20
     sleep: Callable[[float], None] = time.sleep
     # --stream / --out-dir: (stream name) -> (line callback or None, file to append to or None)
     output_hooks: Callable[[str], tuple[Any, Any]] | None = None
+
+    @property
+    def become_user(self) -> str | None:
+        """The user commands run as under become (None: root, or no become)."""
+        return self.become.user if self.become is not None else None
 
     def shell(
         self,
@@ -55,21 +61,22 @@ class ModuleContext:
         become: bool | None = None,
         env: bool = True,
     ) -> CommandResult:
-        """Run a shell snippet with this task's environment, chdir and become."""
-        command = build_command(
-            script,
-            env=self.environment if env else None,
-            chdir=chdir,
-            become=self.become if become is None else become,
-            become_user=self.become_user,
-            executable=executable,
-        )
-        return self.run_raw(command, stdin=stdin)
+        """Run a shell snippet with this task's environment, chdir and become
+        (``become=False``: as the login user even when the task becomes)."""
+        body = shell_body(script, env=self.environment if env else None, chdir=chdir)
+        command = f"{executable} -c {shlex.quote(body)}"
+        return self.run_raw(command, stdin=stdin, become=None if become is False else self.become)
 
-    def run_raw(self, command: str, *, stdin: bytes | None = None) -> CommandResult:
+    def run_raw(
+        self, command: str, *, stdin: bytes | None = None, become: Become | None = None
+    ) -> CommandResult:
+        """``command`` as is through the login shell (through sudo when ``become``)."""
         transport = self.connect()
         out_line, out_file = self.output_hooks("stdout") if self.output_hooks else (None, None)
         err_line, err_file = self.output_hooks("stderr") if self.output_hooks else (None, None)
+        kwargs: dict[str, Any] = {}
+        if become is not None:  # transports that never become keep their old signature
+            kwargs.update(become=become, pty=self.pty)
         try:
             return transport.run(
                 command,
@@ -77,6 +84,7 @@ class ModuleContext:
                 stderr=OutputCapture(self.max_output, err_file, err_line),
                 timeout=self.timeout,
                 stdin=stdin,
+                **kwargs,
             )
         finally:
             for fh in (out_file, err_file):
@@ -84,13 +92,9 @@ class ModuleContext:
                     fh.close()
 
     def raw(self, command: str, executable: str | None = None) -> CommandResult:
-        if self.become:
-            command = become_wrap(command, self.become_user, executable or "/bin/sh")
-        elif executable:
-            import shlex
-
+        if executable:
             command = f"{executable} -c {shlex.quote(command)}"
-        return self.run_raw(command)
+        return self.run_raw(command, become=self.become)
 
 
 def command_result(result: CommandResult, *, cmd: Any, strip: bool = True) -> ModuleResult:
