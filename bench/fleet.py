@@ -305,7 +305,7 @@ def tool_command(tool: Tool, scenario: Scenario, inv: Path, spec: Path, tmp: Pat
         known = tmp / "known_hosts"  # fresh per run: runner's default accept-new applies
         return [
             *(sys.executable, "-m", "runner", "run", "-i", str(inv)),
-            *("--known-hosts", str(known), "-f", f, "--json", "all", cmd),
+            *("--known-hosts", str(known), "-f", f, "--json", *RUNNER_EXTRA_ARGS, "all", cmd),
         ]
     if tool.name == "floor":
         return [sys.executable, str(REPO / "bench" / "naive_paramiko.py"), str(spec), f, cmd]
@@ -569,6 +569,8 @@ def report(
 
 # ---------------------------------------------------------------- main
 
+RUNNER_EXTRA_ARGS: list[str] = []  # --runner-arg
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -594,7 +596,15 @@ def main() -> int:
         help="skip a tool on a scenario when its pace in a smaller scenario projects a run "
         "longer than this many seconds (0: never skip; default: %(default)s)",
     )
+    parser.add_argument(
+        "--runner-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for runner, e.g. --runner-arg=--procs=1 (repeatable)",
+    )
     args = parser.parse_args()
+    RUNNER_EXTRA_ARGS.extend(args.runner_arg)
 
     scenarios = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
     wanted = args.tools.split(",") if args.tools else [t.name for t in TOOLS]
