@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from runner.cli import (
+from runner.cli_common import (
     AppContext,
     ask_password,
     build_sinks,
