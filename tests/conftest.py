@@ -4,10 +4,13 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import contextlib  # noqa: E402
+import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -166,3 +169,39 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kw) -> 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def json_records(stdout: str) -> list[dict]:
+    """The JSON Lines runner printed on stdout."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+@contextlib.contextmanager
+def ssh_agent_holding(key: Path, home: Path):
+    """A throwaway ssh-agent holding ``key``; yields the environment that points runner at
+    it, with HOME at ``home`` so no default ~/.ssh key can log in instead."""
+    sock = home / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(home)}
+        subprocess.run(
+            ["ssh-add", "-q", str(key)], env={**os.environ, **env}, check=True, capture_output=True
+        )
+        yield env
+    finally:
+        agent.terminate()
+        agent.wait(5)
+
+
+def inventory_without_key(fleet: Fleet, path: Path) -> Path:
+    """A copy of the fleet's inventory that names no private key file."""
+    path.write_text(
+        fleet.inventory.read_text().replace(
+            f"ansible_ssh_private_key_file: {fleet.server.client_key}", ""
+        )
+    )
+    return path

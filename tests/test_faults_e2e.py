@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, json_records
 from tests.fleet import (
     SilentServer,
     SSHServer,
@@ -26,10 +26,6 @@ from tests.fleet import (
 )
 
 pytestmark = pytest.mark.sshd
-
-
-def json_records(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
 
 
 def host_records(stdout: str) -> dict[str, dict]:

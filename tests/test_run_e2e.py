@@ -13,7 +13,13 @@ import time
 import paramiko
 import pytest
 
-from tests.conftest import REPO, require_sshd
+from tests.conftest import (
+    REPO,
+    inventory_without_key,
+    json_records,
+    require_sshd,
+    ssh_agent_holding,
+)
 from tests.fleet import (
     Netns,
     SilentServer,
@@ -27,10 +33,6 @@ from tests.fleet import (
 )
 
 pytestmark = pytest.mark.sshd
-
-
-def json_records(stdout: str) -> list[dict]:
-    return [json.loads(line) for line in stdout.splitlines()]
 
 
 def test_hundred_hosts_all_ok_grouped_once(make_fleet, cli):
@@ -550,26 +552,8 @@ def test_password_auth_from_environment(user_sshd, tmp_path, ssh_root, cli):
 def test_ssh_agent_keys_are_used(make_fleet, cli, tmp_path):
     """No key file given: the key held by ssh-agent logs in."""
     fleet = make_fleet(3)
-    sock = tmp_path / "agent.sock"
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(50):
-            if sock.exists():
-                break
-            time.sleep(0.05)
-        env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(tmp_path)}  # no default ~/.ssh keys
-        subprocess.run(
-            ["ssh-add", "-q", str(fleet.server.client_key)],
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        inv = tmp_path / "agent.yml"
-        inv.write_text(
-            fleet.inventory.read_text().replace(
-                f"ansible_ssh_private_key_file: {fleet.server.client_key}", ""
-            )
-        )
+    inv = inventory_without_key(fleet, tmp_path / "agent.yml")
+    with ssh_agent_holding(fleet.server.client_key, tmp_path) as env:
         res = cli(
             "run",
             "-i",
@@ -581,8 +565,5 @@ def test_ssh_agent_keys_are_used(make_fleet, cli, tmp_path):
             "echo via-agent",
             env=env,
         )
-    finally:
-        agent.terminate()
-        agent.wait(5)
     assert res.exit_code == 0, res
     assert {r["stdout"] for r in json_records(res.stdout)[:-1]} == {"via-agent\n"}

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tests.conftest import inventory_without_key, ssh_agent_holding
 from tests.fleet import SSHServer, free_port, write_inventory
 from tests.test_faults_e2e import (
     json_records,
@@ -199,29 +200,9 @@ def test_inventory_wins_over_ssh_config_and_cli_over_both(sshd, cli, tmp_path):
 def test_agent_signs_for_many_hosts_at_once_through_a_bastion(make_fleet, bastion, tmp_path, cli):
     """No key file anywhere: the bastion and 120 hosts all log in with the one key held by
     ssh-agent, their signing requests multiplexed on one agent connection."""
-    import subprocess
-
     fleet = make_fleet(120)
-    sock = tmp_path / "agent.sock"
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
-        env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(tmp_path)}  # no ~/.ssh keys
-        subprocess.run(
-            ["ssh-add", "-q", str(fleet.server.client_key)],
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
-        inv = tmp_path / "agent.yml"
-        inv.write_text(
-            fleet.inventory.read_text().replace(
-                f"ansible_ssh_private_key_file: {fleet.server.client_key}", ""
-            )
-        )
+    inv = inventory_without_key(fleet, tmp_path / "agent.yml")
+    with ssh_agent_holding(fleet.server.client_key, tmp_path) as env:
         res = cli(
             "run",
             "-i",
@@ -237,9 +218,6 @@ def test_agent_signs_for_many_hosts_at_once_through_a_bastion(make_fleet, bastio
             "echo agent",
             env=env,
         )
-    finally:
-        agent.terminate()
-        agent.wait(5)
     assert res.exit_code == 0, res
     hosts = [r for r in json_records(res.stdout) if r["type"] == "host"]
     assert len(hosts) == 120 and {r["stdout"] for r in hosts} == {"agent\n"}
