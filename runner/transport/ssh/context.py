@@ -1,5 +1,5 @@
-"""Per-run SSH state shared by every host: the parsed ssh_config, keys (sshauth.Keyring),
-known_hosts indexes and bastion connections (sshjump.BastionPool), and the handshake
+"""Per-run SSH state shared by every host: the parsed ssh_config, keys (auth.Keyring),
+known_hosts indexes and bastion connections (jump.BastionPool), and the handshake
 (TCP or tunnel or proxy command -> SSH -> host key -> authentication) used for hosts and
 jump hosts alike.
 
@@ -23,8 +23,8 @@ from paramiko.ssh_exception import NoValidConnectionsError, SSHException
 
 from runner.errors import ConfigError, ConnectError, HostError
 from runner.models import Host
-from runner.transport.sshauth import Keyring, KnownHosts, authenticate, check_host_key
-from runner.transport.sshjump import BastionPool, Keepalive, ProxyCommandSocket
+from runner.transport.ssh.auth import Keyring, KnownHosts, authenticate, check_host_key
+from runner.transport.ssh.jump import BastionPool, Keepalive, ProxyCommandSocket
 from runner.transport.sshopts import CLIOptions, HostSettings, hop_settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -304,7 +304,7 @@ class LeanTransport(paramiko.Transport):
 # paramiko's reader wakes up every 0.1 s on an idle socket to notice a close and send
 # keepalives. After the handshake that is only overhead (1,000 hosts running `sleep 5`
 # would wake it 50,000 times): close() shuts the socket, which wakes the reader at once,
-# and keepalives have their own timer (sshjump.Keepalive).
+# and keepalives have their own timer (jump.Keepalive).
 IDLE_POLL_SECONDS = 2.0
 
 # AES-GCM first: the AEAD cipher authenticates in C, while paramiko checks the HMAC of

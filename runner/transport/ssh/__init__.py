@@ -1,12 +1,12 @@
-"""SSH transport on paramiko. The only module runner imports paramiko through: the
-helpers that also import it (sshcontext, sshauth, sshjump) are used only from here.
+"""SSH transport on paramiko. This package is the only place in runner that imports
+paramiko: its modules (context, auth, jump) are used only through it.
 
 Everything paramiko or the socket layer raises is translated here, at the edge, into
 runner.errors.HostError subclasses with a message a person can act on.
 
 Per-run state lives in one ``SSHContext`` shared by every host's transport: the parsed
-ssh_config, private keys and agent keys (sshauth.Keyring), the known_hosts index per
-file, and the bastion connections (sshjump.BastionPool). A 2,000-host run parses each
+ssh_config, private keys and agent keys (auth.Keyring), the known_hosts index per
+file, and the bastion connections (jump.BastionPool). A 2,000-host run parses each
 of these once, not 2,000 times, and 500 hosts behind one bastion share one connection
 to it. Where each setting comes from, and in which order, is in sshopts.py.
 """
@@ -27,14 +27,14 @@ from runner.become import Become, BecomeSession, become_wrap, new_nonce
 from runner.errors import CommandTimeoutError, ConnectError, ConnectionLostError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
-from runner.transport.sshauth import DEFAULT_KEY_FILES, KnownHosts, known_hosts_name
-from runner.transport.sshcontext import (
+from runner.transport.ssh.auth import DEFAULT_KEY_FILES, KnownHosts, known_hosts_name
+from runner.transport.ssh.context import (
     HOST_KEY_POLICIES,
     SSHContext,
     SSHOptions,
     load_ssh_config,
 )
-from runner.transport.sshjump import Keepalive, ProxyCommandSocket, hop_label, open_tunnel
+from runner.transport.ssh.jump import Keepalive, ProxyCommandSocket, hop_label, open_tunnel
 from runner.transport.sshopts import HostSettings, expand_proxy_command
 
 log = logging.getLogger(__name__)
