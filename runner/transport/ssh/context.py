@@ -110,6 +110,7 @@ class SSHContext:
         self.bastions = BastionPool(self._connect_hop)
         self._lookups: dict[str, Mapping[str, Any]] = {}
         self._known: dict[str, KnownHosts] = {}
+        self._settings: dict[str, HostSettings] = {}  # host vars do not change in a run
 
     # -- per-host settings ---------------------------------------------------------
 
@@ -127,6 +128,11 @@ class SSHContext:
         return found
 
     def settings(self, host: Host) -> HostSettings:
+        """The host's resolved connection settings, worked out once per run (prepare()
+        and the host's transport both ask)."""
+        cached = self._settings.get(host.name)
+        if cached is not None:
+            return cached
         key = str(host.vars.get("ansible_host") or host.name)
         try:
             settings = resolve_settings(host.name, host.vars, self.cli, self.lookup(key))
@@ -138,6 +144,7 @@ class SSHContext:
                 host=host.name,
                 hint=f"use one of {', '.join(HOST_KEY_POLICIES)}",
             )
+        self._settings[host.name] = settings
         return settings
 
     def hops(self, settings: HostSettings) -> list[HostSettings]:
