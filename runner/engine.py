@@ -26,7 +26,6 @@ from runner.events import (
     HostFinished,
     HostOutput,
     HostStarted,
-    Notice,
     RunFinished,
     RunStarted,
 )
@@ -307,9 +306,6 @@ class Engine:
             OutputCapture(spec.max_output, files[0], callbacks[0]),
             OutputCapture(spec.max_output, files[1], callbacks[1]),
         )
-
-    def notice(self, message: str, level: str = "warning") -> None:
-        self.sink.handle(Notice(message, level))
 
 
 def _error_result(name: str, exc: BaseException, started: float, duration: float) -> HostResult:

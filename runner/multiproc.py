@@ -195,9 +195,9 @@ class MultiProcessRun:
                 proc.wait()
         ordered = {h.name: results[h.name] for h in hosts if h.name in results}
         cut_off = tuple(h.name for h in hosts if h.name not in results)
+        # a worker that died already gave its hosts a result (_pump), so only a cancelled
+        # run has hosts without one
         report = RunReport(ordered, time.monotonic() - clock, cut_off if self._cancelled else ())
-        if not self._cancelled and cut_off:  # should not happen: a worker died
-            report = RunReport(ordered, report.duration, ())
         self.sink.handle(RunFinished(report))
         return report
 
