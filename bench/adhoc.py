@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, LocalFleet, Measure, machine, measure  # noqa: I001
+from common import REPO, LocalFleet, Measure, compile_runner, machine, measure  # noqa: I001
 
 SCENARIOS = [(500, 100, "echo hi"), (200, 200, "sleep 2; echo hi")]
 
@@ -76,6 +76,7 @@ def main() -> int:
     parser.add_argument("--command", default="echo hi")
     args = parser.parse_args()
     scenarios = [(args.hosts, args.forks, args.command)] if args.hosts else SCENARIOS
+    compile_runner()
     root = Path(tempfile.mkdtemp(prefix="runner-bench-"))
     fleet = LocalFleet(root)
     print(machine())

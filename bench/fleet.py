@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import REPO, SSHServer, host_names, keygen, write_inventory  # noqa: I001
+from common import REPO, SSHServer, compile_runner, host_names, keygen, write_inventory  # noqa: I001
 
 sys.path.insert(0, str(REPO))
 from tests.fleet import Netns, loopback_addresses, why_no_netns  # noqa: E402
@@ -498,6 +498,9 @@ How to read these figures:
   /proc every 0.1 s or more, so a multi-process tool is not flattered by the first.
 - Every host's output and exit code is checked for every tool; a run with a wrong or
   missing result is FAILED and not counted.
+- runner's modules are byte-compiled before the first run, as pip does on install (the
+  checkout is an editable install; under PYTHONDONTWRITEBYTECODE=1 it would otherwise
+  compile its modules on every start, while every other tool loads bytecode).
 - Each run gets a fresh HOME (no ~/.ssh config, no known_hosts). runner records host keys
   with its default accept-new policy into a fresh `--known-hosts`; the floor loop, Fabric
   and pyinfra accept and remember new keys (their defaults); parallel-ssh does not check
@@ -612,6 +615,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown tools: {', '.join(sorted(unknown))}")
     versions = installed_versions()
+    compile_runner()
     tools = [t for t in TOOLS if t.name in wanted]
     not_installed = [t.name for t in tools if t.package and t.package not in versions]
     runnable = [t for t in tools if t.name not in not_installed]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from runner.events import EventSink
+from runner.output.console import live_capable
 from runner.output.grouped import GroupedReport
-from runner.output.live import LiveProgress
 
 
 def report_sinks(
@@ -24,11 +24,12 @@ def report_sinks(
     The CLI keeps the LiveProgress (``sinks[0]``) to ``stop()`` it on Ctrl-C.
     """
     sinks: list[EventSink] = []
-    progress = LiveProgress(console) if live else None
-    if progress is not None and progress.enabled:
+    progress = None
+    if live and live_capable(console):  # rich's live display is imported only for a terminal
+        from runner.output.live import LiveProgress
+
+        progress = LiveProgress(console)
         sinks.append(progress)
-    else:
-        progress = None
     report = GroupedReport(
         console,
         quiet=quiet,
