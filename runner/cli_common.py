@@ -399,24 +399,24 @@ def build_sinks(opts: Mapping[str, Any], hosts: Sequence[str]) -> list[Any]:
     """Renderers for the chosen output mode. Human messages go to stderr under --json."""
     from runner import output
 
-    err_console = output.make_console(stderr=True)
     sinks: list[Any] = []
     if opts.get("json_lines"):
         sinks.append(output.JsonLines(sys.stdout))
-        sinks.append(output.NoticePrinter(err_console))
+        sinks.append(output.NoticePrinter())  # makes its stderr console at the first notice
     elif opts.get("stream"):
-        console = output.make_console()
         sinks.extend(
             output.stream_sinks(
-                console, hosts, err_console=err_console, verbose=bool(opts.get("verbose"))
+                output.make_console(),
+                hosts,
+                err_console=output.make_console(stderr=True),
+                verbose=bool(opts.get("verbose")),
             )
         )
     else:
-        console = output.make_console()
         sinks.extend(
             output.report_sinks(
-                console,
-                err_console=err_console,
+                output.make_console(),
+                err_console=output.make_console(stderr=True),
                 live=not opts.get("quiet"),
                 quiet=bool(opts.get("quiet")),
                 verbose=bool(opts.get("verbose")),

@@ -35,12 +35,14 @@ def _patch_all() -> None:
 
 _patch_all()
 
+import atexit  # noqa: E402
 import importlib.util  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import types  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 import gevent  # noqa: E402
 
@@ -100,7 +102,26 @@ def main() -> None:
     gevent.signal_handler(signal.SIGINT, interrupts.fire)
     from runner import cli
 
-    sys.exit(cli.main(interrupts=interrupts))
+    exit_now(cli.main(interrupts=interrupts))
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process without finalizing the interpreter.
+
+    Finalization clears every module and collects every object that gevent, paramiko,
+    cryptography and rich created: 60 ms at the end of every run, a sixth of a one-host
+    run (strace: no system call between the last atexit handler and exit_group). runner
+    needs none of it: it closes its files when it has written them, and the atexit
+    handlers (logging, tempfile) run here first."""
+    try:
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (BrokenPipeError, ValueError):  # reader gone, or stream closed
+                pass
+    finally:
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -160,3 +160,24 @@ def test_ack_now_ignores_what_is_not_a_tcp_socket():
     finally:
         a.close()
         b.close()
+
+
+def test_json_run_loads_rich_only_for_a_notice():
+    done = python(
+        """
+        import sys
+        import runner.entry
+        from runner.cli_common import build_sinks
+        from runner.events import Notice
+        sinks = build_sinks({"json_lines": True}, ["web01"])
+        assert [type(s).__name__ for s in sinks] == ["JsonLines", "NoticePrinter"]
+        assert "rich" not in sys.modules
+        for sink in sinks:
+            sink.handle(Notice("forks lowered to 512"))
+        assert "rich.console" in sys.modules
+        print("ok")
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+    assert done.stderr == "warning: forks lowered to 512\n"

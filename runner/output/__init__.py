@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runner.output.console import Verbatim, color_on, live_capable, make_console
-    from runner.output.grouped import GroupedReport, NoticePrinter, failure_lines, summary_line
+    from runner.output.grouped import GroupedReport, failure_lines, summary_line
     from runner.output.jsonl import JsonLines, host_record, summary_record
     from runner.output.junit import JUnitWriter
     from runner.output.live import LiveProgress
+    from runner.output.notices import NoticePrinter
     from runner.output.outdir import OutDirWriter, out_paths
     from runner.output.sinks import report_sinks
     from runner.output.stream import StreamPrinter, stream_sinks
@@ -30,7 +31,7 @@ _HOME = {
     "live_capable": "console",
     "make_console": "console",
     "GroupedReport": "grouped",
-    "NoticePrinter": "grouped",
+    "NoticePrinter": "notices",
     "failure_lines": "grouped",
     "summary_line": "grouped",
     "JsonLines": "jsonl",

@@ -182,14 +182,3 @@ class GroupedReport:
         if report.interrupted:
             text.highlight_regex(r"interrupted=\d+", "yellow")
         return text
-
-
-class NoticePrinter:
-    """EventSink printing only notices (``warning: ...``), for --json runs on stderr."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def handle(self, event: object) -> None:
-        if isinstance(event, Notice):
-            self.console.print(notice_text(event))

@@ -289,12 +289,16 @@ class SSHContext:
 log = logging.getLogger(__name__)
 
 
+_FILTERED_ALGORITHMS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+
+
 class LeanTransport(paramiko.Transport):
-    """paramiko's Transport minus two costs a profile of 500 hosts showed per connection:
-    SSH_MSG_DEBUG messages (OpenSSH sends one per key option after publickey auth) are
-    escaped byte by byte in Python even when nobody logs them, and the preferred
-    algorithm lists are re-filtered on every access (16 times per handshake). And minus
-    one wait: see _parse_global_request."""
+    """paramiko's Transport minus three costs a profile of 500 hosts showed per
+    connection: SSH_MSG_DEBUG messages (OpenSSH sends one per key option after publickey
+    auth) are escaped byte by byte in Python even when nobody logs them, the preferred
+    algorithm lists are re-filtered on every access (16 times per handshake), and debug
+    log calls go all the way into logging. And minus one wait: see
+    _parse_global_request."""
 
     def _parse_global_request(self, m: paramiko.Message) -> None:
         """Acknowledge at once the TCP segment that carried a global request.
@@ -312,12 +316,20 @@ class LeanTransport(paramiko.Transport):
             super()._parse_debug(m)
 
     def _filter_algorithm(self, type_: str) -> tuple[str, ...]:
-        preferred = getattr(self, f"_preferred_{type_}")
-        memo = self.__dict__.setdefault("_runner_algorithms", {})
-        key = (type_, preferred, tuple(self.disabled_algorithms.get(type_, ())))
-        if key not in memo:
-            memo[key] = super()._filter_algorithm(type_)
-        return memo[key]
+        # The answer depends only on these three values, so one table serves every
+        # connection of the run (it has a handful of entries).
+        disabled = self.disabled_algorithms.get(type_)
+        key = (type_, getattr(self, "_preferred_" + type_), tuple(disabled) if disabled else ())
+        try:
+            return _FILTERED_ALGORITHMS[key]
+        except KeyError:
+            filtered = _FILTERED_ALGORITHMS[key] = super()._filter_algorithm(type_)
+            return filtered
+
+    def _log(self, level: int, msg: Any, *args: Any) -> None:
+        # paramiko logs ~35 debug messages per connection; most runs log none of them
+        if self.logger.isEnabledFor(level):
+            super()._log(level, msg, *args)
 
 
 # paramiko's reader wakes up every 0.1 s on an idle socket to notice a close and send
