@@ -67,6 +67,7 @@ $(BENCH_VENV)/.installed:
 # (bench/adhoc.py, runner against the floor alone, still runs on its own.)
 bench: venv sshd bench-deps
 	$(PY) bench/fleet.py --write
+	$(PY) bench/marginal.py --write
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache

@@ -84,6 +84,9 @@ class Tool:
 
 TOOLS = [
     Tool("runner", "runner", None, None),
+    # above 1,000 hosts runner splits the run over one process per core (--procs); this
+    # row is the same run held to one process, in the scenarios where the two differ
+    Tool("runner-1proc", "runner --procs 1", None, None),
     Tool("floor", "gevent+paramiko floor", None, None),
     Tool("parallel-ssh", "parallel-ssh ParallelSSHClient", "parallel-ssh", "pssh_parallel.py"),
     Tool("pyinfra", "pyinfra exec", "pyinfra", "pyinfra_exec.py"),
@@ -107,6 +110,7 @@ class Run:
     bad: list[str] = field(default_factory=list)
     failure: str = ""  # one bad host and what it got, for the note under the table
     listen_overflows: int = 0  # SYNs/ACKs the server's full accept queue dropped meanwhile
+    server_cpu: float = 0.0  # user+sys of sshd and every session it reaped, over the run
     status: str = "ok"  # ok | FAILED (n bad hosts) | timed out | not installed
 
 
@@ -275,6 +279,19 @@ class Fleet:
         while time.monotonic() < deadline and len(tree_pids(self.server.proc.pid)) > 1:
             time.sleep(0.2)
 
+    def server_cpu(self) -> float:
+        """CPU seconds sshd has spent so far: the listener's own and that of every
+        connection process it reaped (which reaped their sessions' shells in turn), from
+        /proc/PID/stat utime, stime, cutime and cstime."""
+        if not self.server.proc:
+            return 0.0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{self.server.proc.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # fields 14-17 of proc(5)
+            return ticks / os.sysconf("SC_CLK_TCK")
+        return 0.0
+
     def listen_overflows(self) -> int:
         """The kernel's count of connections dropped because sshd's accept queue was full
         (TcpExt ListenOverflows, read in sshd's network namespace)."""
@@ -301,11 +318,13 @@ class Fleet:
 
 def tool_command(tool: Tool, scenario: Scenario, inv: Path, spec: Path, tmp: Path) -> list[str]:
     f, cmd = str(scenario.forks), scenario.command
-    if tool.name == "runner":
+    if tool.name in ("runner", "runner-1proc"):
+        extra = ["--procs", "1"] if tool.name == "runner-1proc" else []
         known = tmp / "known_hosts"  # fresh per run: runner's default accept-new applies
         return [
             *(sys.executable, "-m", "runner", "run", "-i", str(inv)),
-            *("--known-hosts", str(known), "-f", f, "--json", *RUNNER_EXTRA_ARGS, "all", cmd),
+            *("--known-hosts", str(known), "-f", f, "--json", *extra, *RUNNER_EXTRA_ARGS),
+            *("all", cmd),
         ]
     if tool.name == "floor":
         return [sys.executable, str(REPO / "bench" / "naive_paramiko.py"), str(spec), f, cmd]
@@ -335,7 +354,7 @@ def tool_env(tmp: Path) -> dict:
 def parse_results(tool: Tool, stdout: str) -> dict[str, tuple[int, str]]:
     """host -> (exit code, stripped stdout), from --json (runner) or the driver lines."""
     results: dict[str, tuple[int, str]] = {}
-    if tool.name == "runner":
+    if tool.name in ("runner", "runner-1proc"):
         for line in stdout.splitlines():
             with contextlib.suppress(ValueError):
                 record = json.loads(line)
@@ -378,11 +397,13 @@ def run_tool(fleet: Fleet, tool: Tool, scenario: Scenario, timeout: float) -> Ru
     try:
         cmd = [*fleet.prefix, *tool_command(tool, scenario, inv, spec, tmp)]
         overflows = fleet.listen_overflows()
+        server_cpu = fleet.server_cpu()
         run = measure(cmd, tool_env(tmp), tmp, timeout)
         run.listen_overflows = fleet.listen_overflows() - overflows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         fleet.settle()
+    run.server_cpu = fleet.server_cpu() - server_cpu  # after settle: every session reaped
     results = parse_results(tool, run.stdout)
     run.bad = [n for n in names if results.get(n) != (0, scenario.expected)]
     if run.timed_out:
@@ -407,6 +428,16 @@ def sleep_in(scenario: Scenario) -> float:
     return sum(float(m) for m in re.findall(r"sleep (\d+(?:\.\d+)?)", scenario.command))
 
 
+def busy(run: Run) -> str:
+    """Client and server CPU over the machine's capacity for the run's wall time: near
+    100% the run is bound by this machine's cores, and no client-side parallelism (more
+    forks, --procs) can shorten it."""
+    cores = os.cpu_count() or 1
+    if run.wall <= 0 or run.server_cpu <= 0:
+        return "–"
+    return f"{100 * (run.cpu + run.server_cpu) / (run.wall * cores):.0f}%"
+
+
 def table(scenario: Scenario, runs: dict[str, Run]) -> str:
     ours = runs.get("runner")
     ours = ours if ours and ours.status == "ok" else None
@@ -414,15 +445,16 @@ def table(scenario: Scenario, runs: dict[str, Run]) -> str:
         f"### {scenario.name}: {scenario.title}",
         "",
         "| tool | result | wall s | CPU s | CPU ms/host | peak RSS MB | tree PSS MB "
-        "| wall / runner | CPU / runner | RSS / runner | PSS / runner |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| wall / runner | CPU / runner | RSS / runner | PSS / runner | sshd CPU s "
+        "| cores busy |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for tool in TOOLS:
         if tool.name not in runs:
             continue
         run = runs[tool.name]
         if run.status != "ok":
-            lines.append(f"| {tool.label} | {run.status} |" + " – |" * 9)
+            lines.append(f"| {tool.label} | {run.status} |" + " – |" * 11)
             continue
 
         def ratio(a: float, b: float | None) -> str:
@@ -434,7 +466,8 @@ def table(scenario: Scenario, runs: dict[str, Run]) -> str:
             f"{run.tree_pss_mb:.0f} | {ratio(run.wall, ours and ours.wall)} | "
             f"{ratio(run.cpu, ours and ours.cpu)} | "
             f"{ratio(run.max_rss_mb, ours and ours.max_rss_mb)} | "
-            f"{ratio(run.tree_pss_mb, ours and ours.tree_pss_mb)} |"
+            f"{ratio(run.tree_pss_mb, ours and ours.tree_pss_mb)} | "
+            f"{run.server_cpu:.2f} | {busy(run)} |"
         )
     overflows = [
         f"{t.name} {runs[t.name].listen_overflows}"
@@ -491,6 +524,13 @@ How to read these figures:
 - On this 2-core machine OpenSSH's sshd spends about 17-20 ms of CPU per login on the
   same cores as the client, so for short commands wall time is bounded by the server;
   client CPU per host and memory are the figures that show the client.
+- "sshd CPU s" is what the server spent on the run (sshd's own CPU and that of every
+  connection and session process it reaped, from /proc/PID/stat; 10 ms ticks). "cores
+  busy" is client plus server CPU over wall time x cores: near 100% the run is bound by
+  this machine's cores, and no client-side parallelism (more forks, `--procs`) can
+  shorten it.
+- "runner --procs 1" appears in the scenarios above 1,000 hosts, where runner by default
+  splits the run over one process per core: the same run held to one process.
 - CPU is user+sys of the client's whole process tree (os.wait4 on the client, which
   includes every descendant it waited for: Ansible's forks and ssh processes, runner's
   --procs workers). "peak RSS" is the largest single process in that tree (ru_maxrss);
@@ -639,6 +679,8 @@ def main() -> int:
         for scenario in sorted(scenarios, key=lambda s: s.hosts):  # cheap first: pace known
             runs: dict[str, Run] = {}
             for tool in tools:
+                if tool.name == "runner-1proc" and scenario.hosts <= 1000:
+                    continue  # runner uses one process there too
                 projected = pace.get(tool.name, 0.0) * scenario.hosts + sleep_in(scenario)
                 if tool not in runnable:
                     runs[tool.name] = Run(status="not installed")
