@@ -21,6 +21,10 @@ from runner.cli_common import AppContext, ExitStatus, exit_status_for
 from runner.errors import InputError, RunnerError
 
 
+class OutputClosed(Exception):
+    """Whoever read our stdout went away (`runner ... | head`)."""
+
+
 class LazyGroup(click.Group):
     """A click group whose listed commands may be "module:attribute" strings, imported on
     first use."""
@@ -31,6 +35,14 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # click answers an EPIPE by exiting with 1 before main() can see it (even with
+        # standalone_mode=False): hand it over as our own exception instead.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise OutputClosed() from exc
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_commands and cmd_name not in self.commands:
@@ -98,7 +110,7 @@ def main(argv: Sequence[str] | None = None, *, interrupts: Any = None) -> int:
     except RunnerError as exc:
         _print_error(exc)
         return ExitStatus.INPUT_ERROR
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         _silence_broken_pipe()
         return ExitStatus.OK
 

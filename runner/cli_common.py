@@ -395,6 +395,36 @@ def host_template_vars(host: Any, extra_vars: Mapping[str, Any]) -> dict[str, An
     return variables
 
 
+class ReaderGone:
+    """An EventSink wrapper for when the reader of our output goes away mid-run
+    (`runner run ... | head`): the run goes on to its end without output and exits with
+    its real status. A pager closing must not cut commands off half-way across a fleet,
+    nor turn every later line into a traceback.
+
+    A broken pipe points stdout at /dev/null (stderr instead when stdout already is: both
+    went to the same pipe); the event that hit it is dropped for this sink only, the other
+    sinks get every event. rich consoles do the same for their own file
+    (runner.output.console)."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+
+    def handle(self, event: object) -> None:
+        try:
+            self.sink.handle(event)
+        except BrokenPipeError:
+            from runner.output.console import to_devnull
+
+            to_devnull(1) or to_devnull(2)
+
+
+def event_fan_out(sinks: Sequence[Any]) -> Any:
+    """One sink delivering every event to ``sinks`` in order, each behind ReaderGone."""
+    from runner.events import FanOut
+
+    return FanOut(ReaderGone(s) for s in sinks)
+
+
 def build_sinks(opts: Mapping[str, Any], hosts: Sequence[str]) -> list[Any]:
     """Renderers for the chosen output mode. Human messages go to stderr under --json."""
     from runner import output

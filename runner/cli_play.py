@@ -16,6 +16,7 @@ from runner.cli_common import (
     check_connections,
     configure_logging,
     connection_options,
+    event_fan_out,
     exit_status_for,
     output_options,
     parse_extra_vars,
@@ -103,7 +104,7 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
     import gevent
 
     from runner.engine import Engine, fit_forks, raise_fd_limit
-    from runner.events import FanOut, Notice, NullSink
+    from runner.events import Notice, NullSink
     from runner.playbook import BecomeDefaults, PlaybookRunner
     from runner.transport.local import LocalTransport
 
@@ -130,7 +131,7 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
         if opts["out_dir"]:
             os.makedirs(opts["out_dir"], exist_ok=True)
         sinks = _sinks(opts, sorted(all_hosts))
-        sink = FanOut(sinks)
+        sink = event_fan_out(sinks)
         forks, forks_notice = fit_forks(opts["forks"], max(1, len(all_hosts)), raise_fd_limit())
         if forks_notice:
             sink.handle(Notice(forks_notice))

@@ -19,6 +19,7 @@ from runner.cli_common import (
     command_spec,
     configure_logging,
     connection_options,
+    event_fan_out,
     exit_status_for,
     host_template_vars,
     load_hosts,
@@ -86,7 +87,7 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
     'echo {{ inventory_hostname }}'.
     """
     from runner.engine import Engine, fit_forks, raise_fd_limit
-    from runner.events import FanOut, Notice
+    from runner.events import Notice
 
     configure_logging(opts["verbose"])
     if not command and not opts["script"]:
@@ -104,7 +105,7 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
     procs = opts["procs"] if opts["procs"] is not None else default_procs(len(hosts))
 
     sinks = build_sinks(opts, [h.name for h in hosts])
-    sink = FanOut(sinks)
+    sink = event_fan_out(sinks)
     forks, forks_notice = fit_forks(opts["forks"], len(hosts), raise_fd_limit())
     if forks_notice and procs <= 1:
         sink.handle(Notice(forks_notice))

@@ -16,6 +16,7 @@ from runner.cli_common import (
     command_spec,
     configure_logging,
     connection_options,
+    event_fan_out,
     exit_status_for,
     load_hosts,
     output_options,
@@ -63,7 +64,7 @@ def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **op
 
 def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, Any]) -> int:
     from runner.engine import Engine, fit_forks, raise_fd_limit
-    from runner.events import FanOut, Notice
+    from runner.events import Notice
     from runner.transport.transfer import transfer_factory
 
     configure_logging(opts["verbose"])
@@ -77,7 +78,7 @@ def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, A
     base.prepare(hosts)
     factory = transfer_factory(base, transfer)
     sinks = build_sinks(opts, [h.name for h in hosts])
-    sink = FanOut(sinks)
+    sink = event_fan_out(sinks)
     forks, forks_notice = fit_forks(opts["forks"], len(hosts), raise_fd_limit())
     if forks_notice:
         sink.handle(Notice(forks_notice))

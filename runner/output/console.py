@@ -14,7 +14,34 @@ from rich.console import COLOR_SYSTEMS, Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
 
-__all__ = ["Verbatim", "color_on", "live_capable", "make_console", "paint"]
+__all__ = ["Verbatim", "color_on", "live_capable", "make_console", "paint", "to_devnull"]
+
+
+def to_devnull(fd: int) -> bool:
+    """Point ``fd`` at /dev/null, unless it already is; True if it was changed. For an
+    output whose reader went away (`runner ... | head`): later writes vanish instead of
+    failing."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        here, null = os.fstat(fd), os.fstat(devnull)
+        if (here.st_dev, here.st_ino) == (null.st_dev, null.st_ino):
+            return False
+        os.dup2(devnull, fd)
+        return True
+    finally:
+        os.close(devnull)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's default exits with status 1 at once. runner goes on quietly instead, so
+        that a run whose reader went away still finishes on every host and ends with its
+        own exit status (see runner.cli_common.ReaderGone)."""
+        self.quiet = True
+        try:
+            to_devnull(self.file.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file: nothing to silence
+            pass
 
 
 def make_console(
@@ -51,9 +78,9 @@ def make_console(
         no_color=False if color else None,
         _environ=env,
     )
-    console = Console(color_system=color_system, **options)  # type: ignore[arg-type]
+    console = _Console(color_system=color_system, **options)  # type: ignore[arg-type]
     if color and console.color_system is None:  # forced colour into a pipe or a file
-        console = Console(color_system="standard", **options)  # type: ignore[arg-type]
+        console = _Console(color_system="standard", **options)  # type: ignore[arg-type]
     return console
 
 
