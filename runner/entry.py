@@ -1,6 +1,8 @@
-"""Console-script target. The gevent patch is the FIRST statement (habit 1): paramiko's
-Transport subclasses threading.Thread at import time, so patching later would leave real
-threads behind. No other module in runner patches anything."""
+"""Console-script target. The gevent patch is the first thing this module does (habit 1):
+paramiko's Transport subclasses threading.Thread at import time, so patching later would
+leave real threads behind. The one import ahead of it, importlib.metadata, is one that
+patch_all makes itself before it patches anything. No other module in runner patches
+anything."""
 
 # gevent's patch_all imports importlib.metadata itself before it patches anything (to look
 # for plugins), so importing it first changes no import order; see _patch_all.
@@ -68,9 +70,6 @@ def _defer_import(name: str) -> None:
     sys.modules[name] = stand_in
 
 
-_defer_import("invoke")
-
-
 class Interrupts:
     """Ctrl-C handling: the first SIGINT calls the registered handlers (the engine stops
     starting hosts and closes running channels); a second one exits at once with 130."""
@@ -98,6 +97,7 @@ class Interrupts:
 
 
 def main() -> None:
+    _defer_import("invoke")  # before cli, and with it paramiko, is imported
     interrupts = Interrupts()
     gevent.signal_handler(signal.SIGINT, interrupts.fire)
     from runner import cli

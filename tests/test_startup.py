@@ -75,6 +75,7 @@ def test_invoke_is_imported_only_when_paramiko_uses_it():
         """
         import sys
         import runner.entry
+        runner.entry._defer_import("invoke")
         import paramiko
         heavy = [m for m in ("asyncio", "unittest.mock", "invoke.context") if m in sys.modules]
         assert not heavy, heavy
@@ -86,6 +87,32 @@ def test_invoke_is_imported_only_when_paramiko_uses_it():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+def test_a_real_run_imports_paramiko_but_not_invoke_or_rich():
+    """`runner run --json` to a closed port on 127.0.0.1: the SSH layer is loaded and
+    used, and the modules a run does not need are not (python -X importtime lists every
+    import)."""
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "runner", "run", "-i", "127.0.0.1:1,"]
+        + ["--json", "--connect-timeout", "5", "all", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert done.returncode == 4, done.stderr[-2000:]  # unreachable: connection refused
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert {"paramiko.transport", "runner.transport.ssh.context"} <= imported
+    assert not imported & {"invoke", "asyncio", "unittest.mock", "rich", "jinja2"}, imported & {
+        "invoke",
+        "asyncio",
+        "unittest.mock",
+        "rich",
+        "jinja2",
+    }
 
 
 def test_plain_run_loads_no_xml_stream_or_live_modules():
