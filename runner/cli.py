@@ -9,7 +9,6 @@ input found before any connection, 5 invalid command-line usage, 130 interrupted
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -123,10 +122,11 @@ def _print_error(exc: RunnerError) -> None:
 
 def _silence_broken_pipe() -> None:
     """`runner ... | head` closed our stdout: exit quietly like other Unix tools."""
+    from runner.output.console import to_devnull
+
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except OSError:
+        to_devnull(sys.stdout.fileno())
+    except (OSError, ValueError):
         pass
 
 

@@ -15,6 +15,23 @@ from tests.conftest import REPO
 HOSTS = ["h1", "h2", "h3", "h4", "h5", "h6"]
 
 
+def with_reader_gone(argv: list[str], *, stderr: object) -> int:
+    """Run `runner ARGV` with stdout on a pipe whose reader is already gone; the exit code."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "runner", *argv],
+            stdout=write_end,
+            stderr=write_end if stderr == "stdout" else stderr,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            timeout=120,
+        ).returncode
+    finally:
+        os.close(write_end)
+
+
 def run_with_closed_stdout(tmp_path, *args: str, stderr_too: bool = False):
     inv = tmp_path / "local.yml"
     inv.write_text(
@@ -24,20 +41,13 @@ def run_with_closed_stdout(tmp_path, *args: str, stderr_too: bool = False):
     marks = tmp_path / "ran"
     marks.mkdir()
     command = f"touch {marks}/{{{{ inventory_hostname }}}}; echo hi; test {{{{ inventory_hostname }}}} != h2"
-    read_end, write_end = os.pipe()
-    os.close(read_end)  # the reader is gone before runner writes anything
     err_file = tmp_path / "stderr"
     with open(err_file, "wb") as err:
-        proc = subprocess.run(
-            [sys.executable, "-m", "runner", "run", "-i", str(inv), *args, "all", command],
-            stdout=write_end,
-            stderr=write_end if stderr_too else err,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            timeout=120,
+        code = with_reader_gone(
+            ["run", "-i", str(inv), *args, "all", command],
+            stderr="stdout" if stderr_too else err,
         )
-    os.close(write_end)
-    return proc.returncode, err_file.read_text(), sorted(p.name for p in marks.iterdir())
+    return code, err_file.read_text(), sorted(p.name for p in marks.iterdir())
 
 
 @pytest.mark.parametrize(
@@ -69,17 +79,10 @@ def test_playbook_finishes_quietly_with_its_own_exit_status(tmp_path):
         + "/{{ inventory_hostname }}.ran\n"
         "    - name: fail one\n      shell: test {{ inventory_hostname }} != h2\n"
     )
-    read_end, write_end = os.pipe()
-    os.close(read_end)
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner", "play", "-i", str(inv), str(book)],
-        stdout=write_end,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
-    os.close(write_end)
-    assert proc.returncode == 2, proc.stderr
-    assert b"Traceback" not in proc.stderr
+    err_file = tmp_path / "stderr"
+    with open(err_file, "wb") as err:
+        code = with_reader_gone(["play", "-i", str(inv), str(book)], stderr=err)
+    stderr = err_file.read_text()
+    assert code == 2, stderr
+    assert "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.glob("*.ran")) == ["h1.ran", "h2.ran"]

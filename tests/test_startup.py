@@ -4,6 +4,7 @@ Each check runs a fresh interpreter, because the entry module acts once per proc
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -18,8 +19,6 @@ from runner.transport.ssh.context import LeanTransport, ack_now
 def python(code: str, *, path: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = None
     if path is not None:
-        import os
-
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(path), *sys.path])}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -47,8 +46,6 @@ def test_gevent_plugins_still_run_and_entry_points_is_restored(tmp_path):
         "[gevent.plugins.monkey.did_patch_all]\nprobe = probe_plugin:seen\n"
     )
     out = tmp_path / "events.txt"
-    import os
-
     os.environ["PROBE_OUT"] = str(out)
     try:
         done = python(
@@ -93,8 +90,6 @@ def test_a_real_run_imports_paramiko_but_not_invoke_or_rich():
     """`runner run --json` to a closed port on 127.0.0.1: the SSH layer is loaded and
     used, and the modules a run does not need are not (python -X importtime lists every
     import)."""
-    import os
-
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "runner", "run", "-i", "127.0.0.1:1,"]
         + ["--json", "--connect-timeout", "5", "all", "true"],
