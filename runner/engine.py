@@ -29,8 +29,8 @@ from runner.events import (
     RunFinished,
     RunStarted,
 )
+from runner.localpaths import out_paths
 from runner.models import HostResult, RunReport, Status
-from runner.outfiles import out_paths
 from runner.transport.base import OutputCapture, Transport, TransportFactory
 
 log = logging.getLogger(__name__)

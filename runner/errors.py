@@ -144,3 +144,14 @@ class BecomeError(HostError):
 
 class Interrupted(RunnerError):
     """The user pressed Ctrl-C."""
+
+
+class UnsafePathError(InputError):
+    """A local path built from an untrusted part (a host name, a remote path, a template)
+    would leave the folder it belongs in. ``part`` is the untrusted text, ``base`` the
+    folder."""
+
+    def __init__(self, message: str, *, part: str, base: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.part = part
+        self.base = base

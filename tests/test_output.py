@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.errors import ConfigError
+from runner.errors import UnsafePathError
 from runner.events import (
     HostFinished,
     HostOutput,
@@ -384,7 +384,7 @@ def test_out_paths_sanitise(tmp_path: Path) -> None:
     assert out_paths(tmp_path, "../etc/passwd")[2] == tmp_path / ".._etc_passwd.json"
     assert out_paths(tmp_path, "a\0b")[0].name == "a_b.stdout"
     for bad in ("..", ".", ""):
-        with pytest.raises(ConfigError):
+        with pytest.raises(UnsafePathError, match="cannot be used as a file name"):
             out_paths(tmp_path, bad)
 
 

@@ -5,24 +5,28 @@ DIR/HOST.stderr (whole, never truncated); this sink writes DIR/HOST.json at the 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
-from runner import outfiles
+from runner import localpaths
+from runner.errors import UnsafePathError
 from runner.events import HostFinished
 from runner.models import HostResult
 from runner.output.jsonl import host_record
 
 __all__ = ["OutDirWriter", "out_paths"]
 
+log = logging.getLogger(__name__)
+
 
 def out_paths(directory: str | os.PathLike[str], host: str) -> tuple[Path, Path, Path]:
     """``("out", "web01")`` -> ``(out/web01.stdout, out/web01.stderr, out/web01.json)``.
 
-    The naming rule itself lives in runner.outfiles, shared with the engine that writes
-    the .stdout/.stderr files.
+    The rule (one file name per host, kept inside DIR) lives in runner.localpaths, shared
+    with the engine that writes the .stdout/.stderr files.
     """
-    return tuple(Path(p) for p in outfiles.out_paths(os.fspath(directory), host))  # type: ignore[return-value]
+    return tuple(Path(p) for p in localpaths.out_paths(os.fspath(directory), host))  # type: ignore[return-value]
 
 
 class OutDirWriter:
@@ -37,7 +41,10 @@ class OutDirWriter:
 
     def handle(self, event: object) -> None:
         if isinstance(event, HostFinished):
-            self.write(event.result)
+            try:
+                self.write(event.result)
+            except UnsafePathError as exc:  # a symbolic link under DIR leading out of it:
+                log.warning("--out-dir: %s", exc)  # the engine failed the host already
 
     def write(self, result: HostResult) -> Path:
         """Write DIR/HOST.json for ``result``; returns its path."""

@@ -18,7 +18,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import IO, Any
 
-from runner.outfiles import out_paths
+from runner.errors import UnsafePathError
+from runner.localpaths import out_paths
 from runner.output.jsonl import dumps, iso_utc
 from runner.output.junit import xml_safe
 from runner.output.playbook import outcome_detail, outcome_label
@@ -156,6 +157,9 @@ class PlaybookOutDir:
     def handle(self, event: object) -> None:
         if isinstance(event, TaskFinished):
             for outcome in event.outcomes:
-                _, _, path = out_paths(self.directory, outcome.host)
+                try:
+                    _, _, path = out_paths(self.directory, outcome.host)
+                except UnsafePathError:  # a symbolic link under DIR leading out of it: the
+                    continue  # executor failed the host's commands for the same reason
                 with open(path, "a", encoding="utf-8") as fh:
                     fh.write(dumps(task_record(event, outcome)) + "\n")

@@ -13,8 +13,8 @@ from typing import Any
 
 from runner.become import Become
 from runner.errors import HostError, RunnerError
+from runner.localpaths import out_paths
 from runner.models import Host, Status
-from runner.outfiles import out_paths
 from runner.playbook.events import TaskOutcome
 from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
