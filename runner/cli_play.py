@@ -116,10 +116,12 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
         local_factory=LocalTransport,
         limit=opts["limit"],
     )
-    for play in book.plays:
-        for host in probe.play_hosts(play):
+    play_hosts = [(play, probe.play_hosts(play)) for play in book.plays]
+    for _play, hosts in play_hosts:
+        for host in hosts:
             all_hosts[host.name] = host
     check_connections(list(all_hosts.values()))
+    _check_local_names(play_hosts, list(all_hosts), opts["out_dir"])
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
     become = BecomeDefaults(
         enabled=bool(opts["become"]), user=opts["become_user"], password=become_password(opts)
@@ -165,6 +167,27 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
         stop_sinks(sinks)
         factory.close()
     return exit_status_for(summary.any_failed, summary.any_unreachable, summary.interrupted)
+
+
+def _check_local_names(play_hosts: list, hosts: list[str], out_dir: str | None) -> None:
+    """Before any connection: every host name can be a file name under --out-dir, and
+    in each play with a fetch task (which keeps DEST/HOST/SRC) those of its hosts. The
+    fetch module checks again, and fails the task, if a host gets past this."""
+    from runner.localpaths import check_host_names
+
+    if out_dir:
+        check_host_names(hosts, f"--out-dir {out_dir}")
+    for play, members in play_hosts:
+        fetch = next((t for t in _tasks_and_handlers(play) if t.module == "fetch"), None)
+        if fetch is not None:
+            check_host_names([h.name for h in members], f"the fetch task at {fetch.where}")
+
+
+def _tasks_and_handlers(play: Any) -> Any:
+    from runner.playbook.model import iter_tasks
+
+    yield from play.all_tasks()
+    yield from iter_tasks(play.handlers)
 
 
 def _sinks(opts: dict, hosts: list[str]) -> list[Any]:

@@ -97,6 +97,9 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
     check_connections(hosts)
     render = command_renderer(command, extra_vars)
     if opts["out_dir"]:
+        from runner.localpaths import check_host_names
+
+        check_host_names([h.name for h in hosts], f"--out-dir {opts['out_dir']}")
         os.makedirs(opts["out_dir"], exist_ok=True)
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
     opts["become_password"] = become_password(opts)

@@ -58,7 +58,6 @@ def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **op
     """
     from runner.transport.transfer import Transfer
 
-    os.makedirs(destdir, exist_ok=True)
     ctx.exit(_transfer(ctx, pattern, Transfer("fetch", src, destdir), opts))
 
 
@@ -71,6 +70,9 @@ def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, A
     extra_vars = parse_extra_vars(opts["extra_vars"])
     _inventory, hosts = load_hosts(opts["inventories"], pattern, extra_vars)
     check_connections(hosts)
+    check_local_names(transfer, [h.name for h in hosts], opts["out_dir"])
+    if transfer.direction == "fetch":
+        os.makedirs(transfer.dest, exist_ok=True)
     if opts["out_dir"]:
         os.makedirs(opts["out_dir"], exist_ok=True)
     password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
@@ -94,6 +96,24 @@ def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, A
         base.close()
         stop_sinks(sinks)
     return exit_status_for(report.any_failed, report.any_unreachable, bool(report.interrupted))
+
+
+def check_local_names(transfer: Any, hosts: list[str], out_dir: str | None) -> None:
+    """Before any connection: every host name can be a file name under --out-dir and
+    DEST (fetch keeps DEST/HOST/NAME), and fetch's SRC names a file."""
+    from runner.errors import ConfigError, UnsafePathError
+    from runner.localpaths import check_host_names, remote_file_name
+
+    if out_dir:
+        check_host_names(hosts, f"--out-dir {out_dir}")
+    if transfer.direction == "fetch":
+        try:
+            remote_file_name(transfer.src)
+        except UnsafePathError as exc:
+            raise ConfigError(
+                f"fetch SRC: {exc.message}", hint="give the path of a file on the hosts"
+            ) from exc
+        check_host_names(hosts, f"fetch DEST {transfer.dest}")
 
 
 __all__ = ["copy_command", "fetch_command"]

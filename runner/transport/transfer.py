@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runner.errors import TaskError
+from runner.errors import TaskError, UnsafePathError
+from runner.localpaths import fetch_path
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
 
@@ -114,9 +115,11 @@ class TransferTransport(Transport):
 
     def _fetch(self, timeout: float | None) -> str:
         t = self.transfer
-        folder = os.path.join(t.dest, self.host.name)
-        os.makedirs(folder, exist_ok=True)
-        local = os.path.join(folder, os.path.basename(t.src.rstrip("/")))
+        try:  # DEST/HOST/NAME, kept inside DEST whatever the host name and SRC
+            local = fetch_path(t.dest, self.host.name, t.src)
+        except UnsafePathError as exc:
+            raise TaskError(exc.message, hint=exc.hint) from exc
+        os.makedirs(os.path.dirname(local), exist_ok=True)
         remote = remote_digest(self.inner, t.src, timeout)
         if remote is None:
             raise TaskError(f"{t.src}: no such file on the host")

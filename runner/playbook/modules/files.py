@@ -263,12 +263,26 @@ def _template_env(base: Any) -> Any:
 
 
 def fetch(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """The remote file ``src`` to DEST/HOST/SRC on the control node (Ansible's rules).
+
+    ``flat: true`` takes DEST as the local file itself (the playbook names it; a DEST
+    ending in '/' gets the source's file name appended). Either way what is built from
+    the host name and SRC stays inside DEST (runner.localpaths), or the task fails.
+    """
+    from runner.errors import UnsafePathError
+    from runner.localpaths import fetch_module_path
+
     src = need_str(args, "src") or ""
     dest = need_str(args, "dest") or ""
-    if as_bool(args.get("flat")):
-        local = dest + os.path.basename(src) if dest.endswith("/") else dest
-    else:
-        local = os.path.join(dest, ctx.host.name, src.lstrip("/"))
+    flat = as_bool(args.get("flat"))
+    if flat and not dest.endswith("/") and os.path.isdir(dest):
+        raise ModuleFailure(
+            f"dest {dest} is an existing folder: end it with '/' to fetch {src} into it"
+        )
+    try:
+        local = fetch_module_path(dest, ctx.host.name, src, flat=flat)
+    except UnsafePathError as exc:
+        raise ModuleFailure(exc.message + (f" ({exc.hint})" if exc.hint else ""), file=src) from exc
     stat = remote_stat(ctx, src)
     if stat.kind != "file":
         msg = (
@@ -292,8 +306,8 @@ def fetch(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         return result
     data = _read_remote(ctx, src)
     os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
-    tmp = f"{local}.runner-tmp"
-    with open(tmp, "wb") as fh:
+    tmp = f"{local}.runner-{secrets.token_hex(6)}.tmp"
+    with open(tmp, "xb") as fh:  # a new file: never through a link someone left there
         fh.write(data)
     os.replace(tmp, local)
     return result
