@@ -171,16 +171,25 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
 
 def _check_local_names(play_hosts: list, hosts: list[str], out_dir: str | None) -> None:
     """Before any connection: every host name can be a file name under --out-dir, and
-    in each play with a fetch task (which keeps DEST/HOST/SRC) those of its hosts. The
-    fetch module checks again, and fails the task, if a host gets past this."""
+    in each play with a fetch task (which keeps DEST/HOST/SRC) those of its hosts; when
+    the task's dest itself names the host ('{{ inventory_hostname }}'), with no '/'. The
+    fetch module confines DEST/HOST/SRC again, and fails the task, if a host gets past."""
     from runner.localpaths import check_host_names
 
     if out_dir:
         check_host_names(hosts, f"--out-dir {out_dir}")
     for play, members in play_hosts:
-        fetch = next((t for t in _tasks_and_handlers(play) if t.module == "fetch"), None)
-        if fetch is not None:
-            check_host_names([h.name for h in members], f"the fetch task at {fetch.where}")
+        names = [h.name for h in members]
+        for task in _tasks_and_handlers(play):
+            if task.module != "fetch":
+                continue
+            dest = str(task.args.get("dest", ""))
+            # A dest naming the host goes into the path as it is: no '/' in the names then.
+            as_is = "inventory_hostname" in dest
+            where = f"dest {dest!r} of the fetch task at {task.where}"
+            check_host_names(
+                names, where if as_is else f"the fetch task at {task.where}", as_is=as_is
+            )
 
 
 def _tasks_and_handlers(play: Any) -> Any:

@@ -56,18 +56,29 @@ def host_file_name(host: str, used_for: str = "a local path") -> str:
     return name
 
 
-def check_host_names(hosts: Iterable[str], used_for: str) -> None:
+def check_host_names(hosts: Iterable[str], used_for: str, *, as_is: bool = False) -> None:
     """Refuse, before any connection, host names that cannot be file names, and two hosts
-    that would share one ('a/b' and 'a_b' both become 'a_b').
+    that would share one ('a/b' and 'a_b' both become 'a_b'). ``as_is``: the names go
+    into a path untouched (a template says '{{ inventory_hostname }}'), so '/' is refused.
 
     >>> check_host_names(["web01", "web02"], "--out-dir out")
     >>> check_host_names(["a/b", "a_b"], "fetch DEST backup")
     Traceback (most recent call last):
     runner.errors.UnsafePathError: hosts 'a/b' and 'a_b' would share the file name 'a_b' (in fetch DEST backup)
+    >>> check_host_names(["../../etc/cron.d/x"], "dest 'b/{{ inventory_hostname }}'", as_is=True)
+    Traceback (most recent call last):
+    runner.errors.UnsafePathError: host name '../../etc/cron.d/x' cannot be used as a file name (in dest 'b/{{ inventory_hostname }}')
     """
     seen: dict[str, str] = {}
     for host in hosts:
         name = host_file_name(host, used_for)
+        if as_is and name != host:
+            raise UnsafePathError(
+                f"host name {host!r} cannot be used as a file name (in {used_for})",
+                part=host,
+                base=used_for,
+                hint=_RENAME_HINT,
+            )
         other = seen.setdefault(name, host)
         if other != host:
             raise UnsafePathError(

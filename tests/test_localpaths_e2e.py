@@ -201,3 +201,38 @@ def test_fetch_src_that_names_no_file_is_an_input_error(sshd, cli, tmp_path, src
     assert res.exit_code == 1, res
     assert f"runner: error: fetch SRC: remote path {src!r} does not name a file" in res.stderr
     assert not known_hosts.exists() and not dest.exists()
+
+
+def test_a_fetch_dest_naming_the_host_refuses_host_names_with_a_slash(site, cli, tmp_path):
+    """`dest: backups/{{ inventory_hostname }}.conf` (flat) is a common idiom: the name
+    goes into the path as it is, so a name with '/' is refused before anything runs."""
+    dest, marker = site["dest"], tmp_path / "MARKER"
+    book = tmp_path / "flat.yml"
+    task = (
+        f"    - command: touch {marker}\n"
+        "    - fetch:\n"
+        f"        src: {site['remote']}/data.txt\n"
+        f'        dest: "{dest}/{{{{ inventory_hostname }}}}.txt"\n'
+        "        flat: true\n"
+    )
+    book.write_text(f"- hosts: all\n  tasks:\n{task}")
+    res = cli("play", *site["args"], str(book))
+    assert res.exit_code == 1, res
+    assert "runner: error: host name '../../x' cannot be used as a file name" in res.stderr
+    assert "{{ inventory_hostname }}" in res.stderr and f"{book}:" in res.stderr
+    assert not marker.exists() and files_outside(site["root"], dest) == []
+    res = cli("play", *site["args"], "--limit", "web01", str(book))  # a plain name is fine
+    assert res.exit_code == 0, res
+    assert (dest / "web01.txt").read_text() == CONTENT
+
+
+def test_a_symbolic_link_in_out_dir_leading_out_fails_that_host(site, cli, tmp_path):
+    out, outside = site["root"] / "out", tmp_path / "outside"
+    out.mkdir()
+    outside.mkdir()
+    (out / "web01.stdout").symlink_to(outside / "stolen")
+    res = cli("run", *site["args"], "--json", "--out-dir", str(out), "web01", "echo secret")
+    assert res.exit_code == 2, res
+    (record,) = [r for r in json_records(res.stdout) if r["type"] == "host"]
+    assert "symbolic link" in record["error"] and res.stderr == ""
+    assert list(outside.iterdir()) == []

@@ -44,7 +44,7 @@ class OutDirWriter:
             try:
                 self.write(event.result)
             except UnsafePathError as exc:  # a symbolic link under DIR leading out of it:
-                log.warning("--out-dir: %s", exc)  # the engine failed the host already
+                log.debug("--out-dir: %s", exc)  # the engine failed the host already
 
     def write(self, result: HostResult) -> Path:
         """Write DIR/HOST.json for ``result``; returns its path."""
