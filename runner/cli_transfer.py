@@ -55,6 +55,7 @@ def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **op
     """Fetch the file SRC from every host PATTERN selects into DESTDIR/HOST/ (over SFTP).
 
     Its mode is kept; a file already there with the same sha256 is not downloaded again.
+    HOST is the inventory name with '/' written as '_'; nothing is written outside DESTDIR.
     """
     from runner.transport.transfer import Transfer
 

@@ -87,6 +87,12 @@ def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, cli,
         src: "{remote}/sub/../data.txt"
         dest: "{dest}/flat/"
         flat: true
+    - name: flat onto a folder
+      fetch:
+        src: "{remote}/data.txt"
+        dest: "{dest}/flat"
+        flat: true
+      ignore_errors: true
 """
     )
     res = cli("play", *site["args"], "--json", str(book))
@@ -95,6 +101,8 @@ def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, cli,
     climbed = [r for r in tasks if r["task"] == "climbing src"]
     assert len(climbed) == len(site["names"])
     assert all(r["status"] == "failed" and "climbs above" in r["msg"] for r in climbed)
+    onto = [r for r in tasks if r["task"] == "flat onto a folder"]
+    assert onto and all("existing folder: end it with '/'" in r["msg"] for r in onto)
     relative = str(remote).lstrip("/") + "/data.txt"
     for name in site["names"]:
         assert (dest / host_file_name(name) / relative).read_text() == CONTENT, name
