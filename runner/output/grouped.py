@@ -24,6 +24,7 @@ from runner.aggregate import fold_hosts, group_results, natural_key
 from runner.events import Notice, RunFinished
 from runner.models import HostResult, RunReport, Status
 from runner.output.console import Verbatim
+from runner.output.controls import display_filter
 
 __all__ = ["GroupedReport", "failure_lines", "notice_text", "summary_line"]
 
@@ -91,10 +92,12 @@ def failure_lines(
     return [(hosts, reason) for _, hosts, reason in lines]
 
 
-def notice_text(notice: Notice) -> Text:
-    """``warning: forks lowered to 512 (open file limit)``."""
+def notice_text(notice: Notice, console: Console) -> Text:
+    """``warning: forks lowered to 512 (open file limit)``, for printing on ``console``
+    (a message can name hosts, and on a terminal their control characters show escaped)."""
     style = "yellow" if notice.level == "warning" else "dim"
-    return Text.assemble((f"{notice.level}:", style), " ", notice.message)
+    message = display_filter(console)(notice.message)
+    return Text.assemble((f"{notice.level}:", style), " ", message)
 
 
 class GroupedReport:
@@ -103,7 +106,8 @@ class GroupedReport:
     ``quiet``: only failures (with exit codes) and the summary line. ``verbose``: failure
     lines carry the error kind and the five slowest hosts are listed. Notices go to
     ``err_console`` (default ``console``) unless ``notices`` is False, which the CLI sets
-    when a live view is on and prints them itself.
+    when a live view is on and prints them itself. On a terminal, control characters in
+    host output, host names and errors show escaped (runner.output.controls).
     """
 
     def __init__(
@@ -125,21 +129,23 @@ class GroupedReport:
         if isinstance(event, RunFinished):
             self.render(event.report)
         elif isinstance(event, Notice) and self.notices:
-            self.err_console.print(notice_text(event))
+            self.err_console.print(notice_text(event, self.err_console))
 
     def render(self, report: RunReport) -> None:
         print_ = self.console.print
+        safe = display_filter(self.console)
+        name = display_filter(self.console, line=True)
         results = report.results.values()
         printed_groups = False
         if not self.quiet:
             for group in group_results(results):
                 printed_groups = True
-                self._print_group_header(group.label, group.exit_code)
+                self._print_group_header(name(group.label), group.exit_code)
                 for text, style in ((group.stdout, None), (group.stderr, "red")):
                     if text:
                         if not text.endswith("\n"):
                             text += "\n"
-                        print_(Verbatim(text, style))
+                        print_(Verbatim(safe(text), style))
 
         interrupted = frozenset(report.interrupted)
         lines = failure_lines(
@@ -149,14 +155,16 @@ class GroupedReport:
         for hosts, reason in lines:
             status, _, detail = reason.partition(":")
             style = "red" if status.startswith(Status.FAILED.value) else "magenta"
-            tail.append(Text.assemble((hosts, "bold"), ": ", (status, style), ":", detail))
+            tail.append(
+                Text.assemble((name(hosts), "bold"), ": ", (status, style), ":", safe(detail))
+            )
         if report.interrupted:
             names = sorted(report.interrupted, key=natural_key)
-            folded = f"{fold_hosts(names)} ({len(names)})"
+            folded = f"{name(fold_hosts(names))} ({len(names)})"
             tail.append(Text.assemble(("interrupted:", "yellow"), " ", folded))
         if self.verbose and report.results:
             slowest = heapq.nlargest(5, results, key=lambda r: r.duration)
-            text = ", ".join(f"{r.host} {r.duration:.1f}s" for r in slowest)
+            text = ", ".join(f"{name(r.host)} {r.duration:.1f}s" for r in slowest)
             tail.append(Text.assemble(("slowest:", "dim"), " ", text))
         tail.append(self._summary_text(report))
         if printed_groups:

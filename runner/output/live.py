@@ -26,6 +26,7 @@ from rich.text import Text
 from runner.events import HostFinished, HostStarted, Notice, RunFinished, RunStarted
 from runner.models import Status
 from runner.output.console import color_on, live_capable
+from runner.output.controls import display_filter
 from runner.output.grouped import notice_text
 
 __all__ = ["LiveProgress"]
@@ -55,6 +56,7 @@ class LiveProgress:
         self.max_running = max_running
         self.clock = clock
         self.enabled = live_capable(console)
+        self._name = display_filter(console, line=True)  # host names can carry escapes
         self.total = 0
         self.done = 0
         self.ok = 0
@@ -100,7 +102,7 @@ class LiveProgress:
         elif isinstance(event, Notice) and self.enabled:
             # Printed while the view is on, rich puts it above the view. Before RunStarted
             # too: report_sinks turns the report's notices off when a live view is used.
-            self.console.print(notice_text(event))
+            self.console.print(notice_text(event, self.console))
 
     def start(self) -> None:
         """Show the live view (no-op when not a terminal or already shown)."""
@@ -140,7 +142,7 @@ class LiveProgress:
         text.append(str(self.unreachable), "bold magenta" if self.unreachable else "")
         text.append(f" {now - self._started_at:.1f}s", "dim")
 
-        longest = self.longest_running()
+        longest = [(self._name(host), started) for host, started in self.longest_running()]
         if longest:
             width = max(len(host) for host, _ in longest)
             for host, started in longest:

@@ -28,4 +28,4 @@ class NoticePrinter:
             from runner.output.console import make_console
 
             self.console = make_console(stderr=True)
-        self.console.print(notice_text(event))
+        self.console.print(notice_text(event, self.console))

@@ -13,7 +13,9 @@ Sample (without colour)::
     web[01-03] : ok=3  changed=1  unreachable=0  failed=0  skipped=0  rescued=0  ignored=0
     web04      : ok=1  changed=0  unreachable=0  failed=1  skipped=0  rescued=0  ignored=0
 
-While a task runs on a terminal, a transient line shows its progress.
+While a task runs on a terminal, a transient line shows its progress. On a terminal,
+control characters in task output, messages, diffs, names and host names show escaped
+(runner.output.controls); hosts are grouped by their exact results all the same.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from runner.aggregate import fold_hosts, natural_key
 from runner.events import Notice
 from runner.models import Status
 from runner.output.console import Verbatim, live_capable
+from runner.output.controls import display_filter
 from runner.output.grouped import notice_text
 from runner.playbook.events import (
     BatchStarted,
@@ -163,6 +166,8 @@ class PlaybookView:
         self.quiet = quiet
         self.verbose = verbose
         self.live_enabled = live and live_capable(console) and not quiet
+        self._safe = display_filter(console)
+        self._line = display_filter(console, line=True)
         self._live: Live | None = None
         self._task = ""
         self._expected = 0
@@ -183,11 +188,12 @@ class PlaybookView:
         elif isinstance(event, PlayStarted):
             if not self.quiet:
                 self.console.print()
-                self.console.print(Text(_banner(f"PLAY [{event.name}]"), style="bold"))
+                name = self._line(event.name)
+                self.console.print(Text(_banner(f"PLAY [{name}]"), style="bold"))
         elif isinstance(event, BatchStarted):
             if not self.quiet:
                 self.console.print()
-                hosts = fold_hosts(event.hosts)
+                hosts = self._line(fold_hosts(event.hosts))
                 self.console.print(
                     Text(
                         f"batch {event.number}/{event.total}: {hosts} ({len(event.hosts)})",
@@ -196,15 +202,16 @@ class PlaybookView:
                 )
         elif isinstance(event, PlayStopped):
             self.stop()
-            message = f"play stopped: {event.reason}"
+            message = f"play stopped: {self._safe(event.reason)}"
             if event.not_run:
-                message += f"; not run: {fold_hosts(event.not_run)} ({len(event.not_run)})"
+                not_run = self._line(fold_hosts(event.not_run))
+                message += f"; not run: {not_run} ({len(event.not_run)})"
             self.console.print(Text(message, style="bold red"))
         elif isinstance(event, PlaybookFinished):
             self.stop()
             self._recap(event)
         elif isinstance(event, Notice):
-            self.err_console.print(notice_text(event))
+            self.err_console.print(notice_text(event, self.err_console))
 
     # -- live progress ------------------------------------------------------------------
 
@@ -216,7 +223,8 @@ class PlaybookView:
         if not self.quiet:
             kind = "RUNNING HANDLER" if event.handler else "TASK"
             self.console.print()
-            self.console.print(Text(_banner(f"{kind} [{event.task}]"), style="bold"))
+            task = self._line(event.task)
+            self.console.print(Text(_banner(f"{kind} [{task}]"), style="bold"))
         if self.live_enabled and self._expected > 0:
             live = Live(
                 console=self.console,
@@ -259,8 +267,10 @@ class PlaybookView:
             if self.quiet and label not in ("failed", "unreachable"):
                 continue
             count = f" ({len(hosts)})" if len(hosts) > 1 else ""
+            folded = self._line(fold_hosts(hosts))
+            detail = self._safe(detail)
             line = Text.assemble(
-                (f"{label}:", _STYLE[label]), " ", (fold_hosts(hosts), "bold"), count, suffix
+                (f"{label}:", _STYLE[label]), " ", (folded, "bold"), count, self._safe(suffix)
             )
             if (
                 detail
@@ -280,7 +290,7 @@ class PlaybookView:
         print_ = self.console.print
         print_()
         print_(Text(_banner("PLAY RECAP"), style="bold"))
-        lines = recap_lines(event.recap)
+        lines = [(self._line(hosts), counts) for hosts, counts in recap_lines(event.recap)]
         width = max((len(h) for h, _ in lines), default=0)
         for hosts, c in lines:
             host_style = (
@@ -305,7 +315,7 @@ class PlaybookView:
                 text.append(f"{name}={value}".ljust(len(name) + 4), style=style)
             print_(text.rstrip() or text)
         if event.stopped:
-            print_(Text(f"stopped early: {event.stopped}", style="bold red"))
+            print_(Text(f"stopped early: {self._safe(event.stopped)}", style="bold red"))
         if event.interrupted:
             print_(Text("interrupted: the run was stopped with Ctrl-C", style="yellow"))
         print_(Text(f"finished in {event.duration:.1f}s", style="dim"))

@@ -9,7 +9,9 @@
 
 Each line is one ``write`` of a pre-rendered string, so lines of different hosts never
 tear (greenlets switch only on I/O). It writes straight to ``console.file``: do not
-combine it with a LiveProgress on the same console.
+combine it with a LiveProgress on the same console. On a terminal, control characters
+in a line or a host name show escaped (``\r`` as ``^M``), so no host can rewrite
+another host's line or its own prefix; piped lines keep their exact characters.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rich.console import Console
 from runner.events import EventSink, HostFinished, HostOutput
 from runner.models import Status
 from runner.output.console import color_on, paint
+from runner.output.controls import display_filter
 from runner.output.grouped import GroupedReport
 
 __all__ = ["PALETTE", "StreamPrinter", "host_style", "stream_sinks"]
@@ -57,7 +60,8 @@ class StreamPrinter:
 
     def __init__(self, console: Console, hosts: Sequence[str]) -> None:
         self.console = console
-        self.width = max((cell_len(h) for h in hosts), default=0)
+        self._line = display_filter(console, line=True)
+        self.width = max((cell_len(self._line(h)) for h in hosts), default=0)
         self._color = color_on(console)
         self._prefixes: dict[str, tuple[str, str]] = {}
 
@@ -65,7 +69,8 @@ class StreamPrinter:
         """(stdout prefix, stderr prefix), rendered once per host."""
         prefixes = self._prefixes.get(host)
         if prefixes is None:
-            padded = host + " " * max(self.width - cell_len(host), 0)
+            shown = self._line(host)
+            padded = shown + " " * max(self.width - cell_len(shown), 0)
             if self._color:
                 name = paint(self.console, padded, host_style(host))
                 out = f"{name} {paint(self.console, '|', 'dim')}"
@@ -84,11 +89,11 @@ class StreamPrinter:
                     text = text[:-1]
             out, err = self._prefix(event.host)
             prefix = err if event.stream == "stderr" else out
-            self._write(f"{prefix} {text}\n" if text else f"{prefix}\n")
+            self._write(f"{prefix} {self._line(text)}\n" if text else f"{prefix}\n")
         elif isinstance(event, HostFinished):
             result = event.result
             if result.error and result.status in (Status.FAILED, Status.UNREACHABLE):
-                reason = " ".join(result.error.splitlines())
+                reason = self._line(" ".join(result.error.splitlines()))
                 note = f"[{result.status.value}: {reason}]"
                 style = "red" if result.status is Status.FAILED else "magenta"
                 out, _ = self._prefix(result.host)
