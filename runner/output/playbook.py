@@ -278,8 +278,10 @@ class PlaybookView:
                 and len(detail) < 60
                 and label in ("ok", "rescued", "ignored", "unreachable")
             ):
-                line.append(f" => {detail}")
-                detail = ""
+                # Verbatim, not Text: rich's Text would drop a piped \r or BEL.
+                self.console.print(line, end="")
+                self.console.print(Verbatim(f" => {detail}\n"))
+                continue
             self.console.print(line)
             if detail:
                 style = "red" if label in ("failed", "unreachable") else None
