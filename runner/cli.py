@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -114,10 +114,15 @@ def main(argv: Sequence[str] | None = None, *, interrupts: Any = None) -> int:
         return ExitStatus.OK
 
 
-def _print_error(exc: RunnerError) -> None:
-    sys.stderr.write(f"runner: error: {exc}\n")
+def _print_error(exc: RunnerError, stderr: IO[str] | None = None) -> None:
+    """An error can quote an inventory or a host: on a terminal its controls show escaped."""
+    from runner.output.controls import escape_controls, is_terminal_file
+
+    stderr = stderr or sys.stderr
+    show = escape_controls if is_terminal_file(stderr) else str
+    stderr.write(f"runner: error: {show(str(exc))}\n")
     if exc.hint:
-        sys.stderr.write(f"  hint: {exc.hint}\n")
+        stderr.write(f"  hint: {show(str(exc.hint))}\n")
 
 
 def _silence_broken_pipe() -> None:

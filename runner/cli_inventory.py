@@ -6,6 +6,8 @@ Errors are :class:`runner.errors.RunnerError` subclasses, left for the CLI to re
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from runner.inventory import load_inventory
@@ -18,6 +20,7 @@ from runner.inventory.export import (
     yaml_inventory,
 )
 from runner.inventory.extravars import parse_extra_vars
+from runner.output.controls import escape_controls, is_terminal_file
 
 __all__ = ["inventory_command"]
 
@@ -80,16 +83,18 @@ def inventory_command(
     if sum(chosen) != 1:
         raise click.UsageError("choose exactly one of --list, --graph, --host or --hosts")
     inv = load_inventory(list(sources), parse_extra_vars(extra_vars))
+    # Names and values come from the inventory: on a terminal, its controls show escaped.
+    show = escape_controls if is_terminal_file(sys.stdout) else str
     if show_list:
         if as_yaml:
-            click.echo(dump_yaml(yaml_inventory(inv, export)), nl=False)
+            click.echo(show(dump_yaml(yaml_inventory(inv, export))), nl=False)
         else:
-            click.echo(dump_json(list_inventory(inv, export)))
+            click.echo(show(dump_json(list_inventory(inv, export))))
     elif graph is not None:
-        click.echo(graph_inventory(inv, graph, show_vars))
+        click.echo(show(graph_inventory(inv, graph, show_vars)))
     elif host is not None:
         found = host_variables(inv, host, export)
-        click.echo(dump_yaml(found) if as_yaml else dump_json(found), nl=not as_yaml)
+        click.echo(show(dump_yaml(found) if as_yaml else dump_json(found)), nl=not as_yaml)
     else:
         for selected in inv.select(hosts_pattern or "all"):
-            click.echo(selected.name)
+            click.echo(show(selected.name))

@@ -242,31 +242,39 @@ def _print_listing(book: Any, inventory: Any, opts: dict) -> None:
         local_factory=LocalTransport,
         limit=opts["limit"],
     )
-    click.echo(f"\nplaybook: {book.path}")
+    from runner.output.controls import escape_controls, is_terminal_file
+
+    # Host and task names can carry controls: on a terminal they show escaped.
+    show = escape_controls if is_terminal_file(sys.stdout) else str
+
+    def echo(text: str) -> None:
+        click.echo(show(text))
+
+    echo(f"\nplaybook: {book.path}")
     for number, play in enumerate(book.plays, 1):
         tags = ", ".join(sorted(play.tags))
-        click.echo(f"\n  play #{number} ({play.hosts}): {play.name}\tTAGS: [{tags}]")
+        echo(f"\n  play #{number} ({play.hosts}): {play.name}\tTAGS: [{tags}]")
         if opts["list_hosts"]:
             hosts = probe.play_hosts(play)
-            click.echo(
+            echo(
                 f"    pattern: {play.hosts!r}"
                 + (f" limit: {opts['limit']!r}" if opts["limit"] else "")
             )
-            click.echo(f"    hosts ({len(hosts)}):")
+            echo(f"    hosts ({len(hosts)}):")
             for host in hosts:
-                click.echo(f"      {host.name}")
+                echo(f"      {host.name}")
             batches = plan_batches(hosts, play.serial)
             serial = ", ".join(str(s) for s in play.serial) or "all hosts at once"
             limit = play.max_fail_percentage
             extra = f", max_fail_percentage: {limit:g}%" if limit is not None else ""
-            click.echo(f"    batches ({len(batches)}; serial: {serial}{extra}):")
+            echo(f"    batches ({len(batches)}; serial: {serial}{extra}):")
             for i, batch in enumerate(batches, 1):
                 names = [h.name for h in batch]
-                click.echo(f"      {i}: {fold_hosts(names)} ({len(names)})")
+                echo(f"      {i}: {fold_hosts(names)} ({len(names)})")
         if opts["list_tasks"]:
-            click.echo("    tasks:")
+            echo("    tasks:")
             for task in play.all_tasks():
-                click.echo(f"      {task.label}\tTAGS: [{', '.join(sorted(task.tags))}]")
+                echo(f"      {task.label}\tTAGS: [{', '.join(sorted(task.tags))}]")
 
 
 __all__ = ["play_command"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import doctest
 import io
+import json
 import os
 import re
 import unicodedata
@@ -288,3 +289,38 @@ def test_playbook_view_piped_keeps_task_output() -> None:
     outcome = TaskOutcome("web01", Status.OK, {"msg": "a\x1b[2Jb\nline two"})
     view.handle(TaskFinished("play", "t", (outcome,), module="debug"))
     assert out.getvalue() == "ok: web01\n  a\x1b[2Jb\n  line two\n"
+
+
+# -- JSON Lines and the CLI's own messages -----------------------------------------------
+
+
+def test_json_lines_escape_what_a_terminal_obeys_and_decode_exactly() -> None:
+    from runner.output import jsonl
+
+    assert doctest.testmod(jsonl).failed == 0
+    text = "".join(sorted(FORBIDDEN)) + "é ✓ \u200f"
+    line = jsonl.dumps({"stdout": text, "host": "w\u202eb"})
+    assert not RAW.search(line)
+    assert json.loads(line) == {"stdout": text, "host": "w\u202eb"}
+    assert "é ✓ \u200f" in line  # other non-ASCII stays as UTF-8
+
+
+def test_cli_errors_on_a_terminal_show_controls_escaped() -> None:
+    from runner.cli import _print_error
+    from runner.errors import InventoryError
+
+    error = InventoryError("bad host \x1b]0;x\x07 here", hint="try \x9b2J")
+    master, slave = os.openpty()
+    try:
+        with open(slave, "w", closefd=False) as tty:
+            _print_error(error, tty)
+        shown = os.read(master, 4096).decode()
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert not RAW.search(shown.replace("\r\n", "\n"))
+    assert "runner: error: bad host ^[]0;x^G here" in shown
+    assert "  hint: try <U+009B>2J" in shown
+    piped = io.StringIO()
+    _print_error(error, piped)
+    assert "bad host \x1b]0;x\x07 here" in piped.getvalue()

@@ -25,14 +25,12 @@ pytestmark = pytest.mark.sshd
 
 # OSC window title, clear screen, then a CR that would start the line over as if it
 # were another host's --stream line; on stderr a cursor-position query (the terminal
-# would answer on stdin) and the switch to the alternate screen.
-HOSTILE_CMD = (
-    r"printf '\033]0;pwned\007\033[2J\rFORGED | x\n'; printf 'err\033[6n\033[?1049h\n' >&2"
-)
+# would answer on stdin), the switch to the alternate screen and a C1 CSI (U+009B).
+HOSTILE_CMD = r"printf '\033]0;pwned\007\033[2J\rFORGED | x\n'; printf 'err\033[6n\033[?1049h\302\2332J\n' >&2"
 HOSTILE_OUT = "\x1b]0;pwned\x07\x1b[2J\rFORGED | x\n"
-HOSTILE_ERR = "err\x1b[6n\x1b[?1049h\n"
+HOSTILE_ERR = "err\x1b[6n\x1b[?1049h\x9b2J\n"
 SHOWN_OUT = "^[]0;pwned^G^[[2J^MFORGED | x"
-SHOWN_ERR = "err^[[6n^[[?1049h"
+SHOWN_ERR = "err^[[6n^[[?1049h<U+009B>2J"
 # What the host sent, none of which rich ever emits itself (its live view uses \r,
 # ESC[2K, ESC[1A, ESC[?25l/h and SGR colours only).
 RAW = [
@@ -44,6 +42,7 @@ RAW = [
     b"\x1b[?1049h",
     b"\x1b]2;",
     b"\x1b(0",
+    "\x9b".encode(),
 ]
 EVIL_HOST = "evil\x1b]2;host\x07"
 SHOWN_HOST = "evil^[]2;host^G"
@@ -182,7 +181,8 @@ def test_run_piped_keeps_the_exact_characters(fleet):
 def test_json_on_a_terminal_is_escaped_by_json_and_exact_when_read(fleet):
     code, raw = run_on_pty("run", *fleet.args(), "--json", "all", HOSTILE_CMD)
     assert code == 0, raw
-    assert b"\x1b" not in raw and b"\x07" not in raw  # JSON escapes them: \u001b, \u0007
+    for seq in (b"\x1b", b"\x07", "\x9b".encode()):  # JSON escapes them: \u001b, \u009b...
+        assert seq not in raw, raw
     records = [json.loads(line) for line in raw.decode().splitlines() if line.startswith("{")]
     hosts = {r["host"]: r for r in records if r["type"] == "host"}
     assert sorted(hosts) == sorted(fleet.names)
@@ -254,3 +254,20 @@ def test_pty_helper_sees_raw_bytes_when_nothing_escapes(tmp_path: Path):
     data = os.read(master, 1024)
     os.close(master)
     assert data == b"\x1b]0;t\x07\rFORGED\n"
+
+
+def test_inventory_and_play_listings_on_a_terminal(fleet, tmp_path):
+    code, raw = run_on_pty("inventory", "-i", str(fleet.inventory), "--graph")
+    text = assert_nothing_raw(raw)
+    assert code == 0, text
+    assert f"  |--{SHOWN_HOST}\n" in text
+    code, raw = run_on_pty("inventory", "-i", str(fleet.inventory), "--hosts", "all")
+    assert f"{SHOWN_HOST}\n" in assert_nothing_raw(raw)
+    book = tmp_path / "hostile.yml"
+    book.write_text(PLAYBOOK)
+    code, raw = run_on_pty("play", *fleet.args(), "--list-hosts", str(book))
+    text = assert_nothing_raw(raw)
+    assert code == 0, text
+    assert f"      {SHOWN_HOST}\n" in text
+    code, out = run_piped("inventory", "-i", str(fleet.inventory), "--hosts", "all")
+    assert f"{EVIL_HOST}\n".encode() in out

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -68,9 +69,22 @@ def summary_record(report: RunReport) -> dict[str, Any]:
     return record
 
 
+# json.dumps escapes C0 controls but, with ensure_ascii=False, passes DEL, C1 controls
+# (U+009B acts as CSI on some terminals) and bidi overrides through; they appear only
+# inside strings, where \u escapes decode to the very same characters.
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def dumps(record: dict[str, Any]) -> str:
-    """Compact JSON, UTF-8 kept as is (no \\u escapes for non-ASCII)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 kept as is (no \\u escapes for non-ASCII) except for the
+    characters a terminal could obey: every control character and bidi override is
+    \\u-escaped, so a JSON line is safe on a terminal and decodes to the exact text.
+
+    >>> dumps({"out": "\\x1b[2J\\x9b\\u202e\\u00e9"})
+    '{"out":"\\\\u001b[2J\\\\u009b\\\\u202eé"}'
+    """
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class JsonLines:
