@@ -9,8 +9,9 @@ input found before any connection, 5 invalid command-line usage, 130 interrupted
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import IO, Any
 
 import click
@@ -78,15 +79,26 @@ cli.lazy_commands.update(
 # -- the one error -> exit-code boundary ----------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None, *, interrupts: Any = None) -> int:
-    """Run the CLI and return its exit code; every error is mapped here and only here."""
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    interrupts: Any = None,
+    environ: MutableMapping[str, str] | None = None,
+) -> int:
+    """Run the CLI and return its exit code; every error is mapped here and only here.
+
+    The secret variables (runner.credentials) are taken out of ``environ`` (default: this
+    process's environment) before any command runs, so no child can inherit them."""
+    from runner.credentials import take_secrets
+
     args = list(sys.argv[1:] if argv is None else argv)
+    secrets = take_secrets(os.environ if environ is None else environ)
     try:
         code = cli.main(
             args=args,
             prog_name="runner",
             standalone_mode=False,
-            obj=AppContext(interrupts=interrupts),
+            obj=AppContext(interrupts=interrupts, secrets=secrets),
         )
         return code if isinstance(code, int) else ExitStatus.OK
     except click.exceptions.Exit as exc:

@@ -10,11 +10,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
+from runner.credentials import BECOME_PASSWORD, SSH_PASSWORD, Secrets
 from runner.errors import ConfigError
 
 
@@ -43,9 +44,17 @@ def exit_status_for(any_failed: bool, any_unreachable: bool, interrupted: bool) 
 
 @dataclass
 class AppContext:
-    """What the entry point hands to every command (nothing global)."""
+    """What the entry point hands to every command (nothing global). ``secrets`` were
+    taken out of the environment by runner.cli.main before any command ran."""
 
     interrupts: Any = None  # runner.entry.Interrupts
+    secrets: Secrets = field(default_factory=Secrets)
+
+
+def app_secrets(ctx: click.Context) -> Secrets:
+    """The secrets the entry point took from the environment (none outside main())."""
+    app = ctx.find_object(AppContext)
+    return app.secrets if app is not None else Secrets()
 
 
 # -- shared options --------------------------------------------------------------------
@@ -231,10 +240,10 @@ def load_hosts(inventories: Sequence[str], pattern: str, extra_vars: Mapping[str
     return inventory, inventory.select(pattern)
 
 
-def ask_password(ask: bool, env_name: str, prompt: str) -> str | None:
-    value = os.environ.get(env_name)
-    if value:
-        return value
+def ask_password(given: str | None, ask: bool, env_name: str, prompt: str) -> str | None:
+    """``given`` (taken from ``env_name``) when set, else asked on the terminal if ``ask``."""
+    if given:
+        return given
     if ask:
         if not sys.stdin.isatty():
             raise ConfigError(f"{prompt} requested but stdin is not a terminal; set {env_name}")
@@ -242,7 +251,24 @@ def ask_password(ask: bool, env_name: str, prompt: str) -> str | None:
     return None
 
 
-def transport_factory(opts: Mapping[str, Any], password: str | None):
+def resolve_secrets(opts: Mapping[str, Any], given: Secrets) -> Secrets:
+    """The run's secrets: those taken from the environment, the SSH password asked once
+    for -k and the become (sudo) password once for -K when the environment had none."""
+    return Secrets(
+        ssh_password=ask_password(
+            given.ssh_password, bool(opts.get("ask_pass")), SSH_PASSWORD, "SSH password"
+        ),
+        become_password=ask_password(
+            given.become_password,
+            bool(opts.get("ask_become_pass")),
+            BECOME_PASSWORD,
+            "BECOME (sudo) password",
+        ),
+        key_passphrase=given.key_passphrase,
+    )
+
+
+def transport_factory(opts: Mapping[str, Any], secrets: Secrets):
     """Host -> Transport: local for ansible_connection=local, SSH otherwise.
 
     The returned factory also has ``close()`` (closes shared bastion connections: call it
@@ -266,7 +292,7 @@ def transport_factory(opts: Mapping[str, Any], password: str | None):
     context = SSHContext(
         SSHOptions(
             user=opts.get("user"),
-            password=password,
+            password=secrets.ssh_password,
             private_key=private_key,
             connect_timeout=opts.get("connect_timeout"),
             host_key_checking=opts.get("host_key_checking"),
@@ -274,7 +300,7 @@ def transport_factory(opts: Mapping[str, Any], password: str | None):
             jump=jump,
             keepalive=opts.get("keepalive"),
             ssh_config=opts.get("ssh_config"),
-            key_passphrase=os.environ.get("RUNNER_KEY_PASSPHRASE") or None,
+            key_passphrase=secrets.key_passphrase,
         ),
         ask_passphrase=_ask_key_passphrase,
     )
@@ -304,17 +330,10 @@ def _ask_key_passphrase(path: str) -> str | None:
     )
 
 
-def become_password(opts: Mapping[str, Any]) -> str | None:
-    """-K / RUNNER_BECOME_PASSWORD, asked at most once per run."""
-    return ask_password(
-        bool(opts.get("ask_become_pass")), "RUNNER_BECOME_PASSWORD", "BECOME (sudo) password"
-    )
-
-
-def adhoc_transport_factory(opts: Mapping[str, Any], password: str | None):
+def adhoc_transport_factory(opts: Mapping[str, Any], secrets: Secrets):
     """transport_factory plus what `runner run` adds per host: --env, --chdir, --script and
-    become (-b / --become-user / ansible_become*). The become password is taken from
-    opts["become_password"] (resolved once by the caller)."""
+    become (-b / --become-user / ansible_become*) with secrets.become_password (resolved
+    once by the caller)."""
     from runner.transport.adhoc import AdhocOptions, adhoc_factory
 
     script = opts.get("script")
@@ -330,11 +349,11 @@ def adhoc_transport_factory(opts: Mapping[str, Any], password: str | None):
         chdir=opts.get("chdir"),
         become=bool(opts.get("become")),
         become_user=opts.get("become_user"),
-        become_password=opts.get("become_password"),
+        become_password=secrets.become_password,
         script=data,
         script_name=os.path.basename(script) if script else "script",
     )
-    return adhoc_factory(transport_factory(opts, password), options)
+    return adhoc_factory(transport_factory(opts, secrets), options)
 
 
 def parse_env(values: Sequence[str]) -> dict[str, str]:

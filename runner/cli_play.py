@@ -11,8 +11,7 @@ import click
 
 from runner.cli_common import (
     AppContext,
-    ask_password,
-    become_password,
+    app_secrets,
     check_connections,
     configure_logging,
     connection_options,
@@ -20,6 +19,7 @@ from runner.cli_common import (
     exit_status_for,
     output_options,
     parse_extra_vars,
+    resolve_secrets,
     stop_sinks,
     transport_factory,
 )
@@ -122,11 +122,11 @@ def _run(ctx: click.Context, book: Any, inventory: Any, extra_vars: dict, opts: 
             all_hosts[host.name] = host
     check_connections(list(all_hosts.values()))
     _check_local_names(play_hosts, list(all_hosts), opts["out_dir"])
-    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
+    secrets = resolve_secrets(opts, app_secrets(ctx))
     become = BecomeDefaults(
-        enabled=bool(opts["become"]), user=opts["become_user"], password=become_password(opts)
+        enabled=bool(opts["become"]), user=opts["become_user"], password=secrets.become_password
     )
-    factory = transport_factory(opts, password)
+    factory = transport_factory(opts, secrets)
     sinks: list[Any] = []
     try:
         factory.prepare(list(all_hosts.values()))

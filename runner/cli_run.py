@@ -12,8 +12,7 @@ import click
 from runner.cli_common import (
     AppContext,
     adhoc_transport_factory,
-    ask_password,
-    become_password,
+    app_secrets,
     build_sinks,
     check_connections,
     command_spec,
@@ -25,6 +24,7 @@ from runner.cli_common import (
     load_hosts,
     output_options,
     parse_extra_vars,
+    resolve_secrets,
     stop_sinks,
 )
 from runner.errors import ConfigError
@@ -101,9 +101,8 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
 
         check_host_names([h.name for h in hosts], f"--out-dir {opts['out_dir']}")
         os.makedirs(opts["out_dir"], exist_ok=True)
-    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
-    opts["become_password"] = become_password(opts)
-    factory = adhoc_transport_factory(opts, password)
+    secrets = resolve_secrets(opts, app_secrets(ctx))
+    factory = adhoc_transport_factory(opts, secrets)
     factory.prepare(hosts)
     procs = opts["procs"] if opts["procs"] is not None else default_procs(len(hosts))
 
@@ -123,7 +122,7 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
 
         runner_ = MultiProcessRun(sink, procs)
         unregister = interrupts.register(runner_.cancel) if interrupts else (lambda: None)
-        job = WorkerJob(list(hosts), command, extra_vars, dict(opts), password)
+        job = WorkerJob(list(hosts), command, extra_vars, dict(opts), secrets)
         try:
             report = runner_.run(job, opts["forks"])
         finally:
@@ -176,7 +175,7 @@ def worker_command(ctx: click.Context) -> None:
     raise_fd_limit()
     configure_logging(job.options.get("verbose", 0))
     engine = Engine(
-        adhoc_transport_factory(job.options, job.password),
+        adhoc_transport_factory(job.options, job.secrets),  # never the environment's
         FrameSink(sys.stdout.fileno()),
         forks=job.forks,
         retries=job.options.get("retries", 0),

@@ -10,7 +10,7 @@ import click
 
 from runner.cli_common import (
     AppContext,
-    ask_password,
+    app_secrets,
     build_sinks,
     check_connections,
     command_spec,
@@ -21,6 +21,7 @@ from runner.cli_common import (
     load_hosts,
     output_options,
     parse_extra_vars,
+    resolve_secrets,
     stop_sinks,
     transport_factory,
 )
@@ -76,8 +77,8 @@ def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, A
         os.makedirs(transfer.dest, exist_ok=True)
     if opts["out_dir"]:
         os.makedirs(opts["out_dir"], exist_ok=True)
-    password = ask_password(opts["ask_pass"], "RUNNER_SSH_PASSWORD", "SSH password")
-    base = transport_factory(opts, password)
+    secrets = resolve_secrets(opts, app_secrets(ctx))
+    base = transport_factory(opts, secrets)
     base.prepare(hosts)
     factory = transfer_factory(base, transfer)
     sinks = build_sinks(opts, [h.name for h in hosts])

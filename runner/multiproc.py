@@ -6,10 +6,11 @@ it streams its engine's events back over its stdout as length-prefixed pickle fr
 parent forwards them to the same renderers a single-process run uses and builds the same
 RunReport, so output, JSON and exit codes do not depend on the number of processes.
 
-The job (hosts, command, options, a password if any) goes to each worker on its stdin,
-never on its command line. Workers run in their own process group: the parent alone
-receives the terminal's Ctrl-C and forwards one SIGINT to each; a worker whose parent dies
-sees its stdin close and stops at once, so no process is left behind.
+The job (hosts, command, options, the secrets if any) goes to each worker on its stdin,
+never on its command line nor in its environment. Workers run in their own process
+group: the parent alone receives the terminal's Ctrl-C and forwards one SIGINT to each; a
+worker whose parent dies sees its stdin close and stops at once, so no process is left
+behind.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from runner.credentials import Secrets, child_environment
 from runner.events import (
     EventSink,
     HostFinished,
@@ -72,13 +74,15 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes | None:
 
 @dataclass
 class WorkerJob:
-    """Everything a worker needs; pickled onto its stdin."""
+    """Everything a worker needs; pickled onto its stdin. The secrets travel here and
+    only here (a worker's environment has none, see runner.credentials); their repr
+    shows only which ones are set."""
 
     hosts: list[Any]
     command: str
     extra_vars: dict[str, Any]
-    options: dict[str, Any]  # the CLI's connection/output options
-    password: str | None = field(default=None, repr=False)
+    options: dict[str, Any]  # the CLI's connection/output options (no secret among them)
+    secrets: Secrets = field(default_factory=Secrets, repr=False)
     forks: int = 100
 
 
@@ -175,7 +179,7 @@ class MultiProcessRun:
                 proc = self._spawn()
                 self._workers.append(proc)
                 chunk_job = WorkerJob(
-                    chunk, job.command, job.extra_vars, job.options, job.password, per_worker
+                    chunk, job.command, job.extra_vars, job.options, job.secrets, per_worker
                 )
                 assert proc.stdin is not None
                 write_frame(proc.stdin, chunk_job)  # stdin stays open: closing it stops the worker
@@ -204,6 +208,7 @@ class MultiProcessRun:
     def _spawn(self) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "runner", "_worker"],
+            env=child_environment(),  # secrets go on stdin, in the job, never here
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
+from runner.credentials import child_environment
 from runner.errors import InventoryError
 from runner.inventory.model import InventoryData
 
@@ -30,7 +31,13 @@ def _run(path: str, args: list[str]) -> Any:
     command = [path, *args]
     shown = shlex.join(command)
     try:
-        proc = subprocess.run(command, capture_output=True, timeout=SCRIPT_TIMEOUT, check=False)
+        proc = subprocess.run(
+            command,
+            capture_output=True,
+            timeout=SCRIPT_TIMEOUT,
+            check=False,
+            env=child_environment(),  # never runner's secrets
+        )
     except subprocess.TimeoutExpired as exc:
         raise InventoryError(
             f"inventory script {shown!r} did not finish within {SCRIPT_TIMEOUT:.0f}s",

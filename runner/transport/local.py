@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping
 
 from runner.become import Become, become_wrap
+from runner.credentials import child_environment
 from runner.errors import BecomeError, CommandTimeoutError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
@@ -47,13 +48,12 @@ class LocalTransport(Transport):
                 )
             command = become_wrap(command, become.user)
         started = time.monotonic()
-        full_env = {**os.environ, **env} if env else None
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=full_env,
+            env=child_environment(env),  # never runner's secrets
             start_new_session=True,
         )
         self._procs.add(proc)

@@ -230,10 +230,13 @@ class ProxyCommandSocket:
         import subprocess
         import tempfile
 
+        from runner.credentials import child_environment
+
         self.command = command
         self._stderr = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {command}"],
+            env=child_environment(),  # never runner's secrets
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
