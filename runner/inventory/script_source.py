@@ -13,6 +13,7 @@ host with ``--host NAME``, as Ansible does.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 from collections.abc import Mapping
@@ -31,8 +32,10 @@ def _run(path: str, args: list[str]) -> Any:
     command = [path, *args]
     shown = shlex.join(command)
     try:
+        # the file that was checked, by absolute path: a bare name ("hosts.py") would be
+        # looked up on $PATH and could run another program
         proc = subprocess.run(
-            command,
+            [os.path.abspath(path), *args],
             capture_output=True,
             timeout=SCRIPT_TIMEOUT,
             check=False,
