@@ -39,6 +39,8 @@ def copy_command(ctx: click.Context, pattern: str, src: str, dest: str, **opts: 
 
     DEST ending in '/' is a folder. The file's mode is kept; a host that already has the
     same content and mode is left alone (sha256). Written atomically (temp file, rename).
+    With become (-b / --become-user / -K, or ansible_become) the become user writes it,
+    the content sent on sudo's standard input.
     """
     from runner.transport.transfer import Transfer
 
@@ -57,6 +59,7 @@ def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **op
 
     Its mode is kept; a file already there with the same sha256 is not downloaded again.
     HOST is the inventory name with '/' written as '_'; nothing is written outside DESTDIR.
+    With become (-b / --become-user / -K, or ansible_become) it is read through sudo.
     """
     from runner.transport.transfer import Transfer
 
@@ -66,7 +69,7 @@ def fetch_command(ctx: click.Context, pattern: str, src: str, destdir: str, **op
 def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, Any]) -> int:
     from runner.engine import Engine, fit_forks, raise_fd_limit
     from runner.events import Notice
-    from runner.transport.transfer import transfer_factory
+    from runner.transport.transfer import BecomeOptions, transfer_factory
 
     configure_logging(opts["verbose"])
     extra_vars = parse_extra_vars(opts["extra_vars"])
@@ -80,7 +83,12 @@ def _transfer(ctx: click.Context, pattern: str, transfer: Any, opts: dict[str, A
     secrets = resolve_secrets(opts, app_secrets(ctx))
     base = transport_factory(opts, secrets)
     base.prepare(hosts)
-    factory = transfer_factory(base, transfer)
+    becomes = BecomeOptions(
+        enabled=bool(opts["become"]),
+        user=opts["become_user"],
+        password=secrets.become_password,
+    )
+    factory = transfer_factory(base, transfer, becomes)
     sinks = build_sinks(opts, [h.name for h in hosts])
     sink = event_fan_out(sinks)
     forks, forks_notice = fit_forks(opts["forks"], len(hosts), raise_fd_limit())
