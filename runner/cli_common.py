@@ -268,12 +268,14 @@ def resolve_secrets(opts: Mapping[str, Any], given: Secrets) -> Secrets:
     )
 
 
-def transport_factory(opts: Mapping[str, Any], secrets: Secrets):
+def transport_factory(
+    opts: Mapping[str, Any], secrets: Secrets, prompt: PassphrasePrompt | None = None
+):
     """Host -> Transport: local for ansible_connection=local, SSH otherwise.
 
     The returned factory also has ``close()`` (closes shared bastion connections: call it
     when the run ends) and ``prepare(hosts)`` (loads the hosts' private keys before the
-    run, asking for an encrypted key's passphrase once).
+    run, asking ``prompt`` for an encrypted key's passphrase once).
     """
     from runner.transport.local import LocalTransport
     from runner.transport.ssh import SSHContext, SSHOptions
@@ -302,7 +304,7 @@ def transport_factory(opts: Mapping[str, Any], secrets: Secrets):
             ssh_config=opts.get("ssh_config"),
             key_passphrase=secrets.key_passphrase,
         ),
-        ask_passphrase=_ask_key_passphrase,
+        ask_passphrase=prompt or PassphrasePrompt(),
     )
 
     def factory(host):
@@ -319,18 +321,31 @@ def transport_factory(opts: Mapping[str, Any], secrets: Secrets):
     return factory
 
 
-def _ask_key_passphrase(path: str) -> str | None:
-    if not sys.stdin.isatty():
-        return None
-    return (
-        click.prompt(
-            f"Passphrase for {path}", hide_input=True, err=True, default="", show_default=False
+class PassphrasePrompt:
+    """Asks on the terminal for an encrypted key's passphrase (the keyring asks at most
+    once per run) and keeps the answer, so --procs workers get it in their job."""
+
+    def __init__(self) -> None:
+        self.answer: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PassphrasePrompt(answer={'<set>' if self.answer else None})"
+
+    def __call__(self, path: str) -> str | None:
+        if not sys.stdin.isatty():
+            return None
+        self.answer = (
+            click.prompt(
+                f"Passphrase for {path}", hide_input=True, err=True, default="", show_default=False
+            )
+            or None
         )
-        or None
-    )
+        return self.answer
 
 
-def adhoc_transport_factory(opts: Mapping[str, Any], secrets: Secrets):
+def adhoc_transport_factory(
+    opts: Mapping[str, Any], secrets: Secrets, prompt: PassphrasePrompt | None = None
+):
     """transport_factory plus what `runner run` adds per host: --env, --chdir, --script and
     become (-b / --become-user / ansible_become*) with secrets.become_password (resolved
     once by the caller)."""
@@ -353,7 +368,7 @@ def adhoc_transport_factory(opts: Mapping[str, Any], secrets: Secrets):
         script=data,
         script_name=os.path.basename(script) if script else "script",
     )
-    return adhoc_factory(transport_factory(opts, secrets), options)
+    return adhoc_factory(transport_factory(opts, secrets, prompt), options)
 
 
 def parse_env(values: Sequence[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -11,6 +12,7 @@ import click
 
 from runner.cli_common import (
     AppContext,
+    PassphrasePrompt,
     adhoc_transport_factory,
     app_secrets,
     build_sinks,
@@ -102,8 +104,11 @@ def run_command(ctx: click.Context, pattern: str, command: str, **opts: Any) -> 
         check_host_names([h.name for h in hosts], f"--out-dir {opts['out_dir']}")
         os.makedirs(opts["out_dir"], exist_ok=True)
     secrets = resolve_secrets(opts, app_secrets(ctx))
-    factory = adhoc_transport_factory(opts, secrets)
+    prompt = PassphrasePrompt()
+    factory = adhoc_transport_factory(opts, secrets, prompt)
     factory.prepare(hosts)
+    if prompt.answer and not secrets.key_passphrase:  # asked on the terminal: for workers
+        secrets = dataclasses.replace(secrets, key_passphrase=prompt.answer)
     procs = opts["procs"] if opts["procs"] is not None else default_procs(len(hosts))
 
     sinks = build_sinks(opts, [h.name for h in hosts])

@@ -13,13 +13,14 @@ import os
 import pickle
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 from runner.credentials import SECRET_VARIABLES, Secrets, child_environment, take_secrets
-from tests.conftest import BECOME_PASSWORD, json_records
+from tests.conftest import BECOME_PASSWORD, REPO, json_records
 from tests.fleet import SSHServer
 
 KEY_PASSPHRASE = "key-pass-phrase-0815"
@@ -108,7 +109,7 @@ def password_server(sudo_user, ssh_root, tmp_path):
     )
     locked.chmod(0o600)
     server = SSHServer(
-        ssh_root / f"secrets-{os.getpid()}",
+        Path(tempfile.mkdtemp(prefix="secrets-", dir=ssh_root)),
         locked,
         login_user=sudo_user.user,
         extra_config="PasswordAuthentication yes\n",
@@ -217,3 +218,72 @@ def test_dynamic_inventory_script_gets_no_secret(cli, tmp_path):
     assert res.exit_code == 0, res
     (dumped,) = tmp_path.glob("script-*.env")
     assert_clean_environment(dumped)
+
+
+def test_a_passphrase_asked_on_the_terminal_reaches_the_workers(password_server, tmp_path):
+    """No RUNNER_KEY_PASSPHRASE: the parent asks once on its terminal and the --procs
+    workers get the answer in their job (they have no terminal to ask on)."""
+    import fcntl
+    import select
+    import termios
+    import time
+
+    server = password_server
+    login = {
+        "ansible_host": "127.0.0.1",
+        "ansible_port": server.port,
+        "ansible_user": server.user,
+        "ansible_ssh_private_key_file": str(server.client_key),
+    }
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"k1": login, "k2": login}}}))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(home), "SSH_AUTH_SOCK": ""}
+    for name in (*SECRET_VARIABLES, "RUNNER_INVENTORY"):
+        env.pop(name, None)
+    master, slave = os.openpty()
+
+    def own_terminal() -> None:  # in the child: the pty becomes its controlling terminal
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            "-i",
+            str(inventory),
+            "--known-hosts",
+            str(tmp_path / "kh"),
+            "--procs",
+            "2",
+            "--json",
+            "all",
+            "id -un",
+        ],  # fmt: skip
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+        preexec_fn=own_terminal,
+    )
+    os.close(slave)
+    said = b""
+    deadline = time.monotonic() + 30
+    while b"Passphrase for" not in said and time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            said += os.read(master, 4096)
+    assert b"Passphrase for" in said, said
+    os.write(master, KEY_PASSPHRASE.encode() + b"\n")
+    stdout, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0, stdout
+    records = [r for r in json_records(stdout.decode()) if r["type"] == "host"]
+    assert {(r["host"], r["stdout"]) for r in records} == {
+        ("k1", f"{server.user}\n"),
+        ("k2", f"{server.user}\n"),
+    }
+    assert KEY_PASSPHRASE not in stdout.decode()
