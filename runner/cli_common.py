@@ -392,12 +392,24 @@ SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
 
 
 def check_connections(hosts: Sequence[Any]) -> None:
+    """Before any connection: every host's connection type is one runner speaks and its
+    port, when the inventory sets one, is a port number."""
     for host in hosts:
         if host.connection not in SUPPORTED_CONNECTIONS:
             raise ConfigError(
                 f"host {host.name}: ansible_connection={host.connection!r} is not supported",
                 hint=f"runner supports: {', '.join(SUPPORTED_CONNECTIONS)}",
             )
+        for var in ("ansible_port", "ansible_ssh_port"):
+            value = host.vars.get(var)
+            if value in (None, ""):
+                continue
+            text = str(value).strip()
+            if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 65536:
+                raise ConfigError(
+                    f"host {host.name}: {var}={value!r} is not a port number",
+                    hint="set it to a number from 1 to 65535 in the inventory",
+                )
 
 
 def configure_logging(verbose: int) -> None:
