@@ -27,7 +27,7 @@ from runner.become import Become, BecomeSession, become_wrap, new_nonce
 from runner.errors import CommandTimeoutError, ConnectError, ConnectionLostError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
-from runner.transport.ssh.auth import DEFAULT_KEY_FILES, KnownHosts, known_hosts_name
+from runner.transport.ssh.auth import DEFAULT_KEY_FILES
 from runner.transport.ssh.context import (
     HOST_KEY_POLICIES,
     SSHContext,
@@ -35,6 +35,7 @@ from runner.transport.ssh.context import (
     load_ssh_config,
 )
 from runner.transport.ssh.jump import Keepalive, ProxyCommandSocket, hop_label, open_tunnel
+from runner.transport.ssh.known_hosts import KnownHosts, known_hosts_name
 from runner.transport.sshopts import HostSettings, expand_proxy_command
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,9 @@
-"""Who the server is and who we are: known_hosts checking and authentication.
+"""Who we are: private keys, the ssh-agent and authentication (who the server is:
+hostkey.py and known_hosts.py).
 
 Imports paramiko, so (like everything that does) it is used only through
-runner/transport/ssh.py. Per-run state is built once and shared by every host: the
-known_hosts index per file, private keys (decrypted once), the ssh-agent's keys.
+runner/transport/ssh/. Per-run state is built once and shared by every host: private
+keys (decrypted once), the ssh-agent's keys.
 """
 
 from __future__ import annotations
@@ -20,91 +21,12 @@ from paramiko.ssh_exception import (
     SSHException,
 )
 
-from runner.errors import AuthenticationError, ConnectError, HostKeyError
+from runner.errors import AuthenticationError, ConnectError
 from runner.transport.sshopts import HostSettings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEY_FILES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
-
-
-class KnownHosts:
-    """An index over an OpenSSH known_hosts file, read once and appended to safely.
-
-    Plain host names are looked up in a dict; hashed entries (``|1|salt|hash``) are
-    checked with paramiko's ``HostKeys.hash_host``. Keys are compared as
-    (type, base64) strings, so no key object is built per line.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = os.path.expanduser(path)
-        self._plain: dict[str, list[tuple[str, str]]] = {}
-        self._hashed: list[tuple[str, str, str, str]] = []  # (salt, hash, type, b64)
-        self._lock = threading.Lock()
-        self._load()
-
-    def _load(self) -> None:
-        try:
-            with open(self.path, encoding="utf-8", errors="replace") as fh:
-                lines = fh.read().splitlines()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.warning("cannot read %s: %s", self.path, exc)
-            return
-        for line in lines:
-            self._index_line(line)
-
-    def _index_line(self, line: str) -> None:
-        line = line.strip()
-        if not line or line.startswith(("#", "@")):
-            return  # comments; @cert-authority / @revoked markers are not supported
-        fields = line.split()
-        if len(fields) < 3:
-            return
-        names, key_type, b64 = fields[0], fields[1], fields[2]
-        for name in names.split(","):
-            if name.startswith("|1|"):
-                parts = name.split("|")
-                if len(parts) == 4:
-                    self._hashed.append((parts[2], name, key_type, b64))
-            else:
-                self._plain.setdefault(name, []).append((key_type, b64))
-
-    def lookup(self, name: str) -> list[tuple[str, str]]:
-        """Every (key_type, base64) recorded for ``name``."""
-        found = list(self._plain.get(name, ()))
-        for salt, hashed, key_type, b64 in self._hashed:
-            if paramiko.HostKeys.hash_host(name, salt) == hashed:
-                found.append((key_type, b64))
-        return found
-
-    def record(self, name: str, key: paramiko.PKey) -> None:
-        """Append one line for ``name``; a single O_APPEND write per host keeps the file valid
-        even with hundreds of hosts recorded at once (and with another runner writing)."""
-        entry = (key.get_name(), key.get_base64())
-        with self._lock:
-            if entry in self._plain.get(name, ()):
-                return
-            self._plain.setdefault(name, []).append(entry)
-            line = f"{name} {entry[0]} {entry[1]}\n".encode()
-            directory = os.path.dirname(self.path)
-            if directory and not os.path.isdir(directory):
-                os.makedirs(directory, mode=0o700, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
-
-
-def known_hosts_name(address: str, port: int) -> str:
-    """The name OpenSSH uses in known_hosts.
-
-    >>> known_hosts_name("web1", 22), known_hosts_name("10.0.0.1", 2222)
-    ('web1', '[10.0.0.1]:2222')
-    """
-    return address if port == 22 else f"[{address}]:{port}"
 
 
 class _LockedAgentKey:
@@ -224,44 +146,6 @@ class Keyring:
                 if key is not None:
                     keys.append((path, key))
         return keys, notes
-
-
-def check_host_key(
-    transport: paramiko.Transport,
-    settings: HostSettings,
-    known: KnownHosts,
-    *,
-    host: str,
-    label: str = "",
-) -> None:
-    """Apply the host-key policy; raise HostKeyError for a changed or (strict) unknown key."""
-    policy = settings.host_key_checking
-    if policy == "off":
-        return
-    key = transport.get_remote_server_key()
-    name = known_hosts_name(settings.address, settings.port)
-    recorded = known.lookup(name)
-    key_type, b64 = key.get_name(), key.get_base64()
-    same_type = [k for k in recorded if k[0] == key_type]
-    if same_type:
-        if (key_type, b64) in same_type:
-            return
-        raise HostKeyError(
-            f"{label}host key changed for {name}: the server offered a different {key_type} "
-            f"key than the one recorded in {known.path}; this can mean an attack "
-            "(someone in the middle) or a reinstalled host",
-            host=host,
-            hint=f"if the change is expected, remove the old entry: ssh-keygen -R '{name}'"
-            f" -f {known.path}",
-        )
-    if policy == "strict":
-        raise HostKeyError(
-            f"{label}host key unknown for {name} ({key_type}) and host key checking is strict",
-            host=host,
-            hint="connect once with --host-key-checking accept-new, or add the key "
-            f"to {known.path} (ssh-keyscan)",
-        )
-    known.record(name, key)
 
 
 def authenticate(

@@ -23,8 +23,10 @@ from paramiko.ssh_exception import NoValidConnectionsError, SSHException
 
 from runner.errors import ConfigError, ConnectError, HostError
 from runner.models import Host
-from runner.transport.ssh.auth import Keyring, KnownHosts, authenticate, check_host_key
+from runner.transport.ssh.auth import Keyring, authenticate
+from runner.transport.ssh.hostkey import check_host_key
 from runner.transport.ssh.jump import BastionPool, Keepalive, ProxyCommandSocket
+from runner.transport.ssh.known_hosts import KnownHosts, known_hosts_name
 from runner.transport.sshopts import CLIOptions, HostSettings, hop_settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -223,6 +225,11 @@ class SSHContext:
         where = f"{settings.address}:{settings.port}"
         transport = LeanTransport(sock)
         _prefer_aead(transport)
+        known = self.known_hosts(settings.known_hosts)
+        # as ssh does: the key types known_hosts holds for this host are asked for first
+        transport.host_key_order = known.preferred_algorithms(
+            known_hosts_name(settings.address, settings.port), transport.preferred_keys
+        )
         transport.banner_timeout = timeout
         transport.handshake_timeout = timeout
         transport.auth_timeout = timeout
@@ -250,7 +257,6 @@ class SSHContext:
                 raise ConnectError(
                     f"{label}{message}{_proxy_said(sock)}", host=host, transient=True
                 ) from error
-            known = self.known_hosts(settings.known_hosts)
             try:
                 check_host_key(transport, settings, known, host=host, label=label)
             except SSHException as exc:  # "No existing session": closed right after kex
@@ -298,7 +304,25 @@ class LeanTransport(paramiko.Transport):
     auth) are escaped byte by byte in Python even when nobody logs them, the preferred
     algorithm lists are re-filtered on every access (16 times per handshake), and debug
     log calls go all the way into logging. And minus one wait: see
-    _parse_global_request."""
+    _parse_global_request.
+
+    Plus two things for host key checking: ``host_key_order`` (None: paramiko's order)
+    is the host key algorithms to ask for, and ``server_host_key_algorithms`` what the
+    server offered."""
+
+    host_key_order: tuple[str, ...] | None = None
+    server_host_key_algorithms: tuple[str, ...] = ()
+
+    @property
+    def preferred_keys(self) -> tuple[str, ...]:
+        order = self.host_key_order
+        return order if order is not None else super().preferred_keys
+
+    def _really_parse_kex_init(self, m: paramiko.Message, ignore_first_byte: bool = False):
+        parsed = super()._really_parse_kex_init(m, ignore_first_byte)
+        if not ignore_first_byte:  # the peer's KEXINIT (ours is re-read with its type byte)
+            self.server_host_key_algorithms = tuple(parsed["server_key_algo_list"])
+        return parsed
 
     def _parse_global_request(self, m: paramiko.Message) -> None:
         """Acknowledge at once the TCP segment that carried a global request.
