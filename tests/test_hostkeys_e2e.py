@@ -1,0 +1,440 @@
+"""Host keys: runner refuses what OpenSSH refuses.
+
+Every case puts the same known_hosts text in two files, runs the real ``ssh`` client on
+one and runner on the other (all cases of a test in ONE runner run: each inventory host
+has its own known_hosts file and policy), and compares the verdicts: connected or not,
+and what was appended to the file. Where runner deliberately differs from ssh the test
+says so and asserts both sides.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+import pytest
+import yaml
+
+from runner.transport.ssh import known_hosts as kh_module
+from runner.transport.ssh.known_hosts import KnownHosts, match_host, match_pattern
+from tests.conftest import REPO, json_records, require_sshd
+from tests.fleet import SSHServer, keygen
+
+pytestmark = pytest.mark.sshd
+
+SSH_POLICY = {"strict": "yes", "accept-new": "accept-new", "off": "no"}
+
+
+def pub(path: Path) -> str:
+    """'type base64' of a public key file."""
+    return " ".join(Path(f"{path}.pub").read_text().split()[:2])
+
+
+@dataclass
+class Servers:
+    ed: SSHServer  # ssh-ed25519 host key only
+    rsa: SSHServer  # ssh-rsa host key only
+    both: SSHServer  # ed25519 and rsa host keys
+    cert: SSHServer  # an ed25519 key with a host certificate signed by ``ca``
+    ca: Path
+    other_ca: Path
+    client_key: Path
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory, client_key):
+    require_sshd()
+    root = tmp_path_factory.mktemp("hostkeys")
+    ca, other_ca = keygen(root / "ca"), keygen(root / "other_ca")
+    cert_key = keygen(root / "cert_host_key")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-s", str(ca), "-I", "runner-test-host", "-h"]
+        + ["-n", "127.0.0.1", "-V", "-5m:+1d", f"{cert_key}.pub"],
+        check=True,
+        capture_output=True,
+    )
+    rsa_key, both_rsa = root / "rsa_host_key", root / "both_rsa_key"
+    for path in (rsa_key, both_rsa):  # 2048 bits: key generation is the slow part here
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(path)],
+            check=True,
+            stdin=subprocess.DEVNULL,
+        )
+    started = []
+    try:
+        for srv in (
+            SSHServer(root / "ed", client_key),
+            SSHServer(root / "rsa", client_key, host_key=rsa_key),
+            SSHServer(root / "both", client_key, extra_config=f"HostKey {both_rsa}\n"),
+            SSHServer(
+                root / "cert",
+                client_key,
+                host_key=cert_key,
+                extra_config=f"HostCertificate {cert_key}-cert.pub\n",
+            ),
+        ):
+            started.append(srv.start())
+        yield Servers(*started, ca=ca, other_ca=other_ca, client_key=client_key)
+    finally:
+        for srv in started:
+            srv.stop()
+
+
+@dataclass
+class Case:
+    name: str
+    server: SSHServer
+    known: str | None  # known_hosts text; None: no file
+    policy: str
+    path: Path | None = None  # a special file both sides use as is (no copy)
+    ssh_timeout: float = 20  # ssh hangs on some files (a FIFO): give up on it then
+
+
+@dataclass
+class Verdict:
+    connected: bool
+    appended: str  # what was added to the known_hosts file
+    error: str = ""
+    kind: str | None = None
+
+
+def _prepare(case: Case, where: Path) -> Path:
+    if case.path is not None:
+        return case.path
+    if case.known is not None:
+        where.write_text(case.known)
+    return where
+
+
+def _appended(path: Path, before: str | None) -> str:
+    if not path.is_file():
+        return ""
+    now = path.read_text()
+    return now[len(before or "") :] if now != (before or "") else ""
+
+
+def ssh_verdict(case: Case, path: Path) -> Verdict:
+    cmd = ["ssh", "-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={SSH_POLICY[case.policy]}"]
+    cmd += ["-o", f"UserKnownHostsFile={path}", "-o", "GlobalKnownHostsFile=/dev/null"]
+    cmd += ["-F", "/dev/null", "-o", "ConnectTimeout=5", "-o", "IdentityAgent=none"]
+    cmd += ["-i", str(case.server.client_key), "-p", str(case.server.port)]
+    cmd += [f"{case.server.user}@127.0.0.1", "true"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=case.ssh_timeout)
+    except subprocess.TimeoutExpired:
+        return Verdict(False, "", error="ssh hung")
+    return Verdict(proc.returncode == 0, "", error=proc.stderr)
+
+
+def _ssh_case(case: Case, path: Path) -> Verdict:
+    return ssh_verdict(case, path) if case.ssh_timeout else Verdict(False, "", "not run")
+
+
+def compare(cases: list[Case], tmp_path: Path) -> dict[str, tuple[Verdict, Verdict]]:
+    """name -> (ssh's verdict, runner's verdict) on identical known_hosts files."""
+    results: dict[str, list[Verdict]] = {}
+    hosts = {}
+    ssh_files = {}
+    for case in cases:
+        ssh_files[case.name] = _prepare(case, tmp_path / f"{case.name}.ssh")
+        runner_file = _prepare(case, tmp_path / f"{case.name}.runner")
+        hosts[case.name] = {
+            "ansible_host": "127.0.0.1",
+            "ansible_port": case.server.port,
+            "ansible_user": case.server.user,
+            "ansible_ssh_private_key_file": str(case.server.client_key),
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={runner_file}",
+            "runner_host_key_checking": case.policy,
+        }
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    with ThreadPoolExecutor(8) as pool:  # greenlets (tests patch like runner does)
+        for case, ssh in zip(cases, pool.map(_ssh_case, cases, ssh_files.values()), strict=True):
+            if case.path is None:
+                ssh.appended = _appended(ssh_files[case.name], case.known)
+            results[case.name] = [ssh]
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner", "run", "-i", str(inventory), "--json"]
+        + ["--connect-timeout", "10", "-f", "50", "all", "true"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO), "SSH_AUTH_SOCK": ""},
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    records = {r["host"]: r for r in json_records(proc.stdout) if r.get("type") == "host"}
+    assert set(records) == set(hosts), proc
+    for case in cases:
+        rec = records[case.name]
+        runner_file = case.path or tmp_path / f"{case.name}.runner"
+        appended = "" if case.path else _appended(runner_file, case.known)
+        verdict = Verdict(rec["status"] == "ok", appended, rec["error"] or "", rec["error_kind"])
+        results[case.name].append(verdict)
+    return {name: (v[0], v[1]) for name, v in results.items()}
+
+
+def assert_same(found: dict[str, tuple[Verdict, Verdict]], *, except_for: tuple[str, ...] = ()):
+    for name, (ssh, runner) in found.items():
+        if name in except_for:
+            continue
+        assert runner.connected == ssh.connected, (name, ssh, runner)
+        assert runner.appended == ssh.appended, (name, ssh, runner)
+        if not runner.connected:
+            assert runner.kind == "hostkey", (name, runner)
+
+
+def test_revoked_key_is_refused_under_every_policy(servers, tmp_path):
+    srv = servers.ed
+    key = pub(srv.host_key)
+    name = f"[127.0.0.1]:{srv.port}"
+    trusted_but_revoked = f"{name} {key}\n@revoked {name} {key}\n"
+    cases = [Case(f"rev-{p}", srv, trusted_but_revoked, p) for p in SSH_POLICY]
+    cases += [
+        Case("rev-pattern-only", srv, f"@revoked [127.0.0.*]:* {key}\n", "accept-new"),
+        Case("rev-other-host", srv, f"{name} {key}\n@revoked *.example.com {key}\n", "strict"),
+        Case("rev-other-key", srv, f"{name} {key}\n@revoked * {pub(servers.ca)}\n", "strict"),
+    ]
+    found = compare(cases, tmp_path)
+    # ssh -o StrictHostKeyChecking=no connects to a revoked key (it only turns password
+    # authentication off); runner refuses it under "off" too: revocation is deliberate
+    assert_same(found, except_for=("rev-off",))
+    ssh, runner = found["rev-off"]
+    assert ssh.connected and "REVOKED" in ssh.error
+    assert not runner.connected and runner.kind == "hostkey"
+    for p in ("strict", "accept-new", "off"):
+        error = found[f"rev-{p}"][1].error
+        assert f"{name} is revoked" in error and f"rev-{p}.runner:2" in error
+    assert not found["rev-pattern-only"][1].appended  # never recorded
+    assert found["rev-other-host"][1].connected and found["rev-other-key"][1].connected
+
+
+def test_other_recorded_key_type_is_a_changed_key(servers, tmp_path):
+    ed, rsa = servers.ed, servers.rsa
+    rsa_for_ed = f"[127.0.0.1]:{ed.port} {pub(rsa.host_key)}\n"
+    ed_for_rsa = f"[127.0.0.1]:{rsa.port} {pub(ed.host_key)}\n"
+    cases = [Case(f"ed-{p}", ed, rsa_for_ed, p) for p in SSH_POLICY]
+    cases += [Case(f"rsa-{p}", rsa, ed_for_rsa, p) for p in SSH_POLICY]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert not found["ed-accept-new"][0].connected  # the point: ssh refuses too
+    assert found["ed-off"][1].connected
+    error = found["ed-accept-new"][1].error
+    assert "host key changed" in error and "known_hosts has ssh-rsa" in error, error
+    assert "offered only" in error and "ssh-ed25519" in error, error
+
+
+def test_recorded_key_type_is_negotiated_first(servers, tmp_path):
+    srv = servers.both
+    name = f"[127.0.0.1]:{srv.port}"
+    rsa_key = pub(Path(srv.workdir).parent / "both_rsa_key")
+    cases = [
+        Case("rsa-known", srv, f"{name} {rsa_key}\n", "strict"),
+        Case("ed-known", srv, f"{name} {pub(srv.host_key)}\n", "strict"),
+        Case("rsa-wrong", srv, f"{name} {pub(servers.rsa.host_key)}\n", "accept-new"),
+        Case("none-known", srv, None, "accept-new"),
+    ]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert found["rsa-known"][1].connected and found["ed-known"][1].connected
+    assert not found["rsa-wrong"][1].connected
+    assert found["none-known"][1].appended.startswith(f"{name} ssh-ed25519 ")
+
+
+def test_patterns_negations_and_hashed_names(servers, tmp_path):
+    srv = servers.ed
+    port, key = srv.port, pub(srv.host_key)
+    plain = tmp_path / "to_hash"
+    plain.write_text(f"[127.0.0.1]:{port} {key}\n")
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(plain)], check=True, capture_output=True)
+    hashed_name = plain.read_text().split()[0]
+    patterns = {
+        "wild-star": f"[127.0.0.*]:{port}",
+        "wild-qmark": f"[127.0.0.?]:{port}",
+        "any": "*",
+        "any-port": "[127.0.0.1]:*",
+        "port-only": f"*:{port}",
+        "negated-port": f"[127.0.0.1]:{port},!*.1]:{port}",
+        "negated-first": f"!*.1]:{port},*:{port}",
+        "negated-only": "!foo",
+        "negated-other": f"!foo,[127.0.0.1]:{port}",
+        "other-domain": "*.example.com",
+        "bare-address": "127.0.0.1",  # ssh falls back to the name without the port
+        "star-not-port": f"*,![127.0.0.1]:{port}",  # ...which * still matches
+        "star-not-bare": "*,!127.0.0.1",
+        "list": f"web1,[127.0.0.1]:{port},web2",
+        "upper": f"[127.0.0.1]:{port},WEB1",
+        "hashed": hashed_name,
+        "hashed-in-list": f"{hashed_name},web1",
+        "other-port": "[127.0.0.1]:2",
+    }
+    cases = [Case(k, srv, f"{p} {key}\n", "strict") for k, p in patterns.items()]
+    other = pub(servers.rsa.host_key)
+    cases += [
+        Case("changed-by-pattern", srv, f"[127.0.0.*]:* {other}\n", "accept-new"),
+        Case("negated-changed", srv, f"*,!*:{port} {other}\n", "accept-new"),
+        Case("hashed-changed", srv, f"{hashed_name} {other}\n", "accept-new"),
+    ]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    verdicts = {k: v[1].connected for k, v in found.items()}
+    assert verdicts["wild-star"] and verdicts["hashed"] and verdicts["bare-address"]
+    assert not verdicts["negated-port"] and not verdicts["other-domain"]
+    assert not verdicts["changed-by-pattern"] and verdicts["negated-changed"]
+
+
+def test_cert_authority(servers, tmp_path):
+    srv, ed = servers.cert, servers.ed
+    ca, other = pub(servers.ca), pub(servers.other_ca)
+    cases = [
+        Case("ca-any", srv, f"@cert-authority * {ca}\n", "strict"),
+        Case("ca-pattern", srv, f"@cert-authority [127.0.0.*]:* {ca}\n", "strict"),
+        Case("ca-other-host", srv, f"@cert-authority *.example.com {ca}\n", "strict"),
+        Case("ca-wrong-ca", srv, f"@cert-authority * {other}\n", "strict"),
+        Case("ca-revoked", srv, f"@cert-authority * {ca}\n@revoked * {ca}\n", "accept-new"),
+        Case("ca-accept-new", srv, f"@cert-authority * {ca}\n", "accept-new"),
+        # a CA line is never a plain host key, even when it holds the server's own key
+        Case("ca-is-not-plain", ed, f"@cert-authority * {pub(ed.host_key)}\n", "strict"),
+        Case("ca-plain-new", ed, f"@cert-authority * {ca}\n", "accept-new"),
+    ]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert found["ca-any"][1].connected and not found["ca-wrong-ca"][1].connected
+    assert not found["ca-accept-new"][1].appended  # a certified key is not recorded
+    assert not found["ca-is-not-plain"][1].connected
+    assert "revoked" in found["ca-revoked"][1].error
+    assert "presented no certificate" in found["ca-is-not-plain"][1].error
+
+
+def test_unusable_known_hosts_fails_the_host(servers, tmp_path):
+    srv = servers.ed
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    fifo = tmp_path / "a-fifo"
+    os.mkfifo(fifo)
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    huge = tmp_path / "huge"
+    with open(huge, "wb") as fh:
+        fh.truncate(kh_module.MAX_KNOWN_HOSTS_BYTES + 1)
+    cases = [
+        Case("dir-strict", srv, None, "strict", path=folder),
+        Case("dir-accept-new", srv, None, "accept-new", path=folder),
+        Case("unwritable", srv, None, "accept-new", path=not_a_dir / "known_hosts"),
+        Case("fifo", srv, None, "accept-new", path=fifo, ssh_timeout=2),
+        Case("fifo-off", srv, None, "off", path=fifo, ssh_timeout=2),
+        Case("devnull-strict", srv, None, "strict", path=Path(os.devnull)),
+        Case("devnull-accept-new", srv, None, "accept-new", path=Path(os.devnull)),
+    ]
+    # runner only: ssh would read /dev/full for ever, and a huge file with no bound
+    runner_only = [
+        Case("devfull", srv, None, "accept-new", path=Path("/dev/full"), ssh_timeout=0),
+        Case("huge", srv, None, "strict", path=huge),
+    ]
+    found = compare(cases + runner_only, tmp_path)
+    # where ssh would hang (a FIFO, /dev/full: it reads without a bound) or warn and
+    # connect without recording (a folder, a path it cannot create), runner fails the
+    # host with the reason
+    diverging = ("dir-accept-new", "unwritable", "fifo", "fifo-off", "devfull", "huge")
+    assert_same(found, except_for=diverging)
+    assert found["fifo"][0].error == "ssh hung"
+    assert found["dir-accept-new"][0].connected and found["unwritable"][0].connected
+    reasons = {
+        "dir-accept-new": "is not a regular file (it is a directory)",
+        "fifo": "is not a regular file (it is a FIFO)",
+        "devfull": "is not a regular file (it is a character device)",
+        "huge": "is larger than 64 MiB",
+        "unwritable": "cannot record the new host key",
+    }
+    for name, reason in reasons.items():
+        runner = found[name][1]
+        assert not runner.connected and runner.kind == "hostkey", (name, runner)
+        assert reason in runner.error, (name, runner.error)
+    assert found["fifo-off"][1].connected  # "off" does not need the file
+    assert found["devnull-accept-new"][1].connected
+
+
+# -- the matcher and the index, without a server --------------------------------------
+
+
+def test_docstring_examples():
+    result = doctest.testmod(kh_module)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "expected"),
+    [
+        ("web1", "web1", True),
+        ("web1", "web?", True),
+        ("web10", "web?", False),
+        ("web10", "web*", True),
+        ("x.example.com", "*.example.com", True),
+        ("example.com", "*.example.com", False),
+        ("[10.0.0.1]:2222", "[10.0.0.*]:2222", True),
+        ("[10.0.0.1]:2222", "[10.0.0.*]:22", False),
+        ("aaa", "*a*a*a*", True),
+        ("aa", "*a*a*a*", False),
+        ("", "", True),
+        ("a", "", False),
+    ],
+)
+def test_match_pattern(name, pattern, expected):
+    assert match_pattern(name, pattern) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "patterns", "expected"),
+    [
+        ("WEB1", "web1", True),
+        ("web1", "WEB*", True),
+        ("web1", "!web1,*", False),
+        ("web1", "*,!web1", False),
+        ("web2", "*,!web1", True),
+        ("web1", "!web2", False),
+        ("web1", "a,b,web1", True),
+    ],
+)
+def test_match_host(name, patterns, expected):
+    assert match_host(name, patterns) is expected
+
+
+def test_index_lookup_and_record(tmp_path):
+    key = paramiko.Ed25519Key.from_private_key_file(str(keygen(tmp_path / "k")))
+    other = paramiko.Ed25519Key.from_private_key_file(str(keygen(tmp_path / "o")))
+    b64 = key.get_base64()
+    path = tmp_path / "known_hosts"
+    path.write_text(
+        f"# comment\n\nweb1,Web2 ssh-ed25519 {b64}\n@revoked web1 ssh-ed25519 {b64}\n"
+        f"@bogus web1 ssh-ed25519 {b64}\n*.example.com ssh-rsa AAAA\nshort line\n"
+    )
+    known = KnownHosts(str(path))
+    assert known.error is None
+    assert [(e.marker, e.line) for e in known.lookup("WEB1")] == [("", 3), ("revoked", 4)]
+    assert [e.line for e in known.lookup("a.example.com")] == [6]
+    assert known.lookup("web3") == []
+    before = path.read_text()
+    known.record("web1", key)  # already there
+    known.record("New", other)
+    assert path.read_text() == before + f"new ssh-ed25519 {other.get_base64()}\n"
+    assert [e.b64 for e in KnownHosts(str(path)).lookup("new")] == [other.get_base64()]
+    order = known.preferred_algorithms("a.example.com", ("ssh-ed25519", "rsa-sha2-256"))
+    assert order == ("rsa-sha2-256", "ssh-ed25519")
+
+
+def test_unreadable_file_is_an_error_not_an_exception(tmp_path):
+    assert KnownHosts(str(tmp_path / "missing")).error is None
+    assert "directory" in KnownHosts(str(tmp_path)).error
+    if shutil.which("mkfifo") or hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo")
+        assert "FIFO" in KnownHosts(str(tmp_path / "fifo")).error
+    binary = tmp_path / "binary"
+    binary.write_bytes(b"\xff\x00\xfe garbage |1|%%%|%%% ssh-ed25519 AAAA\n|1|a|b c d\n")
+    assert KnownHosts(str(binary)).lookup("x") == []
