@@ -43,6 +43,8 @@ class Servers:
     rsa: SSHServer  # ssh-rsa host key only
     both: SSHServer  # ed25519 and rsa host keys
     cert: SSHServer  # an ed25519 key with a host certificate signed by ``ca``
+    cert_other_host: SSHServer  # ... signed by ``ca`` for another host name
+    cert_expired: SSHServer  # ... signed by ``ca``, expired
     ca: Path
     other_ca: Path
     client_key: Path
@@ -53,13 +55,19 @@ def servers(tmp_path_factory, client_key):
     require_sshd()
     root = tmp_path_factory.mktemp("hostkeys")
     ca, other_ca = keygen(root / "ca"), keygen(root / "other_ca")
-    cert_key = keygen(root / "cert_host_key")
-    subprocess.run(
-        ["ssh-keygen", "-q", "-s", str(ca), "-I", "runner-test-host", "-h"]
-        + ["-n", "127.0.0.1", "-V", "-5m:+1d", f"{cert_key}.pub"],
-        check=True,
-        capture_output=True,
-    )
+    certified = {}
+    for tag, principal, validity in (
+        ("good", "127.0.0.1", "-5m:+1d"),
+        ("other", "other.example.com", "-5m:+1d"),
+        ("expired", "127.0.0.1", "20200101:20200102"),
+    ):
+        certified[tag] = keygen(root / f"cert_host_key_{tag}")
+        subprocess.run(
+            ["ssh-keygen", "-q", "-s", str(ca), "-I", f"runner-test-{tag}", "-h"]
+            + ["-n", principal, "-V", validity, f"{certified[tag]}.pub"],
+            check=True,
+            capture_output=True,
+        )
     rsa_key, both_rsa = root / "rsa_host_key", root / "both_rsa_key"
     for path in (rsa_key, both_rsa):  # 2048 bits: key generation is the slow part here
         subprocess.run(
@@ -73,11 +81,14 @@ def servers(tmp_path_factory, client_key):
             SSHServer(root / "ed", client_key),
             SSHServer(root / "rsa", client_key, host_key=rsa_key),
             SSHServer(root / "both", client_key, extra_config=f"HostKey {both_rsa}\n"),
-            SSHServer(
-                root / "cert",
-                client_key,
-                host_key=cert_key,
-                extra_config=f"HostCertificate {cert_key}-cert.pub\n",
+            *(
+                SSHServer(
+                    root / f"cert-{tag}",
+                    client_key,
+                    host_key=key,
+                    extra_config=f"HostCertificate {key}-cert.pub\n",
+                )
+                for tag, key in certified.items()
             ),
         ):
             started.append(srv.start())
@@ -95,6 +106,7 @@ class Case:
     policy: str
     path: Path | None = None  # a special file both sides use as is (no copy)
     ssh_timeout: float = 20  # ssh hangs on some files (a FIFO): give up on it then
+    jump: SSHServer | None = None  # reached through this bastion (same known_hosts)
 
 
 @dataclass
@@ -120,12 +132,19 @@ def _appended(path: Path, before: str | None) -> str:
     return now[len(before or "") :] if now != (before or "") else ""
 
 
+def ssh_options(case: Case, path: Path) -> list[str]:
+    opts = ["-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={SSH_POLICY[case.policy]}"]
+    opts += ["-o", f"UserKnownHostsFile={path}", "-o", "GlobalKnownHostsFile=/dev/null"]
+    opts += ["-F", "/dev/null", "-o", "ConnectTimeout=5", "-o", "IdentityAgent=none"]
+    return [*opts, "-i", str(case.server.client_key)]
+
+
 def ssh_verdict(case: Case, path: Path) -> Verdict:
-    cmd = ["ssh", "-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={SSH_POLICY[case.policy]}"]
-    cmd += ["-o", f"UserKnownHostsFile={path}", "-o", "GlobalKnownHostsFile=/dev/null"]
-    cmd += ["-F", "/dev/null", "-o", "ConnectTimeout=5", "-o", "IdentityAgent=none"]
-    cmd += ["-i", str(case.server.client_key), "-p", str(case.server.port)]
-    cmd += [f"{case.server.user}@127.0.0.1", "true"]
+    cmd = ["ssh", *ssh_options(case, path)]
+    if case.jump is not None:  # what -J does, with the same known_hosts for the bastion
+        hop = ["ssh", *ssh_options(case, path), "-W", "%h:%p", "-p", str(case.jump.port)]
+        cmd += ["-o", "ProxyCommand=" + " ".join([*hop, f"{case.jump.user}@127.0.0.1"])]
+    cmd += ["-p", str(case.server.port), f"{case.server.user}@127.0.0.1", "true"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=case.ssh_timeout)
     except subprocess.TimeoutExpired:
@@ -153,6 +172,8 @@ def compare(cases: list[Case], tmp_path: Path) -> dict[str, tuple[Verdict, Verdi
             "ansible_ssh_common_args": f"-o UserKnownHostsFile={runner_file}",
             "runner_host_key_checking": case.policy,
         }
+        if case.jump is not None:
+            hosts[case.name]["runner_jump_host"] = f"{case.jump.user}@127.0.0.1:{case.jump.port}"
     inventory = tmp_path / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     with ThreadPoolExecutor(8) as pool:  # greenlets (tests patch like runner does)
@@ -311,6 +332,44 @@ def test_cert_authority(servers, tmp_path):
     assert not found["ca-is-not-plain"][1].connected
     assert "revoked" in found["ca-revoked"][1].error
     assert "presented no certificate" in found["ca-is-not-plain"][1].error
+
+
+def test_certificate_for_another_host_or_expired_is_judged_as_its_plain_key(servers, tmp_path):
+    """ssh checks the principals and the validity of a certificate signed by a listed CA,
+    and when it fails, judges the certified key as a plain key."""
+    ca = pub(servers.ca)
+    cases = []
+    for srv in (servers.cert_other_host, servers.cert_expired):
+        plain = f"[127.0.0.1]:{srv.port} {pub(srv.host_key)}\n"
+        tag = "other" if srv is servers.cert_other_host else "expired"
+        cases += [
+            Case(f"{tag}-strict", srv, f"@cert-authority * {ca}\n", "strict"),
+            Case(f"{tag}-accept-new", srv, f"@cert-authority * {ca}\n", "accept-new"),
+            Case(f"{tag}-plain-known", srv, f"@cert-authority * {ca}\n{plain}", "strict"),
+        ]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert "not valid for 127.0.0.1" in found["other-strict"][1].error
+    assert "expired" in found["expired-strict"][1].error
+    assert found["other-accept-new"][1].appended and found["other-plain-known"][1].connected
+
+
+def test_bastions_get_the_same_checks(servers, tmp_path):
+    target, jump = servers.rsa, servers.ed
+    jump_key = f"[127.0.0.1]:{jump.port} {pub(jump.host_key)}\n"
+    target_key = f"[127.0.0.1]:{target.port} {pub(target.host_key)}\n"
+    rsa_for_jump = f"[127.0.0.1]:{jump.port} {pub(target.host_key)}\n"
+    cases = [
+        Case("both-known", target, jump_key + target_key, "strict", jump=jump),
+        Case("jump-revoked", target, f"{jump_key}@revoked * {pub(jump.host_key)}\n", "strict"),
+        Case("jump-type-changed", target, rsa_for_jump + target_key, "accept-new", jump=jump),
+    ]
+    cases[1].jump = jump
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert found["both-known"][1].connected
+    assert "revoked" in found["jump-revoked"][1].error
+    assert "known_hosts has ssh-rsa" in found["jump-type-changed"][1].error
 
 
 def test_unusable_known_hosts_fails_the_host(servers, tmp_path):

@@ -212,6 +212,8 @@ class KnownHosts:
     def _append(self, line: bytes) -> None:
         directory = os.path.dirname(self.path)
         if directory and not os.path.isdir(directory):
+            if os.path.lexists(directory):
+                raise OSError(errno.ENOTDIR, f"{directory} is not a folder")
             os.makedirs(directory, mode=0o700, exist_ok=True)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
         fd = os.open(self.path, flags, 0o600)
