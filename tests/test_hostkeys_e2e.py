@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import doctest
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 import paramiko
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runner.transport.ssh import known_hosts as kh_module
 from runner.transport.ssh.known_hosts import KnownHosts, match_host, match_pattern
@@ -330,7 +333,7 @@ def test_cert_authority(servers, tmp_path):
     assert found["ca-any"][1].connected and not found["ca-wrong-ca"][1].connected
     assert not found["ca-accept-new"][1].appended  # a certified key is not recorded
     assert not found["ca-is-not-plain"][1].connected
-    assert "revoked" in found["ca-revoked"][1].error
+    assert "marks its CA key @revoked" in found["ca-revoked"][1].error
     assert "presented no certificate" in found["ca-is-not-plain"][1].error
 
 
@@ -350,7 +353,7 @@ def test_certificate_for_another_host_or_expired_is_judged_as_its_plain_key(serv
     found = compare(cases, tmp_path)
     assert_same(found)
     assert "not valid for 127.0.0.1" in found["other-strict"][1].error
-    assert "expired" in found["expired-strict"][1].error
+    assert "it is expired or not yet valid" in found["expired-strict"][1].error
     assert found["other-accept-new"][1].appended and found["other-plain-known"][1].connected
 
 
@@ -359,16 +362,18 @@ def test_bastions_get_the_same_checks(servers, tmp_path):
     jump_key = f"[127.0.0.1]:{jump.port} {pub(jump.host_key)}\n"
     target_key = f"[127.0.0.1]:{target.port} {pub(target.host_key)}\n"
     rsa_for_jump = f"[127.0.0.1]:{jump.port} {pub(target.host_key)}\n"
+    both, revoked = jump_key + target_key, f"@revoked * {pub(jump.host_key)}\n"
     cases = [
         Case("both-known", target, jump_key + target_key, "strict", jump=jump),
-        Case("jump-revoked", target, f"{jump_key}@revoked * {pub(jump.host_key)}\n", "strict"),
+        Case("jump-revoked", target, both + revoked, "strict", jump=jump),
         Case("jump-type-changed", target, rsa_for_jump + target_key, "accept-new", jump=jump),
     ]
-    cases[1].jump = jump
     found = compare(cases, tmp_path)
     assert_same(found)
     assert found["both-known"][1].connected
-    assert "revoked" in found["jump-revoked"][1].error
+    error = found["jump-revoked"][1].error
+    assert error.startswith(f"bastion {jump.user}@127.0.0.1:{jump.port}: host key for "), error
+    assert "is revoked" in error and "jump-revoked.runner:3" in error, error
     assert "known_hosts has ssh-rsa" in found["jump-type-changed"][1].error
 
 
@@ -497,3 +502,47 @@ def test_unreadable_file_is_an_error_not_an_exception(tmp_path):
     binary = tmp_path / "binary"
     binary.write_bytes(b"\xff\x00\xfe garbage |1|%%%|%%% ssh-ed25519 AAAA\n|1|a|b c d\n")
     assert KnownHosts(str(binary)).lookup("x") == []
+
+
+def test_record_after_a_last_line_without_newline(tmp_path):
+    key = paramiko.Ed25519Key.from_private_key_file(str(keygen(tmp_path / "k")))
+    path = tmp_path / "known_hosts"
+    path.write_text("web1 ssh-rsa AAAA")  # no newline at the end
+    known = KnownHosts(str(path))
+    known.record("web2", key)
+    assert path.read_text().splitlines() == ["web1 ssh-rsa AAAA", f"web2 {pub(tmp_path / 'k')}"]
+    assert known.lookup("web2")[0].line == 2
+
+
+def test_preferred_algorithms_follow_recorded_types_and_cas(tmp_path):
+    path = tmp_path / "known_hosts"
+    path.write_text(
+        "web1 ssh-rsa AAAA\n@cert-authority *.example.com ssh-ed25519 AAAA\n"
+        "@revoked web2 ssh-rsa AAAA\n"
+    )
+    known = KnownHosts(str(path))
+    available = (
+        "ssh-ed25519",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+        "ssh-ed25519-cert-v01@openssh.com",
+        "rsa-sha2-512-cert-v01@openssh.com",
+    )
+    assert known.preferred_algorithms("web1", available) == (
+        "rsa-sha2-512",
+        "rsa-sha2-512-cert-v01@openssh.com",
+        "rsa-sha2-256",
+        "ssh-ed25519",
+        "ssh-ed25519-cert-v01@openssh.com",
+    )
+    assert known.preferred_algorithms("a.example.com", available)[:2] == available[3:]
+    assert known.preferred_algorithms("web2", available) == available  # revoked: no order
+
+
+@given(
+    name=st.text(alphabet="ab.[]:1", max_size=8),
+    pattern=st.text(alphabet="ab.[]:1*?", max_size=8),
+)
+def test_match_pattern_is_a_full_glob_match(name, pattern):
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    assert match_pattern(name, pattern) is bool(re.fullmatch(regex, name, re.DOTALL))

@@ -96,8 +96,12 @@ def known_hosts_name(address: str, port: int) -> str:
     return address if port == 22 else f"[{address}]:{port}"
 
 
-def _hashed(name: str, salt: bytes) -> bytes:
-    return hmac.new(salt, name.encode(), sha1).digest()
+def _hashed(name: bytes, keyed: hmac.HMAC) -> bytes:
+    # the HMAC is keyed with the line's salt once, at load: a copy per name is cheaper
+    # (a file can hold thousands of hashed lines, each checked once per host name)
+    mac = keyed.copy()
+    mac.update(name)
+    return mac.digest()
 
 
 class KnownHosts:
@@ -115,11 +119,16 @@ class KnownHosts:
         self._discard = False  # /dev/null: empty, and records go nowhere
         self._plain: dict[str, list[Entry]] = {}
         self._patterns: list[tuple[str, Entry]] = []
-        self._hashed: list[tuple[bytes, bytes, Entry]] = []
+        self._hashed: list[tuple[hmac.HMAC, bytes, Entry]] = []
+        self._found: dict[str, list[Entry]] = {}  # lookups: the handshake asks twice
         self._lock = threading.Lock()
+        self._lines = 0
         text = self._read()
+        self._newline_first = bool(text) and not text.endswith("\n")  # else lines would merge
         if text:
-            for number, line in enumerate(text.splitlines(), 1):
+            lines = text.splitlines()
+            self._lines = len(lines)
+            for number, line in enumerate(lines, 1):
                 self._index_line(line, number)
 
     def _read(self) -> str:
@@ -177,7 +186,7 @@ class KnownHosts:
                     digest = base64.b64decode(parts[3], validate=True)
                 except (binascii.Error, ValueError):
                     return
-                self._hashed.append((salt, digest, entry))
+                self._hashed.append((hmac.new(salt, digestmod=sha1), digest, entry))
         elif any(c in names for c in "*?!"):
             self._patterns.append((names, entry))
         else:
@@ -187,27 +196,37 @@ class KnownHosts:
     def lookup(self, name: str) -> list[Entry]:
         """Every line that applies to ``name``, in file order."""
         name = name.lower()
-        found = list(self._plain.get(name, ()))
-        found.extend(e for patterns, e in self._patterns if match_host(name, patterns))
-        if self._hashed:
-            found.extend(e for salt, d, e in self._hashed if _hashed(name, salt) == d)
-        return sorted(found, key=lambda e: e.line) if len(found) > 1 else found
+        found = self._found.get(name)
+        if found is None:
+            found = list(self._plain.get(name, ()))
+            found.extend(e for patterns, e in self._patterns if match_host(name, patterns))
+            if self._hashed:
+                raw = name.encode()
+                found.extend(e for mac, d, e in self._hashed if _hashed(raw, mac) == d)
+            found.sort(key=lambda e: e.line)
+            self._found[name] = found
+        return list(found)
 
     def record(self, name: str, key: paramiko.PKey) -> None:
         """Append one line for ``name``; a single O_APPEND write per host keeps the file valid
         even with hundreds of hosts recorded at once (and with another runner writing).
         Raises OSError (with the reason) when the line cannot be written."""
         name = name.lower()
-        entry = Entry("", key.get_name(), key.get_base64(), 0)
         with self._lock:
+            entry = Entry("", key.get_name(), key.get_base64(), self._lines + 1)
             if any(e.b64 == entry.b64 for e in self._plain.get(name, ()) if not e.marker):
                 return
             if self.error:
                 raise OSError(errno.EIO, self.error)
             if self._discard:
                 return  # /dev/null keeps nothing, so no later host finds the key either
-            self._append(f"{name} {entry.key_type} {entry.b64}\n".encode())
+            line = f"{name} {entry.key_type} {entry.b64}\n"
+            self._append(("\n" + line if self._newline_first else line).encode())
+            self._newline_first = False
+            self._lines += 1
             self._plain.setdefault(name, []).append(entry)
+            if name in self._found:
+                self._found[name] = [*self._found[name], entry]
 
     def _append(self, line: bytes) -> None:
         directory = os.path.dirname(self.path)
