@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runner.transport.ssh import known_hosts as kh_module
+from runner.transport.ssh.hostkey import HostCertificate
 from runner.transport.ssh.known_hosts import KnownHosts, match_host, match_pattern
 from tests.conftest import REPO, json_records, require_sshd
 from tests.fleet import SSHServer, keygen
@@ -546,3 +547,59 @@ def test_preferred_algorithms_follow_recorded_types_and_cas(tmp_path):
 def test_match_pattern_is_a_full_glob_match(name, pattern):
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     assert match_pattern(name, pattern) is bool(re.fullmatch(regex, name, re.DOTALL))
+
+
+@given(st.lists(st.text(alphabet="ab*?!,|1=@[]: \t#\x00é", max_size=30), max_size=8))
+def test_any_known_hosts_text_is_indexed_without_error(tmp_path_factory, lines):
+    path = tmp_path_factory.mktemp("kh") / "known_hosts"
+    path.write_text("\n".join(f"{line} ssh-ed25519 AAAA" for line in lines) + "\n")
+    known = KnownHosts(str(path))
+    for name in ("a", "[a]:1", "ab", ""):
+        entries = known.lookup(name)
+        assert all(e.marker in ("", "revoked", "cert-authority") for e in entries)
+        assert known.preferred_algorithms(name, ("ssh-ed25519",)) == ("ssh-ed25519",)
+
+
+@pytest.fixture(scope="module")
+def host_cert(tmp_path_factory) -> tuple[paramiko.PKey, bytes]:
+    """An ed25519 host key with a certificate for 127.0.0.1, and the certificate's bytes."""
+    root = tmp_path_factory.mktemp("cert")
+    ca, key = keygen(root / "ca"), keygen(root / "host")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-s", str(ca), "-I", "x", "-h", "-n", "127.0.0.1", f"{key}.pub"],
+        check=True,
+        capture_output=True,
+    )
+    certified = paramiko.Ed25519Key.from_private_key_file(str(key))
+    certified.load_certificate(f"{key}-cert.pub")
+    return certified, bytes(certified.public_blob.key_blob)
+
+
+def test_host_certificate_is_checked(host_cert):
+    key, _ = host_cert
+    cert = HostCertificate.of(key)
+    assert cert is not None and cert.principals == ("127.0.0.1",)
+    assert cert.problem("127.0.0.1") is None
+    assert "not valid for web1" in cert.problem("web1")
+    assert "expired" in cert.problem("127.0.0.1", now=cert.valid_before)
+    assert HostCertificate.of(paramiko.Ed25519Key(data=key.asbytes())) is None  # plain key
+
+
+CERT_TYPE = "ssh-ed25519-cert-v01@openssh.com"
+
+
+def test_a_damaged_certificate_is_refused_not_an_exception(host_cert):
+    """Every byte of a real certificate changed in turn: never accepted, never a crash."""
+    key, raw = host_cert
+    for position, byte in enumerate(raw):
+        for value in {byte ^ 0x01, byte ^ 0x80, 0x00, 0xFF} - {byte}:
+            damaged = raw[:position] + bytes([value]) + raw[position + 1 :]
+            forged = paramiko.Ed25519Key(data=key.asbytes())
+            forged.public_blob = paramiko.PublicBlob(CERT_TYPE, damaged)
+            cert = HostCertificate.of(forged)
+            assert cert is None or cert.problem("127.0.0.1") is not None, (position, value)
+    for cut in (1, 10, len(raw) // 2):  # truncated, and with bytes added
+        forged.public_blob = paramiko.PublicBlob(CERT_TYPE, raw[:-cut])
+        assert HostCertificate.of(forged) is None
+    forged.public_blob = paramiko.PublicBlob(CERT_TYPE, raw + b"\0")
+    assert HostCertificate.of(forged) is None
