@@ -41,6 +41,14 @@ def pub(path: Path) -> str:
     return " ".join(Path(f"{path}.pub").read_text().split()[:2])
 
 
+def hashed(name: str, key: str, tmp_path: Path) -> str:
+    """``name`` as ssh-keygen -H writes it in known_hosts."""
+    plain = tmp_path / "to_hash"
+    plain.write_text(f"{name} {key}\n")
+    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(plain)], check=True, capture_output=True)
+    return plain.read_text().split()[0]
+
+
 @dataclass
 class Servers:
     ed: SSHServer  # ssh-ed25519 host key only
@@ -226,6 +234,13 @@ def test_revoked_key_is_refused_under_every_policy(servers, tmp_path):
         Case("rev-pattern-only", srv, f"@revoked [127.0.0.*]:* {key}\n", "accept-new"),
         Case("rev-other-host", srv, f"{name} {key}\n@revoked *.example.com {key}\n", "strict"),
         Case("rev-other-key", srv, f"{name} {key}\n@revoked * {pub(servers.ca)}\n", "strict"),
+        # ssh-keygen -H leaves marker lines alone, but ssh matches hashed ones too
+        Case(
+            "rev-hashed",
+            srv,
+            f"{name} {key}\n@revoked {hashed(name, key, tmp_path)} {key}\n",
+            "strict",
+        ),
     ]
     found = compare(cases, tmp_path)
     # ssh -o StrictHostKeyChecking=no connects to a revoked key (it only turns password
@@ -238,6 +253,7 @@ def test_revoked_key_is_refused_under_every_policy(servers, tmp_path):
         error = found[f"rev-{p}"][1].error
         assert f"{name} is revoked" in error and f"rev-{p}.runner:2" in error
     assert not found["rev-pattern-only"][1].appended  # never recorded
+    assert "rev-hashed.runner:2" in found["rev-hashed"][1].error
     assert found["rev-other-host"][1].connected and found["rev-other-key"][1].connected
 
 
@@ -276,10 +292,7 @@ def test_recorded_key_type_is_negotiated_first(servers, tmp_path):
 def test_patterns_negations_and_hashed_names(servers, tmp_path):
     srv = servers.ed
     port, key = srv.port, pub(srv.host_key)
-    plain = tmp_path / "to_hash"
-    plain.write_text(f"[127.0.0.1]:{port} {key}\n")
-    subprocess.run(["ssh-keygen", "-q", "-H", "-f", str(plain)], check=True, capture_output=True)
-    hashed_name = plain.read_text().split()[0]
+    hashed_name = hashed(f"[127.0.0.1]:{port}", key, tmp_path)
     patterns = {
         "wild-star": f"[127.0.0.*]:{port}",
         "wild-qmark": f"[127.0.0.?]:{port}",
@@ -306,6 +319,7 @@ def test_patterns_negations_and_hashed_names(servers, tmp_path):
         Case("changed-by-pattern", srv, f"[127.0.0.*]:* {other}\n", "accept-new"),
         Case("negated-changed", srv, f"*,!*:{port} {other}\n", "accept-new"),
         Case("hashed-changed", srv, f"{hashed_name} {other}\n", "accept-new"),
+        Case("bare-changed", srv, f"127.0.0.1 {other}\n", "accept-new"),  # no fallback: new
     ]
     found = compare(cases, tmp_path)
     assert_same(found)
@@ -313,6 +327,7 @@ def test_patterns_negations_and_hashed_names(servers, tmp_path):
     assert verdicts["wild-star"] and verdicts["hashed"] and verdicts["bare-address"]
     assert not verdicts["negated-port"] and not verdicts["other-domain"]
     assert not verdicts["changed-by-pattern"] and verdicts["negated-changed"]
+    assert found["bare-changed"][1].appended.startswith(f"[127.0.0.1]:{port} ssh-ed25519 ")
 
 
 def test_cert_authority(servers, tmp_path):
