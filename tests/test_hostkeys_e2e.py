@@ -234,6 +234,9 @@ def test_revoked_key_is_refused_under_every_policy(servers, tmp_path):
         Case("rev-pattern-only", srv, f"@revoked [127.0.0.*]:* {key}\n", "accept-new"),
         Case("rev-other-host", srv, f"{name} {key}\n@revoked *.example.com {key}\n", "strict"),
         Case("rev-other-key", srv, f"{name} {key}\n@revoked * {pub(servers.ca)}\n", "strict"),
+        # markers are case-sensitive: ssh skips a line with an unknown one
+        Case("rev-upper-case", srv, f"{name} {key}\n@REVOKED {name} {key}\n", "strict"),
+        Case("tabs-and-crlf", srv, f"{name}\t{key.replace(' ', chr(9))}\r\n", "strict"),
         # ssh-keygen -H leaves marker lines alone, but ssh matches hashed ones too
         Case(
             "rev-hashed",
@@ -255,6 +258,7 @@ def test_revoked_key_is_refused_under_every_policy(servers, tmp_path):
     assert not found["rev-pattern-only"][1].appended  # never recorded
     assert "rev-hashed.runner:2" in found["rev-hashed"][1].error
     assert found["rev-other-host"][1].connected and found["rev-other-key"][1].connected
+    assert found["rev-upper-case"][1].connected and found["tabs-and-crlf"][1].connected
 
 
 def test_other_recorded_key_type_is_a_changed_key(servers, tmp_path):

@@ -13,6 +13,7 @@ import binascii
 import errno
 import hmac
 import os
+import re
 import stat
 import threading
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ CERT_SUFFIX = "-cert-v01@openssh.com"
 ALGORITHMS_FOR_TYPE = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 
 _MARKERS = {"@revoked": "revoked", "@cert-authority": "cert-authority"}
+_FIELD_SEPARATORS = re.compile("[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -126,8 +128,8 @@ class KnownHosts:
         text = self._read()
         self._newline_first = bool(text) and not text.endswith("\n")  # else lines would merge
         if text:
-            lines = text.splitlines()
-            self._lines = len(lines)
+            lines = text.split("\n")  # not splitlines(): ssh ends lines at \n only
+            self._lines = len(lines) - (not self._newline_first)
             for number, line in enumerate(lines, 1):
                 self._index_line(line, number)
 
@@ -165,14 +167,14 @@ class KnownHosts:
         return b"".join(chunks).decode("utf-8", errors="replace")
 
     def _index_line(self, line: str, number: int) -> None:
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
+        fields = _FIELD_SEPARATORS.split(line.strip(" \t\r"))
+        if not fields[0] or fields[0].startswith("#"):
             return
         marker = ""
         if fields[0].startswith("@"):
-            if fields[0].lower() not in _MARKERS:
-                return  # OpenSSH skips lines with an unknown marker
-            marker = _MARKERS[fields[0].lower()]
+            if fields[0] not in _MARKERS:
+                return  # ssh skips a line with an unknown marker (they are case-sensitive)
+            marker = _MARKERS[fields[0]]
             fields = fields[1:]
         if len(fields) < 3:
             return
