@@ -519,6 +519,7 @@ def test_unreadable_file_is_an_error_not_an_exception(tmp_path):
     if shutil.which("mkfifo") or hasattr(os, "mkfifo"):
         os.mkfifo(tmp_path / "fifo")
         assert "FIFO" in KnownHosts(str(tmp_path / "fifo")).error
+    assert "cannot be read: embedded null byte" in KnownHosts("kh\0x").error
     binary = tmp_path / "binary"
     binary.write_bytes(b"\xff\x00\xfe garbage |1|%%%|%%% ssh-ed25519 AAAA\n|1|a|b c d\n")
     assert KnownHosts(str(binary)).lookup("x") == []

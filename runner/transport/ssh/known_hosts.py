@@ -138,8 +138,8 @@ class KnownHosts:
             fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
             return ""  # as for ssh: no keys yet (recording will say why it cannot)
-        except OSError as exc:
-            self.error = f"cannot be read: {exc.strerror or exc}"
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            self.error = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
             return ""
         try:
             st = os.fstat(fd)
