@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from runner.transport.ssh import known_hosts as kh_module
 from runner.transport.ssh.hostkey import HostCertificate
 from runner.transport.ssh.known_hosts import KnownHosts, match_host, match_pattern
+from runner.transport.sshopts import DEFAULT_GLOBAL_KNOWN_HOSTS, CLIOptions, resolve_settings
 from tests.conftest import REPO, json_records, require_sshd
 from tests.fleet import SSHServer, keygen
 
@@ -119,6 +120,13 @@ class Case:
     path: Path | None = None  # a special file both sides use as is (no copy)
     ssh_timeout: float = 20  # ssh hangs on some files (a FIFO): give up on it then
     jump: SSHServer | None = None  # reached through this bastion (same known_hosts)
+    global_known: str | None = None  # GlobalKnownHostsFile text (None: /dev/null)
+
+    @property
+    def global_file(self) -> Path:
+        return self.path_for_global or Path(os.devnull)
+
+    path_for_global: Path | None = None
 
 
 @dataclass
@@ -146,7 +154,7 @@ def _appended(path: Path, before: str | None) -> str:
 
 def ssh_options(case: Case, path: Path) -> list[str]:
     opts = ["-o", "BatchMode=yes", "-o", f"StrictHostKeyChecking={SSH_POLICY[case.policy]}"]
-    opts += ["-o", f"UserKnownHostsFile={path}", "-o", "GlobalKnownHostsFile=/dev/null"]
+    opts += ["-o", f"UserKnownHostsFile={path}", "-o", f"GlobalKnownHostsFile={case.global_file}"]
     opts += ["-F", "/dev/null", "-o", "ConnectTimeout=5", "-o", "IdentityAgent=none"]
     return [*opts, "-i", str(case.server.client_key)]
 
@@ -174,6 +182,9 @@ def compare(cases: list[Case], tmp_path: Path) -> dict[str, tuple[Verdict, Verdi
     hosts = {}
     ssh_files = {}
     for case in cases:
+        if case.global_known is not None:
+            case.path_for_global = tmp_path / f"{case.name}.global"
+            case.path_for_global.write_text(case.global_known)
         ssh_files[case.name] = _prepare(case, tmp_path / f"{case.name}.ssh")
         runner_file = _prepare(case, tmp_path / f"{case.name}.runner")
         hosts[case.name] = {
@@ -181,7 +192,8 @@ def compare(cases: list[Case], tmp_path: Path) -> dict[str, tuple[Verdict, Verdi
             "ansible_port": case.server.port,
             "ansible_user": case.server.user,
             "ansible_ssh_private_key_file": str(case.server.client_key),
-            "ansible_ssh_common_args": f"-o UserKnownHostsFile={runner_file}",
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={runner_file} "
+            f"-o GlobalKnownHostsFile={case.global_file}",
             "runner_host_key_checking": case.policy,
         }
         if case.jump is not None:
@@ -332,6 +344,35 @@ def test_patterns_negations_and_hashed_names(servers, tmp_path):
     assert not verdicts["negated-port"] and not verdicts["other-domain"]
     assert not verdicts["changed-by-pattern"] and verdicts["negated-changed"]
     assert found["bare-changed"][1].appended.startswith(f"[127.0.0.1]:{port} ssh-ed25519 ")
+
+
+def test_global_known_hosts_file_is_read_never_written(servers, tmp_path):
+    srv = servers.ed
+    name, key = f"[127.0.0.1]:{srv.port}", pub(srv.host_key)
+    other = pub(servers.rsa.host_key)
+    cases = [
+        Case("global-trusts", srv, None, "strict", global_known=f"{name} {key}\n"),
+        Case(
+            "global-revokes", srv, f"{name} {key}\n", "strict", global_known=f"@revoked * {key}\n"
+        ),
+        Case("global-changed", srv, "", "accept-new", global_known=f"{name} {other}\n"),
+        Case(
+            "global-ca",
+            servers.cert,
+            None,
+            "strict",
+            global_known=f"@cert-authority * {pub(servers.ca)}\n",
+        ),
+        Case("global-other-host", srv, "", "accept-new", global_known=f"web1 {key}\n"),
+    ]
+    found = compare(cases, tmp_path)
+    assert_same(found)
+    assert found["global-trusts"][1].connected and found["global-ca"][1].connected
+    assert "global-revokes.global:1" in found["global-revokes"][1].error
+    assert "global-changed.global:1" in found["global-changed"][1].error
+    assert found["global-other-host"][1].appended.startswith(name)
+    for case in cases:  # nobody writes to the global file
+        assert case.path_for_global.read_text() == case.global_known
 
 
 def test_cert_authority(servers, tmp_path):
@@ -623,3 +664,21 @@ def test_a_damaged_certificate_is_refused_not_an_exception(host_cert):
         assert HostCertificate.of(forged) is None
     forged.public_blob = paramiko.PublicBlob(CERT_TYPE, raw + b"\0")
     assert HostCertificate.of(forged) is None
+
+
+@pytest.mark.parametrize(
+    ("cli_file", "config", "expected"),
+    [
+        (None, {}, ("~/.ssh/known_hosts", ("~/.ssh/known_hosts2", *DEFAULT_GLOBAL_KNOWN_HOSTS))),
+        ("/tmp/kh", {}, ("/tmp/kh", DEFAULT_GLOBAL_KNOWN_HOSTS)),
+        (None, {"userknownhostsfile": "/a /b", "globalknownhostsfile": "/g"}, ("/a", ("/b", "/g"))),
+        (
+            "/tmp/kh",
+            {"userknownhostsfile": "/a /b", "globalknownhostsfile": "none"},
+            ("/tmp/kh", ()),
+        ),
+    ],
+)
+def test_known_hosts_files_are_resolved_as_ssh_reads_them(cli_file, config, expected):
+    settings = resolve_settings("web1", {}, CLIOptions(known_hosts=cli_file), config)
+    assert (settings.known_hosts, settings.other_known_hosts) == expected

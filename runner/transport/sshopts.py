@@ -11,7 +11,8 @@ SSH transport uses. Precedence, highest first:
    ``ansible_ssh_private_key_file``, ``runner_jump_host``, ``ansible_ssh_common_args``...);
 3. ``ssh_config`` (``~/.ssh/config`` or ``-F PATH``), looked up by ``ansible_host`` or,
    when that is unset, the inventory name (then its ``HostName`` applies);
-4. defaults (port 22, the local user name, accept-new, ``~/.ssh/known_hosts``).
+4. defaults (port 22, the local user name, accept-new, ``~/.ssh/known_hosts``; as ssh,
+   ``~/.ssh/known_hosts2`` and the global ``/etc/ssh/ssh_known_hosts{,2}`` are read too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+DEFAULT_USER_KNOWN_HOSTS_MORE = ("~/.ssh/known_hosts2",)
+DEFAULT_GLOBAL_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
 DEFAULT_HOST_KEY_CHECKING = "accept-new"
 DEFAULT_KEEPALIVE_COUNT = 3
 
@@ -153,6 +156,8 @@ class HostSettings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     host_key_checking: str = DEFAULT_HOST_KEY_CHECKING
     known_hosts: str = DEFAULT_KNOWN_HOSTS
+    # read, never written: the other UserKnownHostsFile files, then GlobalKnownHostsFile
+    other_known_hosts: tuple[str, ...] = DEFAULT_USER_KNOWN_HOSTS_MORE + DEFAULT_GLOBAL_KNOWN_HOSTS
     keepalive: float = 0.0
     keepalive_count: int = DEFAULT_KEEPALIVE_COUNT
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -284,8 +289,16 @@ def resolve_settings(
         ("inventory", args.get("userknownhostsfile")),
         ("ssh_config", config.get("userknownhostsfile")),
     )
-    if known:
-        known = str(known).split()[0]  # ssh_config allows several files: use the first
+    more_known: tuple[str, ...] = DEFAULT_USER_KNOWN_HOSTS_MORE
+    if known:  # ssh_config allows several files: keys are recorded in the first
+        known, *rest = str(known).split() or [""]
+        more_known = tuple(rest) if sources["known_hosts"] != "command line" else ()
+    global_known, _ = _first(
+        ("inventory", args.get("globalknownhostsfile")),
+        ("ssh_config", config.get("globalknownhostsfile")),
+    )
+    global_files = tuple(str(global_known).split()) if global_known else DEFAULT_GLOBAL_KNOWN_HOSTS
+    other_known = tuple(f for f in more_known + global_files if f.lower() != "none")
     keepalive, sources["keepalive"] = _first(
         ("command line", cli.keepalive),
         ("inventory", args.get("serveraliveinterval")),
@@ -307,6 +320,7 @@ def resolve_settings(
         connect_timeout=float(timeout) if timeout is not None else DEFAULT_CONNECT_TIMEOUT,
         host_key_checking=str(policy or DEFAULT_HOST_KEY_CHECKING),
         known_hosts=str(known or DEFAULT_KNOWN_HOSTS),
+        other_known_hosts=other_known,
         keepalive=float(keepalive) if keepalive is not None else 0.0,
         keepalive_count=max(1, int(count)) if count is not None else DEFAULT_KEEPALIVE_COUNT,
         sources=sources,
@@ -360,6 +374,7 @@ def hop_settings(hop: Hop, target: HostSettings, config: Mapping[str, Any]) -> H
         connect_timeout=target.connect_timeout,
         host_key_checking=target.host_key_checking,
         known_hosts=target.known_hosts,
+        other_known_hosts=target.other_known_hosts,
         keepalive=target.keepalive,
         keepalive_count=target.keepalive_count,
     )

@@ -26,7 +26,7 @@ from runner.models import Host
 from runner.transport.ssh.auth import Keyring, authenticate
 from runner.transport.ssh.hostkey import check_host_key
 from runner.transport.ssh.jump import BastionPool, Keepalive, ProxyCommandSocket
-from runner.transport.ssh.known_hosts import KnownHosts, known_hosts_name
+from runner.transport.ssh.known_hosts import KnownHosts, KnownHostsFiles, known_hosts_name
 from runner.transport.sshopts import CLIOptions, HostSettings, hop_settings, resolve_settings
 
 if TYPE_CHECKING:
@@ -225,7 +225,10 @@ class SSHContext:
         where = f"{settings.address}:{settings.port}"
         transport = LeanTransport(sock)
         _prefer_aead(transport)
-        known = self.known_hosts(settings.known_hosts)
+        known = KnownHostsFiles(
+            self.known_hosts(settings.known_hosts),
+            [self.known_hosts(path) for path in settings.other_known_hosts],
+        )
         # as ssh does: the key types known_hosts holds for this host are asked for first
         transport.host_key_order = known.preferred_algorithms(
             known_hosts_name(settings.address, settings.port), transport.preferred_keys

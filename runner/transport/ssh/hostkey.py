@@ -23,7 +23,7 @@ from runner.transport.ssh.known_hosts import (
     ALGORITHMS_FOR_TYPE,
     CERT_SUFFIX,
     Entry,
-    KnownHosts,
+    KnownHostsFiles,
     known_hosts_name,
 )
 from runner.transport.sshopts import HostSettings
@@ -189,7 +189,7 @@ def _revoked(
 def check_host_key(
     transport: paramiko.Transport,
     settings: HostSettings,
-    known: KnownHosts,
+    known: KnownHostsFiles,
     *,
     host: str,
     label: str = "",
@@ -218,7 +218,7 @@ def check_host_key(
     if revoked is not None:
         what = "its CA key" if revoked.b64 != key.get_base64() else f"this {key.get_name()} key"
         raise HostKeyError(
-            f"{label}host key for {name} is revoked: {path}:{revoked.line} marks {what} "
+            f"{label}host key for {name} is revoked: {revoked.path}:{revoked.line} marks {what} "
             "@revoked, so it is refused under every host key checking policy",
             host=host,
             hint="the key was withdrawn on purpose: get the host's new key from its "
@@ -237,11 +237,12 @@ def check_host_key(
             return
     if verdict == OK:
         return
-    hint = f"if the change is expected, remove the old entry: ssh-keygen -R '{name}' -f {path}"
+    where = entry.path if entry is not None else path
+    hint = f"if the change is expected, remove the old entry: ssh-keygen -R '{name}' -f {where}"
     if verdict == CHANGED:
         raise HostKeyError(
             f"{label}host key changed for {name}: the server offered a different "
-            f"{key.get_name()} key than the one recorded at {path}:{entry.line}; this can "
+            f"{key.get_name()} key than the one recorded at {entry.path}:{entry.line}; this can "
             "mean an attack (someone in the middle) or a reinstalled host",
             host=host,
             hint=hint,
@@ -255,7 +256,7 @@ def check_host_key(
             detail = f"the server offers {', '.join(unusable)} too, which runner cannot verify"
         raise HostKeyError(
             f"{label}host key changed for {name}: known_hosts has {', '.join(recorded)} for it "
-            f"({path}:{entry.line}), {detail}; this can mean an attack (someone in the "
+            f"({entry.path}:{entry.line}), {detail}; this can mean an attack (someone in the "
             "middle) or a reinstalled host",
             host=host,
             hint=hint,

@@ -27,13 +27,16 @@ log = logging.getLogger(__name__)
 # answer proves the server is alive.
 KEEPALIVE_REQUEST = "keepalive@openssh.com"
 
-ChainKey = tuple[tuple[str, str, int, str, str], ...]
+ChainKey = tuple[tuple[str, str, int, str, str, tuple[str, ...]], ...]
 
 
 def chain_key(hops: Sequence[HostSettings]) -> ChainKey:
     """Hosts share a bastion connection only when they would check its host key the same
     way: one verified against another known_hosts file (or under "off") is not theirs."""
-    return tuple((h.user, h.address, h.port, h.host_key_checking, h.known_hosts) for h in hops)
+    return tuple(
+        (h.user, h.address, h.port, h.host_key_checking, h.known_hosts, h.other_known_hosts)
+        for h in hops
+    )
 
 
 def hop_label(hops: Sequence[HostSettings]) -> str:

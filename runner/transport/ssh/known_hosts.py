@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from hashlib import sha1
 
@@ -41,6 +42,7 @@ class Entry:
     key_type: str
     b64: str
     line: int
+    path: str  # the file it is in
 
 
 def match_pattern(name: str, pattern: str) -> bool:
@@ -179,7 +181,7 @@ class KnownHosts:
         if len(fields) < 3:
             return
         names, key_type, b64 = fields[0], fields[1], fields[2]
-        entry = Entry(marker, key_type, b64, number)
+        entry = Entry(marker, key_type, b64, number, self.path)
         if names.startswith("|"):
             parts = names.split("|")
             if len(parts) == 4 and parts[1] == "1":
@@ -215,7 +217,7 @@ class KnownHosts:
         Raises OSError (with the reason) when the line cannot be written."""
         name = name.lower()
         with self._lock:
-            entry = Entry("", key.get_name(), key.get_base64(), self._lines + 1)
+            entry = Entry("", key.get_name(), key.get_base64(), self._lines + 1, self.path)
             if any(e.b64 == entry.b64 for e in self._plain.get(name, ()) if not e.marker):
                 return
             if self.error:
@@ -250,21 +252,54 @@ class KnownHosts:
             os.close(fd)
 
     def preferred_algorithms(self, name: str, available: tuple[str, ...]) -> tuple[str, ...]:
-        """``available`` host key algorithms reordered as OpenSSH orders them for ``name``:
-        certificates first when a @cert-authority line applies, then the algorithms of the
-        key types recorded for it, then the rest in their usual order."""
-        entries = self.lookup(name)
-        if not entries:
-            return available
-        first: list[str] = []
-        if any(e.marker == "cert-authority" for e in entries):
-            first.extend(a for a in available if a.endswith(CERT_SUFFIX))
-        for e in entries:
-            if not e.marker:
-                for algorithm in ALGORITHMS_FOR_TYPE.get(e.key_type, (e.key_type,)):
-                    first.extend((algorithm, algorithm + CERT_SUFFIX))
-        first = list(dict.fromkeys(a for a in first if a in available))
-        return (*first, *(a for a in available if a not in first))
+        return preferred_algorithms(self.lookup(name), available)
+
+
+class KnownHostsFiles:
+    """The known_hosts files one host is checked against, as ssh reads them: ``primary``
+    (the first UserKnownHostsFile: read, and new keys recorded in it), then ``others`` (the
+    other user files and the GlobalKnownHostsFile ones: read only; one that cannot be read
+    is skipped, as ssh skips it)."""
+
+    def __init__(self, primary: KnownHosts, others: Sequence[KnownHosts] = ()) -> None:
+        self.primary = primary
+        self.others = [o for o in others if o.error is None and o is not primary]
+        self.path = primary.path
+        self.error = primary.error
+
+    def lookup(self, name: str) -> list[Entry]:
+        found = self.primary.lookup(name)
+        for other in self.others:
+            found.extend(other.lookup(name))
+        return found
+
+    def record(self, name: str, key: paramiko.PKey) -> None:
+        self.primary.record(name, key)
+
+    def preferred_algorithms(self, name: str, available: tuple[str, ...]) -> tuple[str, ...]:
+        return preferred_algorithms(self.lookup(name), available)
+
+
+def preferred_algorithms(entries: list[Entry], available: tuple[str, ...]) -> tuple[str, ...]:
+    """``available`` host key algorithms reordered as ssh orders them for a host with these
+    known_hosts ``entries``: certificates first when a @cert-authority line applies, then
+    the algorithms of the key types recorded for it, then the rest in their usual order.
+
+    >>> web1 = [Entry("", "ssh-rsa", "AAAA", 1, "known_hosts")]
+    >>> preferred_algorithms(web1, ("ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"))
+    ('rsa-sha2-512', 'rsa-sha2-256', 'ssh-ed25519')
+    """
+    if not entries:
+        return available
+    first: list[str] = []
+    if any(e.marker == "cert-authority" for e in entries):
+        first.extend(a for a in available if a.endswith(CERT_SUFFIX))
+    for e in entries:
+        if not e.marker:
+            for algorithm in ALGORITHMS_FOR_TYPE.get(e.key_type, (e.key_type,)):
+                first.extend((algorithm, algorithm + CERT_SUFFIX))
+    first = list(dict.fromkeys(a for a in first if a in available))
+    return (*first, *(a for a in available if a not in first))
 
 
 def _is_devnull(st: os.stat_result) -> bool:
