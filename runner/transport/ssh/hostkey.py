@@ -7,6 +7,11 @@ is accepted; a recorded key of the same type must match; keys recorded only of o
 types mean the key changed (the negotiation offered those types first, so the server
 has none of them); for a port other than 22 a key recorded for the bare address is
 accepted as ssh does; a new key is refused under "strict" and recorded under "accept-new".
+
+Stricter than ssh, on purpose (the tests show ssh's verdict too): ssh under
+StrictHostKeyChecking=no connects to a revoked key (only turning passwords off); ssh
+warns and connects when it cannot record a new key; ssh hangs on a FIFO known_hosts.
+runner refuses the host in each case.
 """
 
 from __future__ import annotations
