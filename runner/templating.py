@@ -26,20 +26,83 @@ def is_template(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    """The one sandboxed environment (StrictUndefined: an undefined name is an error)."""
+    """The one sandboxed environment (StrictUndefined: an undefined name is an error),
+    with the size limits of runner.template_limits and no compile-time folding."""
     from jinja2 import ChainableUndefined, StrictUndefined
+    from jinja2.compiler import CodeGenerator
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from runner import template_limits as limits
 
     class Undefined(ChainableUndefined, StrictUndefined):
         """Strict when used (rendered, compared, iterated), but ``a.b is defined`` and
         ``a.b | default(x)`` work when ``a`` is undefined, as in Ansible."""
 
-    env = ImmutableSandboxedEnvironment(
-        undefined=Undefined, keep_trailing_newline=True, autoescape=False
+    class Generator(CodeGenerator):
+        def visit_Concat(self, node: Any, frame: Any) -> None:  # ``a ~ b``: checked first
+            if frame.eval_ctx.volatile:
+                join = "(markup_join if context.eval_ctx.volatile else str_join)"
+            else:
+                join = "markup_join" if frame.eval_ctx.autoescape else "str_join"
+            self.write(f"{join}(environment.check_concat((")
+            for arg in node.nodes:
+                self.visit(arg, frame)
+                self.write(", ")
+            self.write(")))")
+
+    class Environment(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**", "+", "%"})
+        code_generator_class = Generator
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            limits.check_binop(operator, left, right)
+            return self.binop_table[operator](left, right)
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            limits.check_call(__obj, args, kwargs)
+            return super().call(__context, __obj, *args, **kwargs)
+
+        def wrap_str_format(self, value: Any) -> Any:
+            wrapped = super().wrap_str_format(value)
+            if wrapped is None:
+                return None
+            fmt = value.__self__
+
+            def checked_format(*args: Any, **kwargs: Any) -> str:
+                limits.check_format(fmt, args, kwargs)
+                return wrapped(*args, **kwargs)
+
+            return checked_format
+
+        @staticmethod
+        def check_concat(parts: tuple) -> tuple:
+            limits.check_concat(parts)
+            return parts
+
+    env = Environment(
+        undefined=Undefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        optimized=False,  # folding runs user expressions at compile time, unchecked
+        finalize=limits.finish,
     )
     env.filters.update(_filters())
+    env.filters = limits.checked_filters(env.filters)
     env.tests.update(_tests())
+    env.tests = {name: limits.checked(test) for name, test in env.tests.items()}
+    env.globals["lipsum"] = limits.lipsum
     return env
+
+
+# A template's expressions are the user's code: whatever they raise (ZeroDivisionError,
+# re.error from regex_replace, yaml's errors from from_yaml...) fails that template only.
+_EVAL_ERRORS = (Exception,)
+
+
+def _compile_error(exc: BaseException, where: str | None) -> TemplateError:
+    if isinstance(exc, (RecursionError, MemoryError, SyntaxError)):
+        return TemplateError("template too deeply nested or too large to compile", path=where)
+    return TemplateError(f"template syntax error: {exc.message}", path=where)  # type: ignore[attr-defined]
 
 
 @lru_cache(maxsize=256)
@@ -53,8 +116,36 @@ def compile_template(source: str, *, where: str | None = None) -> Any:
 
     try:
         return _compile(source)
-    except TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}", path=where, line=None) from exc
+    except (TemplateSyntaxError, RecursionError, MemoryError, SyntaxError) as exc:
+        raise _compile_error(exc, where) from exc
+
+
+def _template_error(exc: BaseException, where: str | None, what: str = "") -> TemplateError:
+    """A Jinja2 (or Python) error raised while rendering -> runner's TemplateError."""
+    from jinja2 import UndefinedError
+    from jinja2.sandbox import SecurityError
+
+    from runner.template_limits import TemplateLimitError
+
+    if isinstance(exc, UndefinedError):
+        return TemplateError(f"undefined variable: {exc.message}", path=where)
+    if isinstance(exc, SecurityError):
+        return TemplateError(f"unsafe template operation: {exc}", path=where)
+    if isinstance(exc, TemplateLimitError):
+        return TemplateError(f"template limit: {exc}", path=where)
+    if isinstance(exc, RecursionError):
+        return TemplateError(f"template error{what}: too deeply nested", path=where)
+    detail = str(exc) or type(exc).__name__
+    if not isinstance(exc, _JINJA_ERRORS()):
+        detail = f"{type(exc).__name__}: {detail}"
+    return TemplateError(f"template error{what}: {detail}", path=where)
+
+
+@lru_cache(maxsize=1)
+def _JINJA_ERRORS() -> tuple[type, ...]:  # noqa: N802
+    from jinja2 import TemplateError as JinjaTemplateError
+
+    return (JinjaTemplateError,)
 
 
 def render(source: str, variables: Mapping[str, Any], *, where: str | None = None) -> str:
@@ -64,19 +155,13 @@ def render(source: str, variables: Mapping[str, Any], *, where: str | None = Non
     """
     if not is_template(source):
         return source
-    from jinja2 import TemplateError as JinjaTemplateError
-    from jinja2 import UndefinedError
-    from jinja2.sandbox import SecurityError
-
     template = compile_template(source, where=where)
     try:
         return run_template(template, variables)
-    except UndefinedError as exc:
-        raise TemplateError(f"undefined variable: {exc.message}", path=where) from exc
-    except SecurityError as exc:
-        raise TemplateError(f"unsafe template operation: {exc}", path=where) from exc
-    except JinjaTemplateError as exc:
-        raise TemplateError(f"template error: {exc}", path=where) from exc
+    except TemplateError:
+        raise
+    except (*_JINJA_ERRORS(), *_EVAL_ERRORS) as exc:
+        raise _template_error(exc, where) from exc
 
 
 # -- playbook helpers: native values, nested data, conditions ---------------------------
@@ -143,11 +228,23 @@ def _contains_template(value: Any) -> bool:
 
 
 def run_template(template: Any, variables: Mapping[str, Any]) -> str:
-    """Render a compiled template; LazyVars are used in place (rendered on access)."""
+    """Render a compiled template; LazyVars are used in place (rendered on access).
+    The text may not pass MAX_TEMPLATE_OUTPUT characters (TemplateLimitError)."""
+    from runner.template_limits import MAX_TEMPLATE_OUTPUT, budget, too_big
+
     if isinstance(variables, LazyVars):
         context = template.new_context(variables, shared=True)
-        return environment().concat(template.root_render_func(context))
-    return template.render(variables)
+    else:
+        context = template.new_context(dict(variables))
+    parts: list[str] = []
+    size = 0
+    with budget():
+        for chunk in template.root_render_func(context):
+            size += len(chunk)
+            if size > MAX_TEMPLATE_OUTPUT:
+                too_big("the rendered text", size)
+            parts.append(chunk)
+    return "".join(parts)
 
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(.*?)\}\}\s*$", re.S)
@@ -161,6 +258,18 @@ def _compile_expression(source: str) -> Any:
     return environment().compile_expression(source, undefined_to_none=False)
 
 
+def check_expression(source: str) -> None:
+    """Compile a bare expression (a ``when``...); TemplateError with Jinja2's message."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        _compile_expression(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(exc.message or "syntax error") from exc
+    except (RecursionError, MemoryError, SyntaxError) as exc:
+        raise _compile_error(exc, None) from exc
+
+
 def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None = None) -> Any:
     """Evaluate one Jinja2 expression (no braces) to a native Python value.
 
@@ -169,9 +278,9 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
     >>> evaluate("items | length", {"items": [1, 2]})
     2
     """
-    from jinja2 import TemplateError as JinjaTemplateError
-    from jinja2 import TemplateSyntaxError, Undefined, UndefinedError
-    from jinja2.sandbox import SecurityError
+    from jinja2 import TemplateSyntaxError
+
+    from runner.template_limits import budget, finish
 
     try:
         compiled = _compile_expression(expression)
@@ -179,25 +288,21 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
         raise TemplateError(
             f"expression syntax error in {expression!r}: {exc.message}", path=where
         ) from exc
+    except (RecursionError, MemoryError, SyntaxError) as exc:
+        raise _compile_error(exc, where) from exc
     try:
-        if isinstance(variables, LazyVars):
-            context = compiled._template.new_context(variables, shared=True)
+        with budget():
+            if isinstance(variables, LazyVars):
+                context = compiled._template.new_context(variables, shared=True)
+            else:
+                context = compiled._template.new_context(dict(variables))
             for _ in compiled._template.root_render_func(context):
                 pass
-            value = context.vars["result"]
-        else:
-            value = compiled(**variables)
-        if isinstance(value, Undefined):
-            value._fail_with_undefined_error()
-        return value
-    except UndefinedError as exc:
-        raise TemplateError(f"undefined variable: {exc.message}", path=where) from exc
-    except SecurityError as exc:
-        raise TemplateError(f"unsafe template operation: {exc}", path=where) from exc
-    except JinjaTemplateError as exc:
-        raise TemplateError(f"template error in {expression!r}: {exc}", path=where) from exc
-    except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
-        raise TemplateError(f"error evaluating {expression!r}: {exc}", path=where) from exc
+            return finish(context.vars["result"])
+    except TemplateError:
+        raise
+    except (*_JINJA_ERRORS(), *_EVAL_ERRORS) as exc:
+        raise _template_error(exc, where, f" in {expression!r}") from exc
 
 
 def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None = None) -> Any:
@@ -213,10 +318,7 @@ def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None 
         match = _EXACT_EXPRESSION.match(value)
         if match and "{{" not in match.group(1) and "}}" not in match.group(1):
             return evaluate(match.group(1).strip(), variables, where=where)
-        try:
-            return render(value, variables, where=where)
-        except (TypeError, ValueError, ZeroDivisionError, KeyError, AttributeError) as exc:
-            raise TemplateError(f"error rendering {value!r}: {exc}", path=where) from exc
+        return render(value, variables, where=where)
     if isinstance(value, Mapping):
         return {k: render_value(v, variables, where=where) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

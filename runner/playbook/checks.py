@@ -10,7 +10,7 @@ from runner.errors import PlaybookError, TemplateError
 from runner.playbook import modspec
 from runner.playbook.model import Play
 from runner.playbook.yamlsrc import LineDict, line_of
-from runner.templating import compile_template, is_template
+from runner.templating import check_expression, compile_template, is_template
 
 PLAY_KEYWORDS = frozenset(
     {
@@ -154,16 +154,12 @@ class Checks:
     def _check_expr(self, expr: Any, path: str, line: int | None) -> None:
         if not isinstance(expr, str):
             return
-        from jinja2 import TemplateSyntaxError
-
-        from runner.templating import _compile_expression
-
         text = expr.strip()
         if text.startswith("{{") and text.endswith("}}"):
             text = text[2:-2]
         try:
-            _compile_expression(text)
-        except TemplateSyntaxError as exc:
+            check_expression(text)
+        except TemplateError as exc:
             raise PlaybookError(
                 f"invalid condition {expr!r}: {exc.message}", path=path, line=line
             ) from exc
