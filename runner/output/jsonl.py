@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -17,7 +18,7 @@ from typing import IO, Any
 from runner.events import HostFinished, RunFinished
 from runner.models import HostResult, RunReport, Status
 
-__all__ = ["JsonLines", "dumps", "host_record", "iso_utc", "summary_record"]
+__all__ = ["JsonLines", "dumps", "host_record", "iso_utc", "json_safe", "summary_record"]
 
 
 def iso_utc(epoch: float) -> str | None:
@@ -80,11 +81,61 @@ def dumps(record: dict[str, Any]) -> str:
     characters a terminal could obey: every control character and bidi override is
     \\u-escaped, so a JSON line is safe on a terminal and decodes to the exact text.
 
+    Never fails: a value JSON has no type for (a set, bytes, a Jinja2 object a debug task
+    printed, a float that is not finite, a loop of references) is written as faithful
+    text, see json_safe.
+
     >>> dumps({"out": "\\x1b[2J\\x9b\\u202e\\u00e9"})
     '{"out":"\\\\u001b[2J\\\\u009b\\\\u202eé"}'
     """
-    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(json_safe(record), ensure_ascii=False, separators=(",", ":"))
     return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def json_safe(value: Any, depth: int = 0, seen: frozenset[int] = frozenset()) -> Any:
+    """``value`` as JSON types: sets and tuples become lists, bytes text (invalid UTF-8 ->
+    U+FFFD), non-finite floats and other objects their str() (repr() if that fails);
+    containers below 100 levels or inside themselves become a placeholder.
+
+    >>> json_safe({"s": {2, 1}, "b": b"hi", "f": float("inf"), "t": (1,)})
+    {'s': [1, 2], 'b': 'hi', 'f': 'inf', 't': [1]}
+    """
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() <= 10000 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        if depth >= 100:
+            return "<nested too deeply>"
+        if id(value) in seen:
+            return "<recursive>"
+        inner = seen | {id(value)}
+        if isinstance(value, dict):
+            return {_key(k): json_safe(v, depth + 1, inner) for k, v in value.items()}
+        items = list(value)
+        if isinstance(value, (set, frozenset)):
+            try:
+                items.sort()
+            except TypeError:
+                pass
+        return [json_safe(v, depth + 1, inner) for v in items]
+    try:
+        return str(value)
+    except Exception:  # e.g. an Undefined, whose str() raises
+        return f"<{type(value).__name__}>"
+
+
+def _key(key: Any) -> str | int | float | bool | None:
+    if key is None or isinstance(key, (str, int, float, bool)):
+        return json_safe(key)
+    return json_safe(str(key)) if not isinstance(key, tuple) else str(json_safe(key, 98))
 
 
 class JsonLines:
