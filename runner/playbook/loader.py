@@ -74,9 +74,13 @@ class _Loader(Checks):
                 hint="start each play with '- hosts: PATTERN'",
             )  # fmt: skip
         plays: list[Play] = []
-        for entry in data:
+        for index, entry in enumerate(data):
             if not isinstance(entry, dict):
-                raise PlaybookError("each play must be a mapping", path=path)
+                raise PlaybookError(
+                    f"each play must be a mapping (hosts:, tasks:...), not {_kind(entry)}",
+                    path=path, line=_node_line(path, index),
+                    hint="start each play with '- hosts: PATTERN'",
+                )  # fmt: skip
             imported = entry.get("import_playbook", entry.get("ansible.builtin.import_playbook"))
             if imported is not None:
                 extra = set(entry) - {"import_playbook", "ansible.builtin.import_playbook", "name"}
@@ -86,6 +90,11 @@ class _Loader(Checks):
                         path=path, line=line_of(entry),
                     )  # fmt: skip
                 target = os.path.join(os.path.dirname(path), str(imported))
+                if os.path.realpath(target) in self._seen:
+                    raise PlaybookError(
+                        f"import_playbook {str(imported)!r} imports a playbook that is "
+                        "already being imported (a loop)", path=path, line=line_of(entry),
+                    )  # fmt: skip
                 plays.extend(self.playbook(target))
                 continue
             plays.append(self.play(entry, path))
@@ -210,7 +219,10 @@ class _Loader(Checks):
                 raise PlaybookError(f"vars_files: {full} not found", path=path, line=line)
             loaded = load_yaml(full) or {}
             if not isinstance(loaded, dict):
-                raise PlaybookError("a vars file must be a mapping of variables", path=full)
+                raise PlaybookError(
+                    f"a vars file must be a mapping of variables (name: value), not "
+                    f"{_kind(loaded)} (listed in {path}:{line})", path=full, line=_node_line(full),
+                )  # fmt: skip
             out.append((full, _plain(loaded)))
         return out
 
@@ -383,6 +395,28 @@ class _Loader(Checks):
         )
         self._check_templates(task.args, path, line_of(data, key))
         return task
+
+
+def _kind(value: Any) -> str:
+    """``[1]`` -> ``'a list'``, ``'x'`` -> ``'a string'``: what a YAML value is, for errors."""
+    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number",
+             type(None): "an empty entry"}  # fmt: skip
+    return names.get(type(value), "a number" if isinstance(value, float) else "a scalar")
+
+
+def _node_line(path: str, index: int | None = None) -> int:
+    """The line of a file's top-level YAML node, or of its ``index``-th list entry
+    (lists carry no line numbers once loaded). Only called for an error; 1 if unknown."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            node = yaml.compose(fh, Loader=yaml.SafeLoader)
+        if index is not None:
+            node = node.value[index]
+        return node.start_mark.line + 1
+    except Exception:  # the file was read once already; this only improves the message
+        return 1
 
 
 def load_playbook(path: str, extra_vars: Mapping[str, Any] | None = None) -> Playbook:
