@@ -154,13 +154,19 @@ def default_procs(hosts: int) -> int:
 
 
 def command_renderer(command: str, extra_vars: Mapping[str, Any]) -> Callable[[Any], str]:
-    """Host -> command text. A template syntax error is an InputError raised here, before
-    any connection; an undefined variable fails only the host it is undefined for."""
+    """Host -> command text. A template syntax error, or one that uses no variable and
+    passes a size limit (``{{ 'a' * 10**10 }}``), is an InputError raised here, before any
+    connection; an undefined variable fails only the host it is undefined for."""
     from runner import templating
+    from runner.errors import TemplateError
 
     if not templating.is_template(command):
         return lambda host: command
     templating.compile_template(command, where="COMMAND")
+    try:
+        templating.check_constant(command)
+    except TemplateError as exc:
+        raise TemplateError(exc.message, path="COMMAND") from exc
     return lambda host: templating.render(command, host_template_vars(host, extra_vars))
 
 

@@ -35,6 +35,7 @@ MAX_TEMPLATE_OUTPUT = 4 << 20  # characters (or list items): one value or one re
 MAX_TEMPLATE_WORK = 64 << 20  # characters built by repetition and padding in one render
 MAX_INT_BITS = 8192  # an integer result of * or ** (about 2,466 decimal digits)
 MAX_INDENT = 64  # to_json/to_yaml/tojson indent
+MAX_TEMPLATE_DEPTH = 100  # levels of lists and dicts in a value a template handles
 
 _SEQUENCES = (str, list, tuple, bytes)
 
@@ -86,39 +87,59 @@ def charge(size: int, what: str) -> None:
 def text_size(
     value: Any, limit: int = MAX_TEMPLATE_OUTPUT, what: str = "the value", strict: bool = False
 ) -> int:
-    """About how many characters ``str(value)`` has, walking lists, tuples, sets and dicts
-    (shared items count each time, as str() prints them); with ``strict`` an Undefined
-    inside raises its error. Stops as soon as ``limit`` is passed, so it costs at most
-    ``limit`` steps."""
-    size = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is str:
-            size += len(item)
-        elif kind is int:
-            size += (item.bit_length() >> 1) + 1 if item > 0xFFFFFFFF else 4
-        elif kind in (float, bool) or item is None:
-            size += 4
-        elif kind in (list, tuple, set, frozenset):
-            size += 2 + 2 * len(item)
-            if size <= limit:
-                stack.extend(item)
-        elif kind is dict:
-            size += 2 + 4 * len(item)
-            if size <= limit:
-                stack.extend(item.keys())
-                stack.extend(item.values())
-        elif strict and isinstance(item, Undefined):
-            item._fail_with_undefined_error()
-        elif isinstance(item, (str, bytes)):
-            size += len(item)
-        else:
-            size += 8
-        if size > limit:
-            too_big(what, size, limit)
+    """About how many characters ``str(value)`` has, walking lists, tuples, sets and dicts;
+    a list that holds the same list twice counts it twice, as str() prints it, but is
+    walked once. With ``strict`` an Undefined inside raises its error. Raises
+    TemplateLimitError past ``limit``, past MAX_TEMPLATE_DEPTH levels, or on a loop."""
+    size = _size(value, {}, 0, limit, strict)
+    if size > limit:
+        too_big(what, size, limit)
     return size
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict)
+
+
+def _size(item: Any, memo: dict[int, int], depth: int, limit: int, strict: bool) -> int:
+    kind = type(item)
+    if kind is str:
+        return len(item)
+    if kind is int:
+        return (item.bit_length() >> 1) + 1 if item > 0xFFFFFFFF else 4
+    if kind in (float, bool) or item is None:
+        return 4
+    if kind in _CONTAINERS:
+        key = id(item)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        if depth >= MAX_TEMPLATE_DEPTH:
+            raise TemplateLimitError(
+                f"the value is nested more than {MAX_TEMPLATE_DEPTH} levels deep "
+                "(MAX_TEMPLATE_DEPTH)"
+            )
+        memo[key] = limit + 1  # while we are inside it: a loop back to it is too big
+        if kind is dict:
+            total = 2 + 4 * len(item)
+            children: Any = (*item.keys(), *item.values()) if total <= limit else ()
+        else:
+            total = 2 + 2 * len(item)
+            children = item if total <= limit else ()
+        for child in children:
+            total += (
+                len(child) if type(child) is str else _size(child, memo, depth + 1, limit, strict)
+            )
+            if total > limit:
+                break
+        memo[key] = total
+        return total
+    if isinstance(item, Undefined):
+        if strict:
+            item._fail_with_undefined_error()
+        return 8
+    if isinstance(item, (str, bytes)):
+        return len(item)
+    return 8
 
 
 def finish(value: Any) -> Any:

@@ -120,6 +120,28 @@ def compile_template(source: str, *, where: str | None = None) -> Any:
         raise _compile_error(exc, where) from exc
 
 
+def check_constant(source: str) -> None:
+    """A template that reads no variable is rendered now, so a runaway one
+    (``{{ 'a' * 10**10 }}``) is refused at load time, before any host runs.
+    Only a limit is an error here; other failures wait for run time (``when`` may skip)."""
+    from jinja2 import meta
+
+    from runner.template_limits import TemplateLimitError
+
+    env = environment()
+    try:
+        names = meta.find_undeclared_variables(env.parse(source))
+    except Exception:  # compile_template reports syntax errors
+        return
+    if not names <= set(env.globals):
+        return
+    try:
+        render_value(source, {})
+    except TemplateError as exc:
+        if isinstance(exc.__cause__, TemplateLimitError):
+            raise
+
+
 def _template_error(exc: BaseException, where: str | None, what: str = "") -> TemplateError:
     """A Jinja2 (or Python) error raised while rendering -> runner's TemplateError."""
     from jinja2 import UndefinedError

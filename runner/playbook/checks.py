@@ -10,7 +10,7 @@ from runner.errors import PlaybookError, TemplateError
 from runner.playbook import modspec
 from runner.playbook.model import Play
 from runner.playbook.yamlsrc import LineDict, line_of
-from runner.templating import check_expression, compile_template, is_template
+from runner.templating import check_constant, check_expression, compile_template, is_template
 
 PLAY_KEYWORDS = frozenset(
     {
@@ -169,6 +169,7 @@ class Checks:
             if is_template(value):
                 try:
                     compile_template(value)
+                    check_constant(value)
                 except TemplateError as exc:
                     raise PlaybookError(exc.message, path=path, line=line) from exc
         elif isinstance(value, dict):
