@@ -216,7 +216,18 @@ def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 def _dump(value: Any) -> str:
     import json
 
-    return json.dumps(value, indent=2) + "\n"
+    def text(obj: Any) -> Any:  # sets, bytes, Jinja2 objects: as text, never a traceback
+        if isinstance(obj, (set, frozenset)):
+            return sorted(obj, key=str)
+        try:
+            return str(obj)
+        except Exception:
+            return f"<{type(obj).__name__}>"
+
+    try:
+        return json.dumps(value, indent=2, default=text) + "\n"
+    except (ValueError, RecursionError) as exc:  # a loop of references
+        raise ModuleFailure(f"copy: content cannot be written as JSON: {exc}") from exc
 
 
 def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
