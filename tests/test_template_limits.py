@@ -297,3 +297,48 @@ def test_json_and_out_dir_take_values_json_has_no_type_for(make_fleet, cli, tmp_
     assert "Cycler" in msgs[0] and msgs[1] == "inf"
     lines = (tmp_path / "out" / "web01.json").read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line) for line in lines)
+
+
+# -- the same on a fake fleet: which task fails, on which host ----------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{{ 1 / 0 }}", "{{ [nope] }}", "{{ 'a' * 10**10 }}", "{% for x in 5 %}{% endfor %}"],
+)
+def test_template_module_errors_fail_the_task_not_the_engine(tmp_path, body):
+    from runner.models import Status
+    from tests.fakes import FakeFleet, run_playbook
+
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "app.conf.j2").write_text(f"line\n{body}\n")
+    fleet = FakeFleet(["a", "b"])
+    text = ("- hosts: all\n  tasks:\n    - template: {src: app.conf.j2, dest: /etc/app.conf}\n"
+            "    - debug: msg=after\n")  # fmt: skip
+    summary, recorder = run_playbook(fleet, text, tmp_path)
+    outcomes = [
+        o for e in recorder.events if type(e).__name__ == "TaskFinished" for o in e.outcomes
+    ]
+    failed = [o for o in outcomes if o.status is Status.FAILED]
+    assert len(failed) == 2, outcomes
+    assert all("app.conf.j2" in o.message and "internal error" not in o.message for o in failed)
+    assert summary.any_failed
+
+
+def test_undefined_in_a_list_fails_only_the_hosts_without_it(tmp_path):
+    from runner.models import Status
+    from tests.fakes import FakeFleet, run_playbook
+
+    fleet = FakeFleet(["a", "b", "c"], host_vars={"a": {"nope": 1}})
+    text = ("- hosts: all\n  tasks:\n    - debug: msg=one\n"
+            "    - debug:\n        msg: \"{{ [nope] }}\"\n    - debug: msg=three\n")  # fmt: skip
+    summary, recorder = run_playbook(fleet, text, tmp_path)
+    by_task = {}
+    for event in recorder.events:
+        if type(event).__name__ == "TaskFinished":
+            by_task.setdefault(len(by_task), {o.host: o for o in event.outcomes})
+    assert by_task[1]["a"].result["msg"] == [1]
+    assert (
+        by_task[1]["b"].status is Status.FAILED and "'nope' is undefined" in by_task[1]["b"].message
+    )
+    assert set(by_task[2]) == {"a"}

@@ -247,13 +247,14 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         if hasattr(ctx.variables, "child")
         else {**ctx.variables, **managed}
     )
-    from jinja2 import TemplateError as JinjaError
-
     try:
         text = run_template(_template_env(environment()).from_string(source), variables)
-    except JinjaError as exc:
+    except TemplateError:
+        raise
+    except Exception as exc:  # the template's own code: any error fails this task only
+        detail = str(exc) or type(exc).__name__
         raise TemplateError(
-            f"template {src}: {exc}", path=local, line=getattr(exc, "lineno", None)
+            f"template {src}: {detail}", path=local, line=getattr(exc, "lineno", None)
         ) from exc
     dest = _dest_for(ctx, need_str(args, "dest") or "", src)
     if remote_stat(ctx, dest).kind == "directory":
