@@ -98,6 +98,19 @@ def text_size(
 
 
 _CONTAINERS = (list, tuple, set, frozenset, dict)
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _small(values: tuple, kwargs: dict) -> bool:
+    """True when every value is a scalar or a short string: nothing to walk (fast path)."""
+    for value in (*values, *kwargs.values()) if kwargs else values:
+        kind = type(value)
+        if kind is str:
+            if len(value) > MAX_TEMPLATE_OUTPUT:
+                return False
+        elif kind not in _SCALARS and not isinstance(value, Undefined):
+            return False
+    return True
 
 
 def _size(item: Any, memo: dict[int, int], depth: int, limit: int, strict: bool) -> int:
@@ -105,7 +118,7 @@ def _size(item: Any, memo: dict[int, int], depth: int, limit: int, strict: bool)
     if kind is str:
         return len(item)
     if kind is int:
-        return (item.bit_length() >> 1) + 1 if item > 0xFFFFFFFF else 4
+        return (item.bit_length() >> 1) + 1 if abs(item) > 0xFFFFFFFF else 4
     if kind in (float, bool) or item is None:
         return 4
     if kind in _CONTAINERS:
@@ -126,9 +139,13 @@ def _size(item: Any, memo: dict[int, int], depth: int, limit: int, strict: bool)
             total = 2 + 2 * len(item)
             children = item if total <= limit else ()
         for child in children:
-            total += (
-                len(child) if type(child) is str else _size(child, memo, depth + 1, limit, strict)
-            )
+            kind = type(child)
+            if kind is str:
+                total += len(child)
+            elif kind in _SCALARS and (kind is not int or -0xFFFFFFFF < child < 0xFFFFFFFF):
+                total += 4
+            else:
+                total += _size(child, memo, depth + 1, limit, strict)
             if total > limit:
                 break
         memo[key] = total
@@ -231,7 +248,7 @@ _PADDING = frozenset({"center", "ljust", "rjust", "zfill"})
 
 def check_call(obj: Any, args: tuple, kwargs: dict) -> None:
     """A call from a template: no input over the size limit; str methods that grow."""
-    if args or kwargs:
+    if (args or kwargs) and not _small(args, kwargs):
         text_size((args, kwargs), what="an argument")
     owner = getattr(obj, "__self__", None)
     if not isinstance(owner, str):
@@ -337,7 +354,8 @@ def checked(func: Callable[..., Any], grow: Callable[..., None] | None = None) -
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         inputs = args[skip:]
-        text_size((inputs, kwargs), what="a filter's input")
+        if not _small(inputs, kwargs):
+            text_size((inputs, kwargs), what="a filter's input")
         if grow is not None and inputs:
             if hasattr(inputs[0], "__next__"):  # a generator (map, select...): read it once
                 inputs = (list(inputs[0]), *inputs[1:])

@@ -94,6 +94,14 @@ def environment() -> Any:
     return env
 
 
+@lru_cache(maxsize=1)
+def _limits() -> Any:
+    """runner.template_limits, imported on first use (it imports jinja2)."""
+    from runner import template_limits
+
+    return template_limits
+
+
 # A template's expressions are the user's code: whatever they raise (ZeroDivisionError,
 # re.error from regex_replace, yaml's errors from from_yaml...) fails that template only.
 _EVAL_ERRORS = (Exception,)
@@ -252,19 +260,19 @@ def _contains_template(value: Any) -> bool:
 def run_template(template: Any, variables: Mapping[str, Any]) -> str:
     """Render a compiled template; LazyVars are used in place (rendered on access).
     The text may not pass MAX_TEMPLATE_OUTPUT characters (TemplateLimitError)."""
-    from runner.template_limits import MAX_TEMPLATE_OUTPUT, budget, too_big
-
+    limits = _limits()
     if isinstance(variables, LazyVars):
         context = template.new_context(variables, shared=True)
     else:
         context = template.new_context(dict(variables))
     parts: list[str] = []
     size = 0
-    with budget():
+    most = limits.MAX_TEMPLATE_OUTPUT
+    with limits.budget():
         for chunk in template.root_render_func(context):
             size += len(chunk)
-            if size > MAX_TEMPLATE_OUTPUT:
-                too_big("the rendered text", size)
+            if size > most:
+                limits.too_big("the rendered text", size)
             parts.append(chunk)
     return "".join(parts)
 
@@ -302,8 +310,7 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
     """
     from jinja2 import TemplateSyntaxError
 
-    from runner.template_limits import budget, finish
-
+    limits = _limits()
     try:
         compiled = _compile_expression(expression)
     except TemplateSyntaxError as exc:
@@ -313,14 +320,14 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
     except (RecursionError, MemoryError, SyntaxError) as exc:
         raise _compile_error(exc, where) from exc
     try:
-        with budget():
+        with limits.budget():
             if isinstance(variables, LazyVars):
                 context = compiled._template.new_context(variables, shared=True)
             else:
                 context = compiled._template.new_context(dict(variables))
             for _ in compiled._template.root_render_func(context):
                 pass
-            return finish(context.vars["result"])
+            return limits.finish(context.vars["result"])
     except TemplateError:
         raise
     except (*_JINJA_ERRORS(), *_EVAL_ERRORS) as exc:
