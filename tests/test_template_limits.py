@@ -186,6 +186,11 @@ def write(path: Path, text: str) -> Path:
         ("- hosts: all\n  tasks:\n    - debug:\n        msg: \"{{ 'a' * 10**10 }}\"\n", 3,
          "limit"),
         ("- hosts: all\n  tasks:\n    - debug: msg={{ 'x' | center(10**12) }}\n", 3, "limit"),
+        ("- hosts: all\n  tasks:\n    - debug: msg=hi\n      when: \"'a' * 10**10\"\n", 4,
+         "limit"),
+        ("- hosts: all\n  tasks:\n    - debug: msg=hi\n      loop: \"{{ [0] * 10**10 }}\"\n", 4,
+         "limit"),
+        ("- hosts: all\n  vars:\n    x: \"{{ 'a' * 10**10 }}\"\n  tasks: []\n", 2, "limit"),
     ],
 )  # fmt: skip
 def test_loader_errors_name_file_and_line(tmp_path, text, line, message):

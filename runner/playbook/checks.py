@@ -159,6 +159,7 @@ class Checks:
             text = text[2:-2]
         try:
             check_expression(text)
+            check_constant("{{ " + text + " }}")
         except TemplateError as exc:
             raise PlaybookError(
                 f"invalid condition {expr!r}: {exc.message}", path=path, line=line

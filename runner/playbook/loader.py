@@ -130,6 +130,7 @@ class _Loader(Checks):
                 "gathers no facts (set gather_facts: false to silence this)"
             )
         play_vars = self._mapping(data, "vars", path)
+        self._check_templates(play_vars, path, line_of(data, "vars"))
         vars_files = self._vars_files(data, path, play_vars)
         merged_vars = {**play_vars}
         for _, file_vars in vars_files:
@@ -394,6 +395,9 @@ class _Loader(Checks):
             handler=handler,
         )
         self._check_templates(task.args, path, line_of(data, key))
+        for keyword in ("loop", "with_items", "vars", "environment"):
+            if keyword in data:
+                self._check_templates(data[keyword], path, line_of(data, keyword))
         return task
 
 
