@@ -5,6 +5,7 @@ jinja2 is imported lazily: a run whose command has no ``{{``/``{%`` never pays f
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -39,6 +40,13 @@ def environment() -> Any:
         ``a.b | default(x)`` work when ``a`` is undefined, as in Ansible."""
 
     class Generator(CodeGenerator):
+        def visit_Const(self, node: Any, frame: Any) -> None:  # 1e400 is inf: not a name
+            value = node.as_const(frame.eval_ctx)
+            if isinstance(value, float) and not math.isfinite(value):
+                self.write(f"float({str(value)!r})")
+            else:
+                super().visit_Const(node, frame)
+
         def visit_Concat(self, node: Any, frame: Any) -> None:  # ``a ~ b``: checked first
             if frame.eval_ctx.volatile:
                 join = "(markup_join if context.eval_ctx.volatile else str_join)"

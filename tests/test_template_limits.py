@@ -347,3 +347,24 @@ def test_undefined_in_a_list_fails_only_the_hosts_without_it(tmp_path):
         by_task[1]["b"].status is Status.FAILED and "'nope' is undefined" in by_task[1]["b"].message
     )
     assert set(by_task[2]) == {"a"}
+
+
+def test_infinite_literals_compile():
+    assert render("{{ 1e400 }} {{ -1e400 }}", {}) == "inf -inf"
+
+
+def test_numbers_that_are_not_finite_fail_the_task(tmp_path):
+    from runner.models import Status
+    from tests.fakes import FakeFleet, run_playbook
+
+    fleet = FakeFleet(["a"])
+    text = ("- hosts: all\n  tasks:\n"
+            "    - {pause: {seconds: nan}, ignore_errors: true}\n"
+            "    - {debug: msg=a, register: r, until: r is failed, retries: '{{ 1e400 }}'}\n")  # fmt: skip
+    _, recorder = run_playbook(fleet, text, tmp_path)
+    outcomes = [
+        o for e in recorder.events if type(e).__name__ == "TaskFinished" for o in e.outcomes
+    ]
+    assert outcomes[0].ignored and "finite number" in outcomes[0].message
+    assert outcomes[1].status is Status.FAILED and "finite number" in outcomes[1].message
+    assert not any("internal error" in o.message for o in outcomes)

@@ -6,6 +6,7 @@ raised, so the strategy can take the host out of the play.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -302,9 +303,12 @@ def _number(value: Any, variables: Mapping[str, Any], default: float | None) -> 
         return default
     rendered = render_value(value, variables)
     try:
-        return float(rendered)
-    except (TypeError, ValueError) as exc:
+        number = float(rendered)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ModuleFailure(f"expected a number, got {rendered!r}") from exc
+    if not math.isfinite(number):
+        raise ModuleFailure(f"expected a finite number, got {rendered!r}")
+    return number
 
 
 def _failure(msg: str, **extra: Any) -> dict[str, Any]:

@@ -58,9 +58,9 @@ def assert_(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 def pause(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     try:
         seconds = float(args.get("seconds", 0) or 0) + 60 * float(args.get("minutes", 0) or 0)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ModuleFailure("pause: seconds/minutes must be numbers") from exc
-    if seconds < 0:
-        raise ModuleFailure("pause: the duration cannot be negative")
+    if not 0 <= seconds < float("inf"):  # also refuses nan
+        raise ModuleFailure("pause: the duration must be a finite number, not negative")
     ctx.sleep(seconds)
     return {"changed": False, "delta": seconds, "stdout": f"Paused for {seconds:g} seconds"}
