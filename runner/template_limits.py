@@ -36,6 +36,7 @@ MAX_TEMPLATE_WORK = 64 << 20  # characters built by repetition and padding in on
 MAX_INT_BITS = 8192  # an integer result of * or ** (about 2,466 decimal digits)
 MAX_INDENT = 64  # to_json/to_yaml/tojson indent
 MAX_TEMPLATE_DEPTH = 100  # levels of lists and dicts in a value a template handles
+MAX_TEMPLATE_RANGE = 1_000_000  # numbers all range() calls of one render give, together
 
 _SEQUENCES = (str, list, tuple, bytes)
 
@@ -62,7 +63,8 @@ class budget:
     __slots__ = ("_token",)
 
     def __enter__(self) -> None:
-        self._token = _BUDGET.set([MAX_TEMPLATE_WORK]) if _BUDGET.get() is None else None
+        fresh = [MAX_TEMPLATE_WORK, MAX_TEMPLATE_RANGE]
+        self._token = _BUDGET.set(fresh) if _BUDGET.get() is None else None
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:
@@ -370,6 +372,24 @@ def checked(func: Callable[..., Any], grow: Callable[..., None] | None = None) -
 def checked_filters(filters: dict[str, Callable]) -> dict[str, Callable]:
     grows = _grow_checks()
     return {name: checked(func, grows.get(name)) for name, func in filters.items()}
+
+
+def checked_range(*args: Any) -> range:
+    """The sandbox's range() (at most 100,000 numbers), counted against
+    MAX_TEMPLATE_RANGE for the whole render: nested loops stop early, not after 10**10
+    turns."""
+    from jinja2.sandbox import safe_range
+
+    numbers = safe_range(*args)
+    left = _BUDGET.get()
+    if left is not None:
+        left[1] -= len(numbers)
+        if left[1] < 0:
+            raise TemplateLimitError(
+                f"range() gave more than {MAX_TEMPLATE_RANGE:,} numbers in this template "
+                "(MAX_TEMPLATE_RANGE)"
+            )
+    return numbers
 
 
 def lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002

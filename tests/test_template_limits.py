@@ -47,6 +47,7 @@ BOMBS = [
     "{% for i in range(100000) %}{{ 'a' * 1000 }}{% endfor %}",
     "{% set ns = namespace(l=1) %}{% for i in range(200) %}{% set ns.l = [ns.l] %}{% endfor %}"
     "{{ ns.l }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
 ]
 
 
@@ -368,3 +369,14 @@ def test_numbers_that_are_not_finite_fail_the_task(tmp_path):
     assert outcomes[0].ignored and "finite number" in outcomes[0].message
     assert outcomes[1].status is Status.FAILED and "finite number" in outcomes[1].message
     assert not any("internal error" in o.message for o in outcomes)
+
+
+def test_load_time_check_leaves_regexes_to_run_time(tmp_path):
+    """CPU time is not limited, so --syntax-check does not run regexes (nor loops, macros):
+    this one backtracks for minutes."""
+    book = write(tmp_path / "site.yml", "- hosts: all\n  tasks:\n    - debug:\n        msg: "
+                 "\"{{ ('a' * 32 ~ '!') | regex_search('(a+)+$') }}\"\n")  # fmt: skip
+    started = time.monotonic()
+    res = run_cli("play", "--syntax-check", str(book), timeout=60)
+    assert res.returncode == 0, res
+    assert time.monotonic() - started < 20
