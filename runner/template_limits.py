@@ -14,9 +14,13 @@ runner's environment (templating.environment) therefore compiles without the opt
   characters, no Undefined hidden in a list or dict (``{{ [nope] }}`` is an undefined
   variable, not the text ``[Undefined]``).
 
-Values that grow by repetition also count against MAX_TEMPLATE_WORK for the whole render.
+Values that grow by repetition also count against MAX_TEMPLATE_WORK for the whole render,
+and range() against MAX_TEMPLATE_RANGE; values nest at most MAX_TEMPLATE_DEPTH levels.
 A limit that is hit raises TemplateLimitError (a Jinja2 TemplateRuntimeError), which
 templating turns into runner's TemplateError.
+
+Not limited: CPU time. A regex that backtracks (``regex_search('(a+)+$')``) or a loop
+over a long list that prints nothing runs to its end.
 """
 
 from __future__ import annotations
