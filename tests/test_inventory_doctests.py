@@ -14,6 +14,8 @@ MODULES = [
     "runner.inventory.ini_source",
     "runner.inventory.fastyaml",
     "runner.inventory.extravars",
+    "runner.inventory.export",
+    "runner.safeyaml",
 ]
 
 

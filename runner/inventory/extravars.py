@@ -13,12 +13,13 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from runner.errors import ConfigError
 from runner.inventory.vars_files import load_vars_file
+from runner.safeyaml import load_text
 
-__all__ = ["parse_extra_vars"]
+__all__ = ["parse_extra_vars", "EXTRA_VARS_SOURCE"]
+
+EXTRA_VARS_SOURCE = "-e"  # what errors name as the "file" of an inline -e value
 
 
 def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
@@ -34,11 +35,14 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
         if value.startswith("@"):
             path = value[1:]
             if not path:
-                raise ConfigError("-e @ needs a file name", hint="write -e @vars.yml")
+                raise ConfigError(
+                    "-e @ needs a file name", path=EXTRA_VARS_SOURCE, hint="write -e @vars.yml"
+                )
             result.update(load_vars_file(path, error=ConfigError))
         elif value[0] in "/.":
             raise ConfigError(
-                f"extra vars {value!r} look like a file name",
+                f"extra vars {value[:60]!r} look like a file name",
+                path=EXTRA_VARS_SOURCE,
                 hint=f"put '@' before a file name: -e @{value}",
             )
         elif value[0] in "{[":
@@ -49,20 +53,29 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
 
 
 def _inline(value: str) -> Mapping[str, Any]:
+    shown = value if len(value) <= 60 else value[:57] + "..."
     try:
-        data = yaml.safe_load(value)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at column {mark.column + 1}" if mark is not None else ""
+        data = load_text(value, EXTRA_VARS_SOURCE, ConfigError)
+    except ConfigError as exc:
         raise ConfigError(
-            f"extra vars {value!r} are not valid YAML/JSON{where}",
-            hint='write -e \'{"name": "value"}\' or -e name=value',
+            f"extra vars {shown!r} are not valid YAML/JSON: {exc.message}",
+            path=EXTRA_VARS_SOURCE,
+            line=exc.line,
+            hint=exc.hint or 'write -e \'{"name": "value"}\' or -e name=value',
         ) from exc
     if not isinstance(data, Mapping):
         raise ConfigError(
-            f"extra vars {value!r} must be a mapping of name: value",
+            f"extra vars {shown!r} must be a mapping of name: value",
+            path=EXTRA_VARS_SOURCE,
             hint='write -e \'{"name": "value"}\'',
         )
+    for name in data:
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"extra vars {shown!r}: variable name {name!r} must be a string",
+                path=EXTRA_VARS_SOURCE,
+                hint=f"quote it: '{name}': ...",
+            )
     return data
 
 
@@ -70,13 +83,16 @@ def _key_values(value: str) -> dict[str, str]:
     try:
         tokens = shlex.split(value)
     except ValueError as exc:
-        raise ConfigError(f"cannot parse extra vars {value!r}: {exc}") from exc
+        raise ConfigError(
+            f"cannot parse extra vars {value[:60]!r}: {exc}", path=EXTRA_VARS_SOURCE
+        ) from exc
     result = {}
     for token in tokens:
         key, sep, val = token.partition("=")
         if not sep or not key.strip():
             raise ConfigError(
-                f"extra vars must be name=value, got {token!r}",
+                f"extra vars must be name=value, got {token[:60]!r}",
+                path=EXTRA_VARS_SOURCE,
                 hint="write -e name=value, -e '{\"name\": 1}' or -e @file.yml",
             )
         result[key.strip()] = val

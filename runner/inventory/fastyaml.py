@@ -8,7 +8,10 @@ is 8, ``1.5`` a float, exactly as ``yaml.safe_load`` gives).
 
 Anything outside that subset (quotes, flow collections, lists, anchors, tags, block
 scalars, tabs, odd indentation...) raises :class:`NotSimple`, and the caller falls
-back to PyYAML, which also produces the error messages for invalid files.
+back to the full reader (:mod:`runner.safeyaml`), which also produces the error
+messages for invalid files. So do duplicate keys, keys that are not strings (``80:``,
+``yes:``), values that fail to construct (``2001-13-45``) and nesting deeper than
+``MAX_DEPTH``: what this reader returns is always a tree of string-keyed dicts.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
+from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS
+
 __all__ = ["NotSimple", "load_simple_yaml"]
 
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
@@ -28,6 +33,7 @@ _SCALAR_TAGS = {
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 }
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_BOUND = 10**MAX_INT_DIGITS
 # The usual inventory line, read with one regex: "  name:" or "  name: value".
 _COMMON_LINE = re.compile(
     r"( *)([A-Za-z0-9_][A-Za-z0-9_.\-\[\]]*):(?: ([A-Za-z0-9_./][A-Za-z0-9_./\-]*))?"
@@ -67,7 +73,12 @@ def _resolve(text: str, cache: dict[str, Any]) -> Any:
         value: Any = text
     elif tag in _SCALAR_TAGS:
         node = yaml.ScalarNode(tag, text)
-        value = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, node)
+        try:
+            value = SafeConstructor.yaml_constructors[tag](_CONSTRUCTOR, node)
+        except Exception as exc:  # noqa: BLE001 - the full reader says what is wrong
+            raise NotSimple(text) from exc
+        if isinstance(value, int) and not -_INT_BOUND < value < _INT_BOUND:
+            raise NotSimple(text)
     else:  # '<<' merge keys, '=' value keys
         raise NotSimple(text)
     cache[text] = value
@@ -137,6 +148,8 @@ def load_simple_yaml(text: str) -> Any:
         if pending is not None:
             parent, parent_key, parent_indent = pending
             if indent > parent_indent:
+                if len(stack) >= MAX_DEPTH:
+                    raise NotSimple(line)
                 child: dict[Any, Any] = {}
                 parent[parent_key] = child
                 stack.append((indent, child))
@@ -148,6 +161,10 @@ def load_simple_yaml(text: str) -> Any:
         current = stack[-1][1]
         if key[0] in _RESOLVED_FIRST:
             key = _resolve(key, cache)
+            if key.__class__ is not str:
+                raise NotSimple(line)
+        if key in current:
+            raise NotSimple(line)  # a duplicate key: the full reader names both lines
         if value is None:
             current[key] = None
             pending = (current, key, indent)

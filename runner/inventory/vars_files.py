@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.errors import InputError, InventoryError
-from runner.inventory.yaml_source import parse_yaml, read_text
+from runner.inventory.yaml_source import find_key_line, parse_yaml, read_text
 
 __all__ = ["VarsDirectory", "load_vars_file", "VARS_EXTENSIONS"]
 
@@ -33,6 +33,14 @@ def load_vars_file(path: str, error: type[InputError] = InventoryError) -> dict[
             line=1,
             hint="write one 'name: value' per line at the top level",
         )
+    for name in data:
+        if not isinstance(name, str):
+            raise error(
+                f"variable name {name!r} (a {type(name).__name__}) must be a string",
+                path=path,
+                line=find_key_line(path, (name,)),
+                hint=f"quote it: '{name}': ...",
+            )
     return dict(data)
 
 

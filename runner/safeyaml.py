@@ -1,0 +1,359 @@
+"""The one safe YAML loader: inventories, variables files, ``-e`` values and playbooks.
+
+Like ``yaml.safe_load`` (libyaml when available), plus what untrusted input needs.
+Every problem is an :class:`runner.errors.InputError` (of the class the caller names)
+with the file and 1-based line:
+
+* control characters and other characters YAML forbids, found before parsing;
+* values that fail to construct (``2001-13-45``, ``!!bool maybe``, ``!!int nope``);
+* integers longer than ``MAX_INT_DIGITS`` digits (Python refuses to print them);
+* duplicate keys in a mapping, naming both lines (keys brought in by ``<<`` merges
+  may be replaced, as YAML intends);
+* nesting deeper than ``MAX_DEPTH`` collections, aliases that refer to their own
+  anchor (``&a [*a]``), and aliases that expand the document beyond ``MAX_ALIAS_NODES``
+  nodes (a "billion laughs" bomb), all measured on the node graph before constructing.
+
+>>> load_text("a: 1\\nb: [x, 2001-12-14]\\n", "v.yml")
+{'a': 1, 'b': ['x', datetime.date(2001, 12, 14)]}
+>>> load_text("a: 1\\na: 2\\n", "v.yml")
+Traceback (most recent call last):
+runner.errors.InputError: v.yml:2: duplicate key 'a' (first on line 1)
+>>> load_text("when: 2001-13-45\\n", "v.yml")
+Traceback (most recent call last):
+runner.errors.InputError: v.yml:1: invalid timestamp '2001-13-45': month must be in 1..12
+>>> load_text("a: &x [*x]\\n", "v.yml")
+Traceback (most recent call last):
+runner.errors.InputError: v.yml:1: an alias refers to the collection that contains it
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, SequenceNode
+from yaml.resolver import Resolver
+
+from runner.errors import InputError
+
+__all__ = [
+    "LineDict",
+    "load_text",
+    "read_text",
+    "check_depth",
+    "MAX_DEPTH",
+    "MAX_ALIAS_NODES",
+    "MAX_INT_DIGITS",
+    "MAX_FILE_BYTES",
+]
+
+MAX_DEPTH = 100  # nested collections; deeper data breaks JSON output and templating
+MAX_ALIAS_NODES = 1_000_000  # nodes that aliases may add to a document when expanded
+MAX_INT_DIGITS = 4300  # Python's default limit for turning an int into text
+MAX_FILE_BYTES = 256 * 1024 * 1024  # a YAML, JSON or INI file read whole
+
+_INT_BOUND = 10**MAX_INT_DIGITS
+# What the YAML reader refuses (PyYAML's Reader.NON_PRINTABLE), surrogates included.
+_NON_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_EXPECTED = {
+    "bool": "true/false, yes/no or on/off",
+    "int": "an integer",
+    "float": "a number",
+    "timestamp": "a date (2001-12-14) or a time (2001-12-14 21:59:43.10 -5)",
+    "binary": "base64 text",
+}
+
+try:
+    from yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
+
+
+class LineDict(dict):
+    """A dict that knows the line of its mapping and of each key."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+    def key_line(self, key: Any) -> int:
+        return getattr(self, "key_lines", {}).get(key, self.line)
+
+
+def read_text(path: str, error: type[InputError] = InputError) -> str:
+    """Read a UTF-8 text file of at most ``MAX_FILE_BYTES``; errors name file and line."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror or exc}", path=path) from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(
+            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+            path=path,
+            hint="split it into several files in an inventory directory",
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(
+            f"file is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})",
+            path=path,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from exc
+
+
+def check_printable(text: str, path: str, error: type[InputError] = InputError) -> None:
+    """Refuse the characters YAML forbids (NUL, other control characters, surrogates)."""
+    found = _NON_PRINTABLE.search(text)
+    if found is not None:
+        where = found.start()
+        line = text.count("\n", 0, where) + 1
+        column = where - (text.rfind("\n", 0, where) + 1) + 1
+        raise error(
+            f"control character U+{ord(found.group()):04X} at column {column} is not allowed",
+            path=path,
+            line=line,
+            hint='remove it, or write it as an escape in a double-quoted string: "\\x07"',
+        )
+
+
+def check_depth(
+    data: Any, path: str, error: type[InputError] = InputError, max_depth: int = MAX_DEPTH
+) -> None:
+    """Refuse data (already built, e.g. from JSON) nested deeper than ``MAX_DEPTH``.
+
+    >>> check_depth({"a": [[1]]}, "x.json")
+    >>> check_depth([[[[]]]], "x.json", max_depth=3)
+    Traceback (most recent call last):
+    runner.errors.InputError: x.json: data is nested deeper than 3 levels
+    """
+    todo = [(data, 1)]
+    while todo:
+        value, depth = todo.pop()
+        if depth > max_depth:
+            raise error(f"data is nested deeper than {max_depth} levels", path=path)
+        if isinstance(value, dict):
+            todo.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            todo.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+
+
+class _Constructor(SafeConstructor):
+    """SafeConstructor that refuses duplicate keys, huge ints and failing scalars."""
+
+    path: str
+    error: type[InputError]
+    lines: bool
+
+    def fail(self, message: str, node: yaml.Node, hint: str | None = None) -> InputError:
+        return self.error(message, path=self.path, line=node.start_mark.line + 1, hint=hint)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, InputError):
+            raise
+        except Exception as exc:  # a constructor choked on the text: say where and why
+            raise self._scalar_error(node, exc) from exc
+
+    def _scalar_error(self, node: yaml.Node, exc: Exception) -> InputError:
+        kind = node.tag.rsplit(":", 1)[-1]
+        value = node.value if isinstance(node.value, str) else ""
+        shown = repr(value if len(value) <= 40 else value[:40] + "...")
+        if kind == "int" and len(value) > MAX_INT_DIGITS:
+            detail = f"more than {MAX_INT_DIGITS} digits"
+        elif kind == "timestamp" and isinstance(exc, ValueError) and str(exc):
+            detail = str(exc)  # datetime says which field is out of range
+        else:
+            detail = f"expected {_EXPECTED.get(kind, 'a valid ' + kind)}"
+        return self.fail(
+            f"invalid {kind} {shown}: {detail}",
+            node,
+            hint=f"quote it to keep it as text: '{value[:40]}'" if value else None,
+        )
+
+    def construct_yaml_int(self, node: yaml.Node) -> int:
+        value = super().construct_yaml_int(node)
+        if not -_INT_BOUND < value < _INT_BOUND:
+            raise self.fail(f"integer with more than {MAX_INT_DIGITS} digits", node)
+        return value
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(
+                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+            )
+        mapping: dict[Any, Any] = LineDict() if self.lines else {}
+        self._fill_mapping(mapping, node, deep)
+        return mapping
+
+    def construct_yaml_map(self, node: yaml.Node):  # type: ignore[override]
+        data: dict[Any, Any] = LineDict() if self.lines else {}
+        yield data
+        self._fill_mapping(data, node, False)
+
+    def _fill_mapping(self, mapping: dict[Any, Any], node: MappingNode, deep: bool) -> None:
+        own = {id(key) for key, _ in node.value if key.tag != _MERGE_TAG}
+        self.flatten_mapping(node)
+        key_lines: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = key_lines.get(key)
+            except TypeError:
+                raise self.fail(
+                    f"a mapping key must be a string, not a {type(key).__name__}", key_node
+                ) from None
+            if id(key_node) in own:
+                if first is not None:
+                    raise self.fail(
+                        f"duplicate key {key!r} (first on line {first})",
+                        key_node,
+                        hint="remove one of them: the first would be silently ignored",
+                    )
+                key_lines[key] = key_node.start_mark.line + 1
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        if self.lines:
+            mapping.line = node.start_mark.line + 1  # type: ignore[attr-defined]
+            mapping.key_lines = key_lines  # type: ignore[attr-defined]
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
+
+
+class _Loader(_Parser, _Constructor, Resolver):
+    def __init__(self, text: str, path: str, error: type[InputError], lines: bool) -> None:
+        _Parser.__init__(self, text)
+        _Constructor.__init__(self)
+        Resolver.__init__(self)
+        self.path, self.error, self.lines = path, error, lines
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_graph(root: yaml.Node, path: str, error: type[InputError]) -> None:
+    """Depth, recursive aliases and alias expansion, measured once per distinct node."""
+    sizes: dict[int, int] = {}  # id(node) -> expanded size
+    depths: dict[int, int] = {}  # id(node) -> collections nested below, itself included
+    on_path: set[int] = set()
+    added = 0  # nodes that aliases add when the document is expanded
+    stack = [(root, iter(_children(root)))]
+    on_path.add(id(root))
+    while stack:
+        node, kids = stack[-1]
+        for kid in kids:
+            key = id(kid)
+            if key in on_path:
+                raise error(
+                    "an alias refers to the collection that contains it",
+                    path=path,
+                    line=kid.start_mark.line + 1,
+                    hint="an alias (*name) must refer to an anchor (&name) that is complete",
+                )
+            if key in sizes:  # reached again through an alias
+                added += sizes[key]
+                if added > MAX_ALIAS_NODES:
+                    raise error(
+                        f"aliases expand this document to more than {MAX_ALIAS_NODES:,} nodes",
+                        path=path,
+                        line=node.start_mark.line + 1,
+                        hint="write the data out, or use fewer nested aliases",
+                    )
+                if len(stack) + depths[key] > MAX_DEPTH:
+                    raise _too_deep(node, path, error)
+                continue
+            if not isinstance(kid, (MappingNode, SequenceNode)):
+                sizes[key], depths[key] = 1, 0
+                continue
+            if len(stack) >= MAX_DEPTH:
+                raise _too_deep(kid, path, error)
+            on_path.add(key)
+            stack.append((kid, iter(_children(kid))))
+            break
+        else:
+            stack.pop()
+            key = id(node)
+            on_path.discard(key)
+            below = _children(node)
+            sizes[key] = 1 + sum(sizes[id(k)] for k in below)
+            depths[key] = 1 + max((depths[id(k)] for k in below), default=0)
+
+
+def _too_deep(node: yaml.Node, path: str, error: type[InputError]) -> InputError:
+    return error(
+        f"data is nested deeper than {MAX_DEPTH} levels",
+        path=path,
+        line=node.start_mark.line + 1,
+        hint="flatten the structure",
+    )
+
+
+def _deep_line(text: str) -> int | None:
+    """The line where ``[``/``{`` nesting first passes ``MAX_DEPTH`` (quotes ignored:
+    only used to place an error the parser could not place)."""
+    depth = 0
+    for found in re.finditer(r"[\[\]{}]", text):
+        depth += 1 if found.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return text.count("\n", 0, found.start()) + 1
+    return None
+
+
+def load_text(
+    text: str, path: str, error: type[InputError] = InputError, *, lines: bool = False
+) -> Any:
+    """Parse one YAML document safely; with ``lines`` every mapping is a :class:`LineDict`."""
+    check_printable(text, path, error)
+    loader = _Loader(text, path, error, lines)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node, path, error)
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or str(exc)
+        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        raise error(
+            f"invalid YAML: {problem}{context}",
+            path=path,
+            line=mark.line + 1 if mark is not None else None,
+            hint="check the indentation and quoting around this line",
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise error(f"invalid YAML: {exc}", path=path) from exc
+    except RecursionError as exc:
+        raise error(
+            f"data is nested deeper than {MAX_DEPTH} levels",
+            path=path,
+            line=_deep_line(text),
+            hint="flatten the structure",
+        ) from exc
+    finally:
+        loader.dispose()
