@@ -11,7 +11,19 @@ import itertools
 import re
 import string
 
-__all__ = ["RangeError", "expand_host_range", "split_host_port", "is_single_address"]
+__all__ = [
+    "RangeError",
+    "expand_host_range",
+    "split_host_port",
+    "is_single_address",
+    "check_host_count",
+    "MAX_RANGE_HOSTS",
+    "MAX_INVENTORY_HOSTS",
+]
+
+MAX_RANGE_HOSTS = 100_000  # hosts one expression may make (the product of its brackets)
+MAX_INVENTORY_HOSTS = 1_000_000  # hosts all ranges of an inventory may add up to
+_MAX_BOUND_DIGITS = 18  # bounds and steps of a range: more is a typo, not a host
 
 _LETTERS = string.ascii_letters  # Ansible's alphabet for [a:z] ranges: a-z then A-Z
 _BRACKETS = re.compile(r"\[[^\]]*\]")
@@ -25,7 +37,8 @@ class RangeError(ValueError):
 def expand_host_range(text: str) -> list[str]:
     """Expand every ``[begin:end]`` or ``[begin:end:step]`` range in a host name.
 
-    Zero padding of the bounds is kept; bounds are numbers or single letters.
+    Zero padding of the bounds is kept; bounds are numbers or single letters. The
+    hosts are counted before they are made: more than ``MAX_RANGE_HOSTS`` is an error.
 
     >>> expand_host_range("web[01:03].example.com")
     ['web01.example.com', 'web02.example.com', 'web03.example.com']
@@ -37,12 +50,17 @@ def expand_host_range(text: str) -> list[str]:
     ['r1na', 'r1nb', 'r2na', 'r2nb']
     >>> expand_host_range("plain")
     ['plain']
+    >>> expand_host_range("r[0:9999]n[0:9999]")
+    Traceback (most recent call last):
+    runner.inventory.ranges.RangeError: host range 'r[0:9999]n[0:9999]' makes 100,000,000 hosts; \
+the limit is 100,000
     """
     if "[" not in text:
         if "]" in text:
             raise RangeError(f"unmatched ']' in host name {text!r}")
         return [text]
-    pieces: list[list[str]] = []
+    pieces: list[list[str] | tuple[str, range, int]] = []
+    count = 1
     rest = text
     while "[" in rest:
         head, _, tail = rest.partition("[")
@@ -51,22 +69,54 @@ def expand_host_range(text: str) -> list[str]:
             raise RangeError(f"unclosed '[' in host range {text!r}")
         if "]" in head:
             raise RangeError(f"unmatched ']' in host name {text!r}")
-        pieces.append([head])
-        pieces.append(_expand_one(body, text))
+        one = _parse_one(body, text)
+        count *= len(one[1])
+        pieces += [[head], one]
     if "]" in rest:
         raise RangeError(f"unmatched ']' in host name {text!r}")
+    if count > MAX_RANGE_HOSTS:
+        raise RangeError(
+            f"host range {text!r} makes {count:,} hosts; the limit is {MAX_RANGE_HOSTS:,}"
+        )
     pieces.append([rest])
-    return ["".join(parts) for parts in itertools.product(*pieces)]
+    return ["".join(parts) for parts in itertools.product(*map(_names, pieces))]
 
 
-def _expand_one(body: str, text: str) -> list[str]:
-    """Expand the inside of one ``[...]`` range: ``01:20``, ``a:f``, ``1:10:3``."""
+def _names(piece: list[str] | tuple[str, range, int]) -> list[str]:
+    if isinstance(piece, list):
+        return piece
+    kind, numbers, width = piece
+    if kind == "letters":
+        return [_LETTERS[n] for n in numbers]
+    return [str(n).zfill(width) for n in numbers]
+
+
+def check_host_count(existing: int, adding: int) -> None:
+    """Refuse a range that would take the inventory past ``MAX_INVENTORY_HOSTS`` hosts.
+
+    >>> check_host_count(999_999, 1)
+    >>> check_host_count(999_999, 2)
+    Traceback (most recent call last):
+    runner.inventory.ranges.RangeError: this range takes the inventory past 1,000,000 hosts
+    """
+    if adding > 1 and existing + adding > MAX_INVENTORY_HOSTS:
+        raise RangeError(f"this range takes the inventory past {MAX_INVENTORY_HOSTS:,} hosts")
+
+
+def _parse_one(body: str, text: str) -> tuple[str, range, int]:
+    """The inside of one ``[...]`` range (``01:20``, ``a:f``, ``1:10:3``) as (kind,
+    numbers, zero-padded width), without making any name yet."""
     bounds = body.split(":")
     if len(bounds) not in (2, 3):
         raise RangeError(f"host range [{body}] in {text!r} must be [begin:end] or [begin:end:step]")
     begin, end = bounds[0] or "0", bounds[1]
     if not end:
         raise RangeError(f"host range [{body}] in {text!r} has no end value")
+    if any(len(bound) > _MAX_BOUND_DIGITS for bound in bounds):
+        raise RangeError(
+            f"host range [{body[:40]}] in {text[:60]!r}: numbers may have at most "
+            f"{_MAX_BOUND_DIGITS} digits"
+        )
     step = 1
     if len(bounds) == 3:
         if not bounds[2].isdigit() or int(bounds[2]) < 1:
@@ -76,7 +126,7 @@ def _expand_one(body: str, text: str) -> list[str]:
         first, last = _LETTERS.index(begin), _LETTERS.index(end)
         if first > last:
             raise RangeError(f"host range [{body}] in {text!r} is reversed (begin > end)")
-        return list(_LETTERS[first : last + 1 : step])
+        return "letters", range(first, last + 1, step), 0
     if not (begin.isdigit() and end.isdigit()):
         raise RangeError(
             f"host range [{body}] in {text!r}: bounds must be two numbers or two single letters"
@@ -90,7 +140,7 @@ def _expand_one(body: str, text: str) -> list[str]:
     if first > last:
         raise RangeError(f"host range [{body}] in {text!r} is reversed (begin > end)")
     width = len(begin) if padded else 0
-    return [str(n).zfill(width) for n in range(first, last + 1, step)]
+    return "numbers", range(first, last + 1, step), width
 
 
 def _is_ipv6(text: str) -> bool:

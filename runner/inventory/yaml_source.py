@@ -12,57 +12,68 @@ from collections.abc import Mapping
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
+from runner import safeyaml
 from runner.errors import InputError, InventoryError
 from runner.inventory.fastyaml import NotSimple, load_simple_yaml
 from runner.inventory.model import InventoryData, Origin
-from runner.inventory.ranges import RangeError, expand_host_range, split_host_port
+from runner.inventory.ranges import (
+    RangeError,
+    check_host_count,
+    expand_host_range,
+    split_host_port,
+)
 
 __all__ = ["load_yaml_inventory", "parse_yaml", "find_key_line", "read_text"]
 
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 GROUP_KEYS = ("hosts", "vars", "children")
+_CONSTRUCTOR = SafeConstructor()
 
 
 def read_text(path: str, error: type[InputError] = InventoryError) -> str:
-    """Read a UTF-8 text file, turning OS and decoding errors into ``error``."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except UnicodeDecodeError as exc:
-        raise error(f"file is not valid UTF-8 text ({exc.reason})", path=path) from exc
-    except OSError as exc:
-        raise error(f"cannot read file: {exc.strerror}", path=path) from exc
+    """Read a UTF-8 text file, turning OS and decoding errors into ``error`` (with the
+    line of a bad byte); see :func:`runner.safeyaml.read_text`."""
+    return safeyaml.read_text(path, error)
+
+
+class _NotJson(Exception):
+    """Text that json cannot take as it is (or not as strictly as we need)."""
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _NotJson("duplicate key")  # the YAML reader names both lines
+    return result
 
 
 def parse_yaml(text: str, path: str, error: type[InputError] = InventoryError) -> Any:
-    """``yaml.safe_load`` with errors that name the file and the 1-based line.
+    """Safe YAML (see :mod:`runner.safeyaml`) with errors that name the file and line.
 
     Like Ansible's loader, text that starts like JSON is tried as JSON first; big plain
-    files take the fast path of :mod:`runner.inventory.fastyaml`.
+    files take the fast path of :mod:`runner.inventory.fastyaml`. Whatever either of
+    them does not take as it is (duplicate keys, deep nesting, bad values...) goes to
+    the full reader, which also writes the error messages.
     """
+    return _parse(text, path, error)[0]
+
+
+def _parse(text: str, path: str, error: type[InputError]) -> tuple[Any, bool]:
+    """(data, True when every mapping key is a string)."""
     if text.lstrip()[:1] in ("{", "["):
         try:
-            return json.loads(text)
-        except ValueError:
+            data = json.loads(text, object_pairs_hook=_unique_pairs)
+            safeyaml.check_depth(data, path, error)
+            return data, True
+        except (ValueError, RecursionError, _NotJson, InputError):
             pass
     try:
-        return load_simple_yaml(text)
+        return load_simple_yaml(text), True
     except NotSimple:
         pass
-    try:
-        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context = getattr(exc, "context", None)
-        message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-        raise error(
-            message,
-            path=path,
-            line=mark.line + 1 if mark is not None else None,
-            hint="check the indentation and quoting around this line",
-        ) from exc
+    return safeyaml.load_text(text, path, error), False
 
 
 def _compose(path: str) -> yaml.Node | None:
@@ -70,18 +81,29 @@ def _compose(path: str) -> yaml.Node | None:
         return yaml.compose(fh, Loader=SafeLoader)
 
 
+def _same_key(node: yaml.Node, key: Any) -> bool:
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    if node.value == str(key):
+        return True
+    try:
+        return _CONSTRUCTOR.construct_object(node) == key
+    except Exception:  # noqa: BLE001 - only looking for a line
+        return False
+
+
 def find_key_line(path: str, key_path: tuple[Any, ...]) -> int | None:
     """1-based line of the mapping key reached by ``key_path``, or None if not found."""
     try:
         node = _compose(path)
-    except (OSError, yaml.YAMLError):
+    except (OSError, ValueError, RecursionError, yaml.YAMLError):
         return None
     line = None
     for key in key_path:
         if not isinstance(node, yaml.MappingNode):
             return line
         for key_node, value_node in node.value:
-            if key_node.value == str(key):
+            if _same_key(key_node, key):
                 line, node = key_node.start_mark.line + 1, value_node
                 break
         else:
@@ -91,7 +113,7 @@ def find_key_line(path: str, key_path: tuple[Any, ...]) -> int | None:
 
 def load_yaml_inventory(data: InventoryData, path: str) -> None:
     """Add the groups and hosts of one YAML (or JSON) inventory file to ``data``."""
-    doc = parse_yaml(read_text(path), path)
+    doc, string_keys = _parse(read_text(path), path, InventoryError)
     if doc is None:
         return
     if not isinstance(doc, Mapping):
@@ -108,13 +130,23 @@ def load_yaml_inventory(data: InventoryData, path: str) -> None:
             line=find_key_line(path, ("plugin",)),
             hint="export the hosts with 'ansible-inventory --list' and use that file",
         )
-    _YamlGroups(data, path).parse_all(doc)
+    _YamlGroups(data, path, check_names=not string_keys).parse_all(doc)
 
 
 class _YamlGroups:
-    def __init__(self, data: InventoryData, path: str) -> None:
+    def __init__(self, data: InventoryData, path: str, check_names: bool = True) -> None:
         self.data = data
         self.path = path
+        self.check_names = check_names  # the fast readers only make string keys
+
+    def check_var_names(self, variables: Mapping[Any, Any], where: tuple[Any, ...]) -> None:
+        for var in variables:
+            if not isinstance(var, str):
+                raise self.error(
+                    f"variable name {var!r} (a {type(var).__name__}) must be a string",
+                    (*where, var),
+                    hint=f"quote it: '{var}': ...",
+                )
 
     def error(self, message: str, key_path: tuple[Any, ...], hint: str | None = None):
         return InventoryError(
@@ -158,8 +190,13 @@ class _YamlGroups:
                     hint="list entries as 'name:' keys (with a colon), not as '- name' items",
                 )
             if key == "vars":
+                if self.check_names:
+                    self.check_var_names(section, (*where, key))
                 for var, value in section.items():
-                    self.data.set_group_var(name, var, value)
+                    try:
+                        self.data.set_group_var(name, var, value)
+                    except InventoryError as exc:
+                        raise self.error(exc.message, (*where, key, var), exc.hint) from exc
             elif key == "children":
                 for child, child_body in section.items():
                     child_where = (*where, "children", child)
@@ -178,10 +215,13 @@ class _YamlGroups:
                     f"found a {_kind(host_vars)}",
                     (*where, pattern),
                 )
+            if host_vars and self.check_names:
+                self.check_var_names(host_vars, (*where, pattern))
             if "[" in pattern or ":" in pattern:
                 try:
                     host, port = split_host_port(pattern)
                     names = expand_host_range(host)
+                    check_host_count(len(data.hosts), len(names))
                 except RangeError as exc:
                     raise self.error(
                         str(exc),
