@@ -7,7 +7,7 @@ import fnmatch
 import re
 from collections.abc import Collection, Mapping, Sequence
 
-from runner.errors import HostPatternError
+from runner.errors import HostPatternError, InputError
 from runner.inventory.model import Group
 from runner.inventory.patterns import (
     LOCALHOST_NAMES,
@@ -19,6 +19,7 @@ from runner.inventory.patterns import (
 )
 from runner.inventory.variables import VariableResolver
 from runner.models import Host
+from runner.safeyaml import read_text
 
 __all__ = ["Inventory"]
 
@@ -116,11 +117,10 @@ class Inventory:
                 result.append(part)
                 continue
             try:
-                with open(part[1:], encoding="utf-8") as fh:
-                    lines = fh.read().splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
+                lines = read_text(part[1:]).splitlines()
+            except InputError as exc:
                 raise HostPatternError(
-                    f"cannot read host pattern file {part[1:]!r}: {exc}",
+                    f"cannot read host pattern file {exc}",
                     pattern=pattern,
                     hint="@FILE reads one host pattern per line",
                 ) from exc
@@ -159,7 +159,7 @@ class Inventory:
         else:
             try:
                 regex = re.compile(expr[1:] if expr.startswith("~") else fnmatch.translate(expr))
-            except re.error as exc:
+            except (re.error, RecursionError, OverflowError, ValueError) as exc:
                 raise HostPatternError(
                     f"invalid regular expression in host pattern {expr!r}: {exc}",
                     pattern=pattern,

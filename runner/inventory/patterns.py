@@ -24,6 +24,7 @@ import re
 from collections.abc import Sequence
 from typing import TypeVar
 
+from runner.errors import HostPatternError
 from runner.inventory.ranges import is_single_address
 
 __all__ = [
@@ -42,6 +43,8 @@ LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")  # names that get an implici
 _COLON_PARTS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
 _GLOB_CHARS = frozenset("*?[")
+_BALANCED = re.compile(r"[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*")
+_MAX_INDEX_DIGITS = 18
 
 
 def split_patterns(pattern: str) -> list[str]:
@@ -53,6 +56,15 @@ def split_patterns(pattern: str) -> list[str]:
     ['web', '&prod', '!web1']
     >>> split_patterns("web[1:3]"), split_patterns("fe80::1")
     (['web[1:3]'], ['fe80::1'])
+
+    A malformed part is a :class:`HostPatternError`, never a part that selects more:
+
+    >>> split_patterns("web[0")
+    Traceback (most recent call last):
+    runner.errors.HostPatternError: host pattern 'web[0': unbalanced '[' or ']' in 'web[0'
+    >>> split_patterns("web,!")
+    Traceback (most recent call last):
+    runner.errors.HostPatternError: host pattern 'web,!': '!' must be followed by a pattern
     """
     if "," in pattern:
         parts = pattern.split(",")
@@ -60,7 +72,36 @@ def split_patterns(pattern: str) -> list[str]:
         parts = [pattern]
     else:
         parts = _COLON_PARTS.findall(pattern)
-    return [part.strip() for part in parts if part.strip()]
+        if _COLON_PARTS.sub("", pattern).strip(": \t\n"):
+            raise _malformed(pattern, f"unbalanced '[' or ']' in {pattern!r}")
+    result = [part.strip() for part in parts if part.strip()]
+    for part in result:
+        _check_part(part, pattern)
+    return result
+
+
+def _malformed(pattern: str, message: str) -> HostPatternError:
+    return HostPatternError(
+        f"host pattern {pattern!r}: {message}",
+        pattern=pattern,
+        hint="patterns look like web, web*, ~web\\d+, web[0], web[1:3], &prod, !web1, "
+        "joined by ',' or ':'",
+    )
+
+
+def _check_part(part: str, pattern: str) -> None:
+    expr = part[1:] if part[0] in "!&" else part
+    if not expr:
+        raise _malformed(pattern, f"{part!r} must be followed by a pattern")
+    if expr[0] == "~":
+        if len(expr) == 1:
+            raise _malformed(pattern, "'~' must be followed by a regular expression")
+        return
+    if not _BALANCED.fullmatch(expr):
+        raise _malformed(pattern, f"unbalanced '[' or ']' in {part!r}")
+    match = _SUBSCRIPT.match(expr)
+    if match and any(len(n) > _MAX_INDEX_DIGITS for n in match.groups()[1:] if n):
+        raise _malformed(pattern, f"subscript in {part!r} is too large")
 
 
 def order_patterns(parts: Sequence[str]) -> list[str]:
