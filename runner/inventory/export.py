@@ -200,11 +200,46 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _text_keys(value: Any) -> Any:
+    """Every mapping key as JSON writes it (``1`` -> ``"1"``, ``True`` -> ``"true"``), so
+    that keys of mixed types can be sorted."""
+    if isinstance(value, dict):
+        return {_key_text(k): _text_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_text_keys(v) for v in value]
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return str(_json_default(key))
+
+
 def dump_json(data: Any) -> str:
-    """JSON as ansible-inventory prints it: sorted keys, 4-space indent."""
-    return json.dumps(data, sort_keys=True, indent=4, ensure_ascii=False, default=_json_default)
+    """JSON as ansible-inventory prints it: sorted keys, 4-space indent.
+
+    >>> print(dump_json({"b": {1: "x", "a": None}}))
+    {
+        "b": {
+            "1": "x",
+            "a": null
+        }
+    }
+    """
+    try:
+        return json.dumps(data, sort_keys=True, indent=4, ensure_ascii=False, default=_json_default)
+    except TypeError:  # keys that are not strings and do not sort with the others
+        return json.dumps(
+            _text_keys(data), sort_keys=True, indent=4, ensure_ascii=False, default=_json_default
+        )
 
 
 def dump_yaml(data: Any) -> str:
     """Block-style YAML, as ansible-inventory --yaml prints it."""
-    return yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
+    try:
+        return yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
+    except (TypeError, yaml.YAMLError):  # keys that do not sort together, tuple keys
+        return yaml.safe_dump(_text_keys(data), default_flow_style=False, allow_unicode=True)

@@ -27,8 +27,14 @@ from typing import Any
 
 from runner.errors import InventoryError
 from runner.inventory.model import InventoryData, Origin
-from runner.inventory.ranges import RangeError, expand_host_range, split_host_port
+from runner.inventory.ranges import (
+    RangeError,
+    check_host_count,
+    expand_host_range,
+    split_host_port,
+)
 from runner.inventory.yaml_source import read_text
+from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS
 
 __all__ = ["load_ini_inventory", "parse_ini_value"]
 
@@ -39,17 +45,28 @@ _INTEGER = re.compile(r"[1-9][0-9]*|0")
 _DOTTED_NUMBERS = re.compile(r"[0-9]+\.[0-9]+\.[0-9.]*")  # IPv4 and versions: not literals
 _NEEDS_SHLEX = re.compile(r"[\"'\\#]")
 _LITERAL_NAMES = {"True": True, "False": False, "None": None}
+_INT_BOUND = 10**MAX_INT_DIGITS
+# C0 control characters (but tab, and the line breaks) and DEL: never part of a name.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def parse_ini_value(text: str) -> Any:
     """Turn an INI value into a Python value the way Ansible's INI plugin does.
 
+    Raises ValueError for a literal nested deeper than ``MAX_DEPTH`` or an integer with
+    more than ``MAX_INT_DIGITS`` digits (see :mod:`runner.safeyaml`).
+
     >>> parse_ini_value("8080"), parse_ini_value("True"), parse_ini_value("true")
     (8080, True, 'true')
     >>> parse_ini_value("'quoted'"), parse_ini_value("[1, (2, 3)]"), parse_ini_value("a b")
     ('quoted', [1, [2, 3]], 'a b')
+    >>> parse_ini_value("0x" + "f" * 4000)
+    Traceback (most recent call last):
+    ValueError: an integer with more than 4300 digits
     """
     if _INTEGER.fullmatch(text):
+        if len(text) > MAX_INT_DIGITS:
+            raise ValueError(f"an integer with more than {MAX_INT_DIGITS} digits")
         return int(text)
     if _PLAIN_WORD.fullmatch(text):
         return _LITERAL_NAMES.get(text, text)
@@ -61,15 +78,19 @@ def parse_ini_value(text: str) -> Any:
             value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
-    return _coerce(value)
+    return _coerce(value, 1)
 
 
-def _coerce(value: Any) -> Any:
+def _coerce(value: Any, depth: int) -> Any:
     """Ansible keeps only YAML-like types: tuples/sets become lists, bytes text."""
+    if isinstance(value, (list, tuple, set, frozenset, dict)) and depth > MAX_DEPTH:
+        raise ValueError(f"a value nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_coerce(v) for v in value]
+        return [_coerce(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {k: _coerce(v) for k, v in value.items()}
+        return {k: _coerce(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, int) and not -_INT_BOUND < value < _INT_BOUND:
+        raise ValueError(f"an integer with more than {MAX_INT_DIGITS} digits")
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="surrogateescape")
     if value is Ellipsis:
@@ -81,7 +102,16 @@ def _coerce(value: Any) -> Any:
 
 def load_ini_inventory(data: InventoryData, path: str) -> None:
     """Add the groups and hosts of one INI inventory file to ``data``."""
-    _IniParser(data, path).parse(read_text(path))
+    text = read_text(path)
+    found = _CONTROL.search(text)
+    if found is not None:
+        raise InventoryError(
+            f"control character U+{ord(found.group()):04X} in an INI inventory",
+            path=path,
+            line=text.count("\n", 0, found.start()) + 1,
+            hint="remove it; is this file really an inventory?",
+        )
+    _IniParser(data, path).parse(text)
 
 
 class _IniParser:
@@ -132,7 +162,10 @@ class _IniParser:
                         f"expected key=value in [{group}:vars], got {line!r}",
                         hint="each line of a [group:vars] section is one name=value",
                     )
-                data.set_group_var(group, key.strip(), parse_ini_value(value.strip()))
+                try:
+                    data.set_group_var(group, key.strip(), parse_ini_value(value.strip()))
+                except (ValueError, InventoryError) as exc:
+                    raise self.error(str(getattr(exc, "message", exc))) from exc
             else:
                 match = _GROUP_NAME.match(line)
                 if not match:
@@ -185,6 +218,7 @@ class _IniParser:
         try:
             host, port = split_host_port(pattern) if ":" in pattern else (pattern, None)
             names = expand_host_range(host) if "[" in host or "]" in host else (host,)
+            check_host_count(len(self.data.hosts), len(names))
         except RangeError as exc:
             raise self.error(str(exc), hint="ranges look like web[01:20] or db-[a:f]") from exc
         host_vars = {}
@@ -195,7 +229,10 @@ class _IniParser:
                     f"expected key=value after host {pattern!r}, got {token!r}",
                     hint="quote values that contain spaces: key='a value'",
                 )
-            host_vars[key] = parse_ini_value(value)
+            try:
+                host_vars[key] = parse_ini_value(value)
+            except ValueError as exc:
+                raise self.error(f"value of {key!r}: {exc}") from exc
         data = self.data
         for name in names:
             entry = data.add_host(name, group, port)

@@ -131,7 +131,7 @@ class InventoryData:
             # As in Ansible: sets the merge priority; it is not kept as a variable.
             try:
                 target.priority = int(value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise InventoryError(
                     f"ansible_group_priority of group {group!r} must be an integer, got {value!r}"
                 ) from exc

@@ -128,7 +128,10 @@ def _parse_group(data: InventoryData, path: str, group: str, body: Any, seen: di
         if not isinstance(group_vars, Mapping):
             raise _bad(path, f"'{group}.vars' must be an object")
         for key, value in group_vars.items():
-            data.set_group_var(group, key, value)
+            try:
+                data.set_group_var(group, key, value)
+            except InventoryError as exc:
+                raise _bad(path, exc.message) from exc
     children = body.get("children")
     if children is not None:
         if not isinstance(children, (list, Mapping)):
