@@ -69,7 +69,7 @@ _EXPECTED = {
 }
 
 try:
-    from yaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
