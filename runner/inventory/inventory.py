@@ -14,6 +14,7 @@ from runner.inventory.patterns import (
     apply_subscript,
     is_literal,
     order_patterns,
+    shown,
     split_patterns,
     split_subscript,
 )
@@ -141,7 +142,7 @@ class Inventory:
             return frozenset(apply_subscript(matched, subscript))
         except IndexError:
             raise HostPatternError(
-                f"subscript in {part!r} is out of range: {expr!r} matches {len(matched)} hosts",
+                f"subscript in {shown(part)} is out of range: {shown(expr)} matches {len(matched)} hosts",
                 pattern=pattern,
                 hint=f"indexes go from 0 to {len(matched) - 1} (or -1 for the last host)",
             ) from None
@@ -161,7 +162,7 @@ class Inventory:
                 regex = re.compile(expr[1:] if expr.startswith("~") else fnmatch.translate(expr))
             except (re.error, RecursionError, OverflowError, ValueError) as exc:
                 raise HostPatternError(
-                    f"invalid regular expression in host pattern {expr!r}: {exc}",
+                    f"invalid regular expression in host pattern {shown(expr)}: {exc}",
                     pattern=pattern,
                     hint="~REGEX uses Python's re syntax, matched from the start of the name",
                 ) from exc
@@ -225,7 +226,7 @@ class Inventory:
     def _no_match(self, pattern: str, unmatched: list[str]) -> HostPatternError:
         if not self.hosts:
             return HostPatternError(
-                f"host pattern {pattern!r} matches no hosts: the inventory is empty",
+                f"host pattern {shown(pattern)} matches no hosts: the inventory is empty",
                 pattern=pattern,
                 hint="give an inventory with -i (a file, a directory or 'host1,host2,'); "
                 "without one only 'localhost' exists",
@@ -237,12 +238,14 @@ class Inventory:
             for close in difflib.get_close_matches(expr, names, n=5, cutoff=0.6):
                 if close not in suggestions:
                     suggestions.append(close)
-        what = f" ({', '.join(repr(p) for p in unmatched)} matched nothing)" if unmatched else ""
+        what = (
+            f" ({', '.join(shown(p) for p in unmatched[:5])} matched nothing)" if unmatched else ""
+        )
         hint = (
             f"did you mean: {', '.join(suggestions[:5])}?"
             if suggestions
             else "run 'runner inventory --graph' to see the groups and hosts"
         )
         return HostPatternError(
-            f"host pattern {pattern!r} matches no hosts{what}", pattern=pattern, hint=hint
+            f"host pattern {shown(pattern)} matches no hosts{what}", pattern=pattern, hint=hint
         )

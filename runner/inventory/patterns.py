@@ -34,6 +34,7 @@ __all__ = [
     "apply_subscript",
     "is_literal",
     "LOCALHOST_NAMES",
+    "shown",
 ]
 
 T = TypeVar("T")
@@ -45,6 +46,15 @@ _SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$")
 _GLOB_CHARS = frozenset("*?[")
 _BALANCED = re.compile(r"[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*")
 _MAX_INDEX_DIGITS = 18
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """``repr`` of a pattern for a message, cut to ``limit`` characters.
+
+    >>> shown("web"), shown("w" * 100, 5)
+    ("'web'", "'wwwww...'")
+    """
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def split_patterns(pattern: str) -> list[str]:
@@ -73,7 +83,7 @@ def split_patterns(pattern: str) -> list[str]:
     else:
         parts = _COLON_PARTS.findall(pattern)
         if _COLON_PARTS.sub("", pattern).strip(": \t\n"):
-            raise _malformed(pattern, f"unbalanced '[' or ']' in {pattern!r}")
+            raise _malformed(pattern, f"unbalanced '[' or ']' in {shown(pattern)}")
     result = [part.strip() for part in parts if part.strip()]
     for part in result:
         _check_part(part, pattern)
@@ -82,7 +92,7 @@ def split_patterns(pattern: str) -> list[str]:
 
 def _malformed(pattern: str, message: str) -> HostPatternError:
     return HostPatternError(
-        f"host pattern {pattern!r}: {message}",
+        f"host pattern {shown(pattern)}: {message}",
         pattern=pattern,
         hint="patterns look like web, web*, ~web\\d+, web[0], web[1:3], &prod, !web1, "
         "joined by ',' or ':'",
@@ -92,16 +102,16 @@ def _malformed(pattern: str, message: str) -> HostPatternError:
 def _check_part(part: str, pattern: str) -> None:
     expr = part[1:] if part[0] in "!&" else part
     if not expr:
-        raise _malformed(pattern, f"{part!r} must be followed by a pattern")
+        raise _malformed(pattern, f"{shown(part)} must be followed by a pattern")
     if expr[0] == "~":
         if len(expr) == 1:
             raise _malformed(pattern, "'~' must be followed by a regular expression")
         return
     if not _BALANCED.fullmatch(expr):
-        raise _malformed(pattern, f"unbalanced '[' or ']' in {part!r}")
+        raise _malformed(pattern, f"unbalanced '[' or ']' in {shown(part)}")
     match = _SUBSCRIPT.match(expr)
     if match and any(len(n) > _MAX_INDEX_DIGITS for n in match.groups()[1:] if n):
-        raise _malformed(pattern, f"subscript in {part!r} is too large")
+        raise _malformed(pattern, f"subscript in {shown(part)} is too large")
 
 
 def order_patterns(parts: Sequence[str]) -> list[str]:
