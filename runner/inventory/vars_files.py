@@ -36,7 +36,7 @@ def load_vars_file(path: str, error: type[InputError] = InventoryError) -> dict[
     for name in data:
         if not isinstance(name, str):
             raise error(
-                f"variable name {name!r} (a {type(name).__name__}) must be a string",
+                f"variable name {name!r} ({_a(type(name).__name__)}) must be a string",
                 path=path,
                 line=find_key_line(path, (name,)),
                 hint=f"quote it: '{name}': ...",
@@ -92,3 +92,7 @@ def _dir_files(path: str) -> list[str]:
         elif not ext or ext in VARS_EXTENSIONS:
             found.append(full)
     return found
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"

@@ -143,7 +143,7 @@ class _YamlGroups:
         for var in variables:
             if not isinstance(var, str):
                 raise self.error(
-                    f"variable name {var!r} (a {type(var).__name__}) must be a string",
+                    f"variable name {var!r} ({_a(type(var).__name__)}) must be a string",
                     (*where, var),
                     hint=f"quote it: '{var}': ...",
                 )
@@ -246,3 +246,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, str):
         return "string"
     return type(value).__name__
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
