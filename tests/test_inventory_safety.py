@@ -315,3 +315,27 @@ def test_playbook_lines_are_kept():
 def test_fast_path_steps_aside_for_what_it_cannot_check(text):
     with pytest.raises(NotSimple):
         load_simple_yaml(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["-i", "h1,", "-e", "ansible_port=x"], "-e: "),
+        (["-i", "h1,", "-e", '{"ansible_port": [1]}'], "-e: "),
+        (["-i", "h1,", "-e", "ansible_ssh_port=99999999999"], "-e: "),
+    ],
+)
+def test_ports_are_checked_before_any_connection(capsys, args, where):
+    code, _, err = cli(capsys, "inventory", *args, "--list")
+    assert code == 1
+    assert err.startswith(f"runner: error: {where}ansible_") and "must be a port number" in err
+
+
+def test_port_from_an_inventory_file_names_it(capsys, tmp_path):
+    path = yaml_inv(tmp_path, "[web]\nh1 ansible_port=http\n", name="hosts")
+    assert error_of(capsys, path).startswith(f"runner: error: {path}: ansible_port of host 'h1'")
+
+
+def test_good_ports_pass(capsys):
+    code, out, _ = cli(capsys, "inventory", "-i", "h1:2222,", "-e", "ansible_ssh_port=22", "--list")
+    assert code == 0 and json.loads(out)["_meta"]["hostvars"]["h1"]["ansible_port"] == 2222

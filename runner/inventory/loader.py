@@ -40,6 +40,7 @@ IGNORED_EXTENSIONS = (
 )  # fmt: skip
 IGNORED_NAMES = frozenset({"group_vars", "host_vars", "vars_plugins"})
 YAML_EXTENSIONS = (".yml", ".yaml", ".json")
+PORT_VARS = ("ansible_port", "ansible_ssh_port")
 
 
 def load_inventory(
@@ -65,10 +66,30 @@ def load_inventory(
         group_names = names_by_groups.get(ordered)
         if group_names is None:
             group_names = names_by_groups[ordered] = tuple(sorted(ordered))
-        hosts[name] = Host(name, resolver.host_vars(name, entry.vars, entry.groups), group_names)
+        host_vars = resolver.host_vars(name, entry.vars, entry.groups)
+        for var in PORT_VARS:
+            port = host_vars.get(var)
+            if port is not None and not (port.__class__ is int and 0 <= port <= 65535):
+                _check_port(name, var, port, sources, extra_vars)
+        hosts[name] = Host(name, host_vars, group_names)
     local_vars = resolver.host_vars("localhost", {"ansible_connection": "local"}, ())
     implicit = Host("localhost", local_vars, ())
     return Inventory(hosts, data.groups, implicit, sources, resolver)
+
+
+def _check_port(
+    host: str, var: str, port: Any, sources: Sequence[str], extra_vars: Mapping[str, Any] | None
+) -> None:
+    """Refuse a port that the SSH transport could only fail on, before any host runs."""
+    if isinstance(port, str) and port.strip().isdigit() and int(port) <= 65535:
+        return
+    if port == "":
+        return
+    raise InventoryError(
+        f"{var} of host {host!r} must be a port number from 0 to 65535, got {port!r:.60}",
+        path="-e" if extra_vars and var in extra_vars else ", ".join(sources) or None,
+        hint="ports are plain numbers: ansible_port=2222 (templates are not rendered here)",
+    )
 
 
 def _load_source(
