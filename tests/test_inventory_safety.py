@@ -339,3 +339,20 @@ def test_port_from_an_inventory_file_names_it(capsys, tmp_path):
 def test_good_ports_pass(capsys):
     code, out, _ = cli(capsys, "inventory", "-i", "h1:2222,", "-e", "ansible_ssh_port=22", "--list")
     assert code == 0 and json.loads(out)["_meta"]["hostvars"]["h1"]["ansible_port"] == 2222
+
+
+@pytest.mark.parametrize(
+    ("printed", "message"),
+    [
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "JSON nested deeper than 100 levels"),
+        ('{"a": {"vars": {"x": ' + "1" * 5000 + "}}}", "integer of more than 4300 digits"),
+        ('{"a": {"vars": {"x": ' + "[" * 150 + "]" * 150 + "}}}", "nested deeper than 100"),
+    ],
+)
+def test_script_output_is_bounded(capsys, tmp_path, printed, message):
+    (tmp_path / "out.json").write_text(printed)
+    script = tmp_path / "inv.sh"
+    script.write_text(f"#!/bin/sh\ncat {tmp_path / 'out.json'}\n")
+    script.chmod(0o755)
+    first = error_of(capsys, script)
+    assert first.startswith(f"runner: error: {script}: ") and message in first

@@ -22,6 +22,7 @@ from typing import Any
 from runner.credentials import child_environment
 from runner.errors import InventoryError
 from runner.inventory.model import InventoryData
+from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS, check_depth
 
 __all__ = ["load_script_inventory", "SCRIPT_TIMEOUT"]
 
@@ -78,6 +79,18 @@ def _run(path: str, args: list[str]) -> Any:
         ) from exc
 
 
+def _run_checked(path: str, args: list[str]) -> Any:
+    """:func:`_run`, with JSON that is too deep or holds a huge integer refused."""
+    try:
+        output = _run(path, args)
+    except RecursionError as exc:  # json's own depth limit
+        raise _bad(path, f"JSON nested deeper than {MAX_DEPTH} levels") from exc
+    except ValueError as exc:  # json's int-digits limit
+        raise _bad(path, f"JSON with an integer of more than {MAX_INT_DIGITS} digits") from exc
+    check_depth(output, path, InventoryError)
+    return output
+
+
 def _bad(path: str, message: str) -> InventoryError:
     return InventoryError(
         f"inventory script output: {message}",
@@ -89,7 +102,7 @@ def _bad(path: str, message: str) -> InventoryError:
 
 def load_script_inventory(data: InventoryData, path: str) -> None:
     """Run ``path --list`` and add the groups and hosts it prints to ``data``."""
-    output = _run(path, ["--list"])
+    output = _run_checked(path, ["--list"])
     if not isinstance(output, Mapping):
         raise _bad(path, f"the top level must be a JSON object, got {type(output).__name__}")
     hostvars = None
@@ -103,7 +116,9 @@ def load_script_inventory(data: InventoryData, path: str) -> None:
         if group != "_meta":
             _parse_group(data, path, str(group), body, seen)
     for host in seen:
-        host_vars = hostvars.get(host, {}) if hostvars is not None else _run(path, ["--host", host])
+        host_vars = (
+            hostvars.get(host, {}) if hostvars is not None else _run_checked(path, ["--host", host])
+        )
         if not isinstance(host_vars, Mapping):
             raise _bad(path, f"variables of host {host!r} must be an object")
         data.hosts[host].vars.update(host_vars)
