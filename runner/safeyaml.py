@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
-from yaml.nodes import MappingNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
 from runner.errors import InputError
@@ -304,6 +304,27 @@ def _check_graph(root: yaml.Node, path: str, error: type[InputError]) -> None:
             depths[key] = 1 + max((depths[id(k)] for k in below), default=0)
 
 
+def _check_tree_depth(root: yaml.Node, path: str, error: type[InputError]) -> None:
+    """Depth only, for a document without anchors (so its node graph is a tree)."""
+    stack = [(root, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if depth > MAX_DEPTH:
+            raise _too_deep(node, path, error)
+        kind = node.__class__
+        if kind is MappingNode:
+            for key, value in node.value:
+                if value.__class__ is not ScalarNode:
+                    push((value, depth + 1))
+                if key.__class__ is not ScalarNode:
+                    push((key, depth + 1))
+        elif kind is SequenceNode:
+            for value in node.value:
+                if value.__class__ is not ScalarNode:
+                    push((value, depth + 1))
+
+
 def _too_deep(node: yaml.Node, path: str, error: type[InputError]) -> InputError:
     return error(
         f"data is nested deeper than {MAX_DEPTH} levels",
@@ -334,7 +355,10 @@ def load_text(
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_graph(node, path, error)
+        if "&" in text:  # anchors, so maybe aliases: the full measure
+            _check_graph(node, path, error)
+        else:
+            _check_tree_depth(node, path, error)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
