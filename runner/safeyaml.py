@@ -99,8 +99,10 @@ def read_text(path: str, error: type[InputError] = InputError) -> str:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise error(f"cannot read file: {exc.strerror or exc}", path=path) from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise error(
+            f"cannot read file: {getattr(exc, 'strerror', None) or exc}", path=path
+        ) from exc
     if len(raw) > MAX_FILE_BYTES:
         raise error(
             f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
