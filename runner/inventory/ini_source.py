@@ -218,7 +218,8 @@ class _IniParser:
         try:
             host, port = split_host_port(pattern) if ":" in pattern else (pattern, None)
             names = expand_host_range(host) if "[" in host or "]" in host else (host,)
-            check_host_count(len(self.data.hosts), len(names))
+            if len(names) > 1:
+                check_host_count(len(self.data.hosts), len(names))
         except RangeError as exc:
             raise self.error(str(exc), hint="ranges look like web[01:20] or db-[a:f]") from exc
         host_vars = {}
