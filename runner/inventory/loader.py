@@ -67,10 +67,11 @@ def load_inventory(
         if group_names is None:
             group_names = names_by_groups[ordered] = tuple(sorted(ordered))
         host_vars = resolver.host_vars(name, entry.vars, entry.groups)
-        for var in PORT_VARS:
-            port = host_vars.get(var)
-            if port is not None and not (port.__class__ is int and 0 <= port <= 65535):
-                _check_port(name, var, port, sources, extra_vars)
+        if "ansible_port" in host_vars or "ansible_ssh_port" in host_vars:
+            for var in PORT_VARS:
+                port = host_vars.get(var)
+                if port is not None and not (port.__class__ is int and 0 <= port <= 65535):
+                    _check_port(name, var, port, sources, extra_vars)
         hosts[name] = Host(name, host_vars, group_names)
     local_vars = resolver.host_vars("localhost", {"ansible_connection": "local"}, ())
     implicit = Host("localhost", local_vars, ())
