@@ -381,5 +381,9 @@ def load_text(
             line=_deep_line(text),
             hint="flatten the structure",
         ) from exc
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a constructor failed outside construct_object
+        raise error(f"cannot read this YAML: {type(exc).__name__}: {exc}"[:300], path=path) from exc
     finally:
         loader.dispose()
