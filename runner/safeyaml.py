@@ -29,7 +29,7 @@ runner.errors.InputError: v.yml:1: an alias refers to the collection that contai
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -94,11 +94,30 @@ class LineDict(dict):
         return getattr(self, "key_lines", {}).get(key, self.line)
 
 
+def read_bounded(stream: BinaryIO, limit: int, chunk: int = 1 << 20) -> bytes:
+    """At most ``limit`` bytes of ``stream``, read in chunks. (``read(limit)`` would make a
+    ``limit``-sized buffer first: 256 MiB at once for every small inventory file.)
+
+    >>> import io
+    >>> read_bounded(io.BytesIO(b"abcdef"), 4, chunk=3), read_bounded(io.BytesIO(b"ab"), 4)
+    (b'abcd', b'ab')
+    """
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        data = stream.read(min(chunk, left))
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)
+
+
 def read_text(path: str, error: type[InputError] = InputError) -> str:
     """Read a UTF-8 text file of at most ``MAX_FILE_BYTES``; errors name file and line."""
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            raw = read_bounded(fh, MAX_FILE_BYTES + 1)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
         raise error(
             f"cannot read file: {getattr(exc, 'strerror', None) or exc}", path=path

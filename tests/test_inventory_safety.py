@@ -356,3 +356,20 @@ def test_script_output_is_bounded(capsys, tmp_path, printed, message):
     script.chmod(0o755)
     first = error_of(capsys, script)
     assert first.startswith(f"runner: error: {script}: ") and message in first
+
+
+def test_reading_a_small_file_allocates_little_whatever_the_size_limit(tmp_path):
+    """The size bound is read in chunks: read(MAX_FILE_BYTES + 1) allocated 256 MiB first."""
+    import tracemalloc
+
+    from runner.safeyaml import read_text
+
+    path = tmp_path / "hosts.yml"
+    path.write_text("all:\n  hosts:\n    web1:\n")
+    tracemalloc.start()
+    try:
+        assert read_text(str(path)).startswith("all:")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20
