@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import run_cli
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "70000", "22x", "-1"])
+@pytest.mark.parametrize("value", ["abc", "70000", "22x", "-1"])
 def test_a_port_that_is_no_number_is_an_input_error(tmp_path, value):
     marker = tmp_path / "ran"
     result = run_cli(
@@ -22,7 +22,7 @@ def test_a_port_that_is_no_number_is_an_input_error(tmp_path, value):
         f"touch {marker}",
     )
     assert result.exit_code == 1, result
-    assert f"host web1: ansible_port='{value}' is not a port number" in result.stderr
+    assert "ansible_port of host 'web1' must be a port number" in result.stderr
     assert "Traceback" not in result.stderr
     assert not marker.exists()
 
