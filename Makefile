@@ -40,7 +40,7 @@ sshd:
 	fi
 
 demo: venv sshd
-	$(PY) -m tests.fleet demo --hosts $(HOSTS) $(if $(wildcard playbooks/rolling_deploy.yml),--playbook playbooks/rolling_deploy.yml,)
+	$(PY) -m runner.testing.fleet demo --hosts $(HOSTS) $(if $(wildcard playbooks/rolling_deploy.yml),--playbook playbooks/rolling_deploy.yml,)
 
 test: test-deps sshd
 	$(PY) -m pytest -q $(PYTEST_ARGS)
@@ -48,6 +48,7 @@ test: test-deps sshd
 lint: test-deps
 	$(VENV)/bin/ruff check runner tests bench
 	$(VENV)/bin/ruff format --check runner tests bench
+	$(VENV)/bin/mypy
 
 # The tools bench/fleet.py compares runner with, in their own venv: never in runner's deps.
 # A package that cannot be installed is reported and shows as "not installed" in the bench.

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.fleet import SSHServer, host_names, keygen, write_inventory  # noqa: E402
+from runner.testing.fleet import SSHServer, host_names, keygen, write_inventory  # noqa: E402
 
 
 def compile_runner() -> None:

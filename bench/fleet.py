@@ -40,7 +40,7 @@ from pathlib import Path
 from common import REPO, SSHServer, compile_runner, host_names, keygen, write_inventory  # noqa: I001
 
 sys.path.insert(0, str(REPO))
-from tests.fleet import Netns, loopback_addresses, why_no_netns  # noqa: E402
+from runner.testing.fleet import Netns, loopback_addresses, why_no_netns  # noqa: E402
 
 # sshd listens with a fixed backlog of 128 (SSH_LISTEN_BACKLOG; net.core.somaxconn cannot
 # raise it), so in the namespace it listens on 16 ports (sshd's maximum of listening

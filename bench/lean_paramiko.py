@@ -3,7 +3,7 @@
 python bench/lean_paramiko.py INVENTORY.json FORKS COMMAND
 INVENTORY.json: {"hosts": [[name, address, port], ...], "user": ..., "key": ...}
 
-A gevent pool of runner's own paramiko Transport (runner.transport.ssh.context.
+A gevent pool of runner's own paramiko Transport (runner.transport.ssh.lean.
 LeanTransport: no escaping of unlogged debug messages, algorithm lists filtered once, no
 logging calls, the quick ACK after OpenSSH's hostkeys-00) with the other savings runner
 makes (the key parsed once, AES-GCM first, TCP_NODELAY) and nothing else: no SSHClient,
@@ -27,7 +27,7 @@ import gevent.pool  # noqa: E402
 import paramiko  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from runner.transport.ssh.context import LeanTransport  # noqa: E402
+from runner.transport.ssh.lean import LeanTransport  # noqa: E402
 
 GCM = "aes128-gcm@openssh.com"
 

@@ -22,10 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.config import BecomeConfig
 from runner.errors import BecomeError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TRUE = ("1", "true", "yes", "on", "y")
+_TRUE = ("1", "true", "yes", "on", "y", "t")  # Ansible's boolean()
 
 
 @dataclass(frozen=True)
@@ -49,35 +50,88 @@ class Become:
         return self.user or "root"
 
 
-def become_for_host(
+BECOME_VARIABLES = {
+    "enabled": ("ansible_become",),
+    "user": ("ansible_become_user",),
+    "password": ("ansible_become_password", "ansible_become_pass"),
+}
+
+
+def resolve_become(
     host_vars: Mapping[str, Any],
     *,
-    become: bool = False,
+    enabled: bool = False,
     user: str | None = None,
     password: str | None = None,
-) -> Become | None:
-    """Whether and how a host escalates: command-line options over inventory variables.
+    keyword: bool | None = None,
+    keyword_user: str | None = None,
+) -> tuple[Become | None, dict[str, str]]:
+    """Whether and how a host escalates, and where each of the three answers came from.
+    The one become precedence of run, copy, fetch and play (Ansible's), highest first:
 
-    ``-b`` turns become on for every host; otherwise ``ansible_become`` decides.
-    ``--become-user`` wins over ``ansible_become_user``; a password given on the command
-    line (-K or RUNNER_BECOME_PASSWORD) wins over ``ansible_become_password`` /
-    ``ansible_become_pass``.
+    1. connection variables, wherever set (inventory, ``-e``, play/task ``vars``):
+       ``ansible_become``, ``ansible_become_user``, ``ansible_become_password`` /
+       ``ansible_become_pass``;
+    2. the playbook keywords ``become`` / ``become_user`` (``keyword``, ``keyword_user``:
+       the task's effective ones, already rendered; None: not set);
+    3. the command line: ``-b`` (``enabled``), ``--become-user`` (``user``), ``-K`` or
+       RUNNER_BECOME_PASSWORD (``password``);
+    4. defaults: no become, user root.
 
-    >>> become_for_host({"ansible_become": "yes", "ansible_become_user": "pg"})
+    >>> resolve_become({"ansible_become": "no"}, enabled=True)
+    (None, {'enabled': 'inventory: ansible_become'})
+    >>> resolve_become({"ansible_become_user": "pg"}, enabled=True, user="app")[0]
     Become(user='pg', password=None)
-    >>> become_for_host({}, become=False) is None
+    >>> resolve_become({}, enabled=True, keyword=False, password="pw")[0] is None
     True
-    >>> become_for_host({"ansible_become_password": "x"}, become=True, user="app")
-    Become(user='app', password=<set>)
     """
-    enabled = become or _truthy(host_vars.get("ansible_become"))
-    if not enabled:
-        return None
-    target = user or _str_or_none(host_vars.get("ansible_become_user"))
-    secret = password or _str_or_none(
-        host_vars.get("ansible_become_password") or host_vars.get("ansible_become_pass")
+    sources: dict[str, str] = {}
+    on, sources["enabled"] = _pick(
+        host_vars, "enabled", (keyword, "keyword: become"), (enabled or None, "command line: -b")
     )
-    return Become(target, secret)
+    on = _truthy(on)
+    if not on:
+        return None, sources
+    target, sources["user"] = _pick(
+        host_vars,
+        "user",
+        (keyword_user, "keyword: become_user"),
+        (user, "command line: --become-user"),
+    )
+    secret, sources["password"] = _pick(host_vars, "password", (password, "command line: -K"))
+    return Become(_str_or_none(target), _str_or_none(secret)), sources
+
+
+def _pick(host_vars: Mapping[str, Any], setting: str, *below: tuple[Any, str]) -> tuple[Any, str]:
+    """The connection variable for ``setting`` if one is set, else the first of ``below``
+    that is not None, else (None, "default")."""
+    for name in BECOME_VARIABLES[setting]:
+        value = host_vars.get(name)
+        if value not in (None, ""):
+            return value, f"inventory: {name}"
+    for value, source in below:
+        if value is not None and value != "":
+            return value, source
+    return None, "default"
+
+
+def host_become(
+    host_vars: Mapping[str, Any], defaults: BecomeConfig, password: str | None
+) -> Become | None:
+    """Whether and how one host escalates for ``run``, ``copy`` and ``fetch``: the host's
+    ``ansible_become*`` variables over the run's become options (``-b``,
+    ``--become-user``; ``password`` from -K or RUNNER_BECOME_PASSWORD); see resolve_become.
+
+    >>> host_become({"ansible_become": "yes"}, BecomeConfig(), None)
+    Become(user=None, password=None)
+    >>> host_become({}, BecomeConfig(enabled=True, user="app"), "pw")
+    Become(user='app', password=<set>)
+    >>> host_become({"ansible_become": False}, BecomeConfig(enabled=True), "pw") is None
+    True
+    """
+    return resolve_become(
+        host_vars, enabled=defaults.enabled, user=defaults.user, password=password
+    )[0]
 
 
 def _truthy(value: Any) -> bool:
@@ -265,7 +319,8 @@ class BecomeSession:
 __all__ = [
     "Become",
     "BecomeSession",
-    "become_for_host",
+    "host_become",
+    "resolve_become",
     "become_wrap",
     "env_prefix",
     "new_nonce",

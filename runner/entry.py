@@ -7,6 +7,7 @@ anything."""
 # gevent's patch_all imports importlib.metadata itself before it patches anything (to look
 # for plugins), so importing it first changes no import order; see _patch_all.
 from importlib import metadata as _metadata
+from typing import Any
 
 from gevent import monkey
 
@@ -22,13 +23,13 @@ def _patch_all() -> None:
     read = _metadata.entry_points
     installed = None
 
-    def entry_points(**params):  # type: ignore[no-untyped-def]
+    def entry_points(**params: Any) -> Any:
         nonlocal installed
         if installed is None:
             installed = read()
         return installed.select(**params) if params else installed
 
-    _metadata.entry_points = entry_points  # type: ignore[assignment]
+    _metadata.entry_points = entry_points
     try:
         monkey.patch_all()
     finally:

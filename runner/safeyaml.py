@@ -29,7 +29,7 @@ runner.errors.InputError: v.yml:1: an alias refers to the collection that contai
 from __future__ import annotations
 
 import re
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
@@ -41,18 +41,15 @@ from runner.errors import InputError
 __all__ = [
     "LineDict",
     "load_text",
-    "read_text",
     "check_depth",
     "MAX_DEPTH",
     "MAX_ALIAS_NODES",
     "MAX_INT_DIGITS",
-    "MAX_FILE_BYTES",
 ]
 
 MAX_DEPTH = 100  # nested collections; deeper data breaks JSON output and templating
 MAX_ALIAS_NODES = 1_000_000  # nodes that aliases may add to a document when expanded
 MAX_INT_DIGITS = 4300  # Python's default limit for turning an int into text
-MAX_FILE_BYTES = 256 * 1024 * 1024  # a YAML, JSON or INI file read whole
 
 _INT_BOUND = 10**MAX_INT_DIGITS
 # What the YAML reader refuses (PyYAML's Reader.NON_PRINTABLE), surrogates included.
@@ -69,7 +66,7 @@ _EXPECTED = {
 }
 
 try:
-    from yaml.cyaml import CParser as _Parser
+    from yaml.cyaml import CParser as _Parser  # type: ignore[attr-defined]  # stubs don't re-export it
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -92,53 +89,6 @@ class LineDict(dict):
 
     def key_line(self, key: Any) -> int:
         return getattr(self, "key_lines", {}).get(key, self.line)
-
-
-def read_bounded(stream: BinaryIO, limit: int, chunk: int = 1 << 20) -> bytes:
-    """At most ``limit`` bytes of ``stream``, read in chunks. (``read(limit)`` would make a
-    ``limit``-sized buffer first: 256 MiB at once for every small inventory file.)
-
-    >>> import io
-    >>> read_bounded(io.BytesIO(b"abcdef"), 4, chunk=3), read_bounded(io.BytesIO(b"ab"), 4)
-    (b'abcd', b'ab')
-    """
-    parts: list[bytes] = []
-    left = limit
-    while left > 0:
-        data = stream.read(min(chunk, left))
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)
-
-
-def read_text(path: str, error: type[InputError] = InputError) -> str:
-    """Read a UTF-8 text file of at most ``MAX_FILE_BYTES``; errors name file and line."""
-    try:
-        with open(path, "rb") as fh:
-            raw = read_bounded(fh, MAX_FILE_BYTES + 1)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
-        raise error(
-            f"cannot read file: {getattr(exc, 'strerror', None) or exc}", path=path
-        ) from exc
-    if len(raw) > MAX_FILE_BYTES:
-        raise error(
-            f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
-            path=path,
-            hint="split it into several files in an inventory directory",
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise error(
-            f"file is not valid UTF-8 text (byte 0x{raw[exc.start]:02x} at column {column})",
-            path=path,
-            line=line,
-            hint="save the file as UTF-8",
-        ) from exc
 
 
 def check_printable(text: str, path: str, error: type[InputError] = InputError) -> None:
@@ -211,7 +161,7 @@ class _Constructor(SafeConstructor):
             hint=f"quote it to keep it as text: '{value[:40]}'" if value else None,
         )
 
-    def construct_yaml_int(self, node: yaml.Node) -> int:
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         value = super().construct_yaml_int(node)
         if not -_INT_BOUND < value < _INT_BOUND:
             raise self.fail(f"integer with more than {MAX_INT_DIGITS} digits", node)
@@ -220,13 +170,16 @@ class _Constructor(SafeConstructor):
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
             raise ConstructorError(
-                None, None, f"expected a mapping node, but found {node.id}", node.start_mark
+                None,
+                None,
+                f"expected a mapping node, but found {getattr(node, 'id', 'node')}",
+                node.start_mark,
             )
         mapping: dict[Any, Any] = LineDict() if self.lines else {}
         self._fill_mapping(mapping, node, deep)
         return mapping
 
-    def construct_yaml_map(self, node: yaml.Node):  # type: ignore[override]
+    def construct_yaml_map(self, node: MappingNode):
         data: dict[Any, Any] = LineDict() if self.lines else {}
         yield data
         self._fill_mapping(data, node, False)
@@ -257,8 +210,9 @@ class _Constructor(SafeConstructor):
             mapping.key_lines = key_lines  # type: ignore[attr-defined]
 
 
-_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
-_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)
+# the stubs bind add_constructor to yaml's own Loader classes; any constructor subclass works
+_Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
+_Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)  # type: ignore[type-var]
 
 
 class _Loader(_Parser, _Constructor, Resolver):

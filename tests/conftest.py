@@ -1,26 +1,27 @@
-"""Shared fixtures. The gevent patch comes first, as in runner.entry (habit 1)."""
+"""Shared fixtures. The gevent patch comes first, as in runner.entry (habit 1): pytest
+loads tests.gevent_first before anything (pyproject.toml's addopts); importing it here as
+well keeps that order when the addopts are overridden (``-o addopts=``)."""
 
-from gevent import monkey
-
-monkey.patch_all()
+import tests.gevent_first  # noqa: F401, I001  (first: the gevent patch)
 
 import contextlib  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests.fleet import (  # noqa: E402
+from runner.testing.fleet import (  # noqa: E402
     SSHServer,
     ensure_local_user,
     host_names,
     keygen,
+    wait_until,
     why_no_sshd,
     write_inventory,
 )
@@ -171,6 +172,53 @@ def cli():
     return run_cli
 
 
+# What runner reads from os.environ rather than from Environment.environ (ssh-agent and ~
+# in runner.transport.ssh; click's envvar= for -i): a run that sets them must be a process.
+PROCESS_ONLY_VARIABLES = frozenset({"HOME", "SSH_AUTH_SOCK", "RUNNER_INVENTORY"})
+
+
+def run_inprocess(
+    *args: str, env: dict | None = None, stdin_text: str = "", timeout: float = 120
+) -> CLIResult:
+    """Run ``runner ARGS`` in this process through runner.cli.main with an injected
+    Environment (StringIO streams, a copy of os.environ updated with ``env``; a None value
+    removes a variable), as run_cli would in a subprocess, without its start-up cost.
+
+    For tests whose point is not a process boundary (signals, start-up, the gevent patch,
+    closed pipes, worker processes, ptys keep run_cli). stdin is not a terminal."""
+    from gevent import Timeout
+
+    from runner.cli import main
+    from runner.cli.environment import Environment
+
+    if PROCESS_ONLY_VARIABLES & set(env or {}):
+        raise ValueError(
+            f"runner reads {sorted(PROCESS_ONLY_VARIABLES)} from os.environ: use run_cli"
+        )
+    environ = {k: v for k, v in os.environ.items() if k != "RUNNER_INVENTORY"}
+    for name, value in (env or {}).items():
+        if value is None:
+            environ.pop(name, None)
+        else:
+            environ[name] = value
+    environment = Environment(
+        stdin=io.StringIO(stdin_text),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        environ=environ,
+        stdin_isatty=lambda: False,
+    )
+    with Timeout(timeout, AssertionError(f"runner {' '.join(args)} ran over {timeout} s")):
+        code = main(list(args), env=environment)
+    return CLIResult(code, environment.stdout.getvalue(), environment.stderr.getvalue())
+
+
+@pytest.fixture
+def in_process():
+    """run_inprocess: ``in_process("run", ...)`` -> CLIResult, like ``cli`` without a process."""
+    return run_inprocess
+
+
 def json_records(stdout: str) -> list[dict]:
     """The JSON Lines runner printed on stdout."""
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
@@ -183,10 +231,7 @@ def ssh_agent_holding(key: Path, home: Path):
     sock = home / "agent.sock"
     agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+        wait_until(sock.exists, 5, "ssh-agent's socket")
         env = {"SSH_AUTH_SOCK": str(sock), "HOME": str(home)}
         subprocess.run(
             ["ssh-add", "-q", str(key)], env={**os.environ, **env}, check=True, capture_output=True

@@ -18,7 +18,7 @@ from runner.engine import Engine
 from runner.errors import ConnectError, HostPatternError
 from runner.events import Recorder
 from runner.models import CommandResult, Host
-from runner.transport.base import OutputCapture, Transport
+from runner.transport.base import OutputCapture, Transport, TransportFactory
 
 # responder(host, command) -> exit code, stdout, stderr
 Responder = Callable[[str, str], "tuple[int, str, str]"]
@@ -55,7 +55,39 @@ class FakeRun:
     stdin: bytes | None = None
 
 
-class FakeTransport(Transport):
+class FactoryOf(TransportFactory):
+    """A TransportFactory over a plain function Host -> Transport."""
+
+    def __init__(self, make: Callable[[Host], Transport]) -> None:
+        self.make = make
+
+    def __call__(self, host: Host) -> Transport:
+        return self.make(host)
+
+
+class NoFiles:
+    """The file half of the Transport interface, for fakes that only run commands."""
+
+    def put_file(self, data: bytes, path: str, mode: int | None = None) -> None:
+        raise OSError(f"this fake transport keeps no files ({path})")
+
+    def put_new_file(self, data: bytes, path: str, mode: int = 0o600) -> None:
+        raise OSError(f"this fake transport keeps no files ({path})")
+
+    def get_file(self, path: str) -> bytes:
+        raise FileNotFoundError(path)
+
+    def remove_file(self, path: str) -> None:
+        raise FileNotFoundError(path)
+
+    def upload(self, local_path: str, remote_path: str, mode: int) -> int:
+        raise OSError(f"this fake transport keeps no files ({remote_path})")
+
+    def download(self, remote_path: str, local_path: str) -> tuple[int, int]:
+        raise FileNotFoundError(remote_path)
+
+
+class FakeTransport(NoFiles, Transport):
     def __init__(self, host: Host, fleet: FakeFleet) -> None:
         self.host = host
         self.fleet = fleet
@@ -174,7 +206,7 @@ def run_playbook(
     recorder = Recorder()
     runner = PlaybookRunner(
         inventory=fleet.inventory(),
-        engine_factory=lambda: Engine(fleet.factory, recorder, forks=forks),
+        engine_factory=lambda: Engine(FactoryOf(fleet.factory), forks=forks),
         sink=recorder,
         local_factory=fleet.factory,
         extra_vars=extra_vars,

@@ -18,6 +18,8 @@ def hosts_of(res) -> dict[str, dict]:
 
 
 def test_copy_keeps_mode_and_skips_equal_files(make_fleet, cli, tmp_path):
+    # a real process per run: runner.engine.transfer keeps each source's digest and mode
+    # per process (_SOURCES), so in process the third copy would see the old mode
     fleet = make_fleet(3)
     src = tmp_path / "tool.sh"
     src.write_bytes(b"#!/bin/sh\necho tool\n" * 1000)
@@ -42,18 +44,20 @@ def test_copy_keeps_mode_and_skips_equal_files(make_fleet, cli, tmp_path):
     assert not [p for p in remote_dir.iterdir() if ".runner-" in p.name]  # no temp files left
 
 
-def test_copy_into_folder_and_fetch_back(make_fleet, cli, tmp_path):
+def test_copy_into_folder_and_fetch_back(make_fleet, in_process, tmp_path):
     fleet = make_fleet(2)
     src = tmp_path / "data.bin"
     src.write_bytes(os.urandom(300_000))
     src.chmod(0o640)
     remote_dir = tmp_path / "srv"
     remote_dir.mkdir()
-    res = cli("copy", *fleet.args(), "--json", "web01", str(src), f"{remote_dir}/")
+    res = in_process("copy", *fleet.args(), "--json", "web01", str(src), f"{remote_dir}/")
     assert res.exit_code == 0, res
     assert (remote_dir / "data.bin").read_bytes() == src.read_bytes()
     fetched = tmp_path / "fetched"
-    got = cli("fetch", *fleet.args(), "--json", "all", str(remote_dir / "data.bin"), str(fetched))
+    got = in_process(
+        "fetch", *fleet.args(), "--json", "all", str(remote_dir / "data.bin"), str(fetched)
+    )
     assert got.exit_code == 0, got
     for name in fleet.names:
         local = fetched / name / "data.bin"
@@ -61,19 +65,21 @@ def test_copy_into_folder_and_fetch_back(make_fleet, cli, tmp_path):
             hashlib.sha256(local.read_bytes()).digest() == hashlib.sha256(src.read_bytes()).digest()
         )
         assert stat.S_IMODE(local.stat().st_mode) == 0o640
-    again = cli("fetch", *fleet.args(), "--json", "all", str(remote_dir / "data.bin"), str(fetched))
+    again = in_process(
+        "fetch", *fleet.args(), "--json", "all", str(remote_dir / "data.bin"), str(fetched)
+    )
     assert {r["stdout"].split()[0] for r in hosts_of(again).values()} == {"unchanged"}
-    missing = cli("fetch", *fleet.args(), "--json", "web01", "/nonexistent/x", str(fetched))
+    missing = in_process("fetch", *fleet.args(), "--json", "web01", "/nonexistent/x", str(fetched))
     assert missing.exit_code == 2 and "no such file" in hosts_of(missing)["web01"]["error"]
 
 
-def test_script_env_chdir_and_stdin(make_fleet, cli, tmp_path):
+def test_script_env_chdir_and_stdin(make_fleet, in_process, tmp_path):
     fleet = make_fleet(2)
     script = tmp_path / "probe.sh"
     script.write_text('#!/bin/sh\necho "args=$* pwd=$(pwd) greet=$GREETING"; cat\necho "me=$0"\n')
     data = tmp_path / "stdin.txt"
     data.write_text("from-stdin\n")
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--json",
@@ -96,5 +102,5 @@ def test_script_env_chdir_and_stdin(make_fleet, cli, tmp_path):
         uploaded = lines[2].removeprefix("me=")
         assert uploaded.startswith("/tmp/.runner-") and uploaded.endswith("-probe.sh")
         assert not os.path.exists(uploaded), "the uploaded script must be removed"
-    usage = cli("run", *fleet.args(), "all")
+    usage = in_process("run", *fleet.args(), "all")
     assert usage.exit_code == 5 and "--script" in usage.stderr

@@ -6,19 +6,21 @@ from __future__ import annotations
 import gevent
 import pytest
 
-from runner.engine import CommandSpec, Engine, fit_forks
+from runner.config import OutputConfig, RunConfig, Secrets
+from runner.engine import Engine, JobContext, fit_forks
+from runner.engine.command import CommandJob
 from runner.errors import (
     AuthenticationError,
     CommandTimeoutError,
     ConnectError,
-    TemplateError,
 )
 from runner.events import HostFinished, HostOutput, HostStarted, Recorder, RunFinished
 from runner.models import CommandResult, Host, Status
 from runner.transport.base import OutputCapture, Transport
+from tests.fakes import FactoryOf, NoFiles
 
 
-class FakeTransport(Transport):
+class FakeTransport(NoFiles, Transport):
     """Scripted behaviour per host name: output, exit code, delay, errors."""
 
     def __init__(self, host: Host, script: dict, stats: dict) -> None:
@@ -42,6 +44,7 @@ class FakeTransport(Transport):
         stdin=None,
         env=None,
         pty=False,
+        become=None,
     ) -> CommandResult:
         self.stats["running"] = self.stats.get("running", 0) + 1
         self.stats["peak"] = max(self.stats.get("peak", 0), self.stats["running"])
@@ -60,24 +63,27 @@ class FakeTransport(Transport):
         self.stats["closed"] = self.stats.get("closed", 0) + 1
 
 
-def make_engine(script: dict | None = None, **kw):
-    stats: dict = {}
-    recorder = Recorder()
-    engine = Engine(lambda h: FakeTransport(h, script or {}, stats), recorder, **kw)
-    return engine, recorder, stats
+class Runs:
+    """The command job on fake transports: ``runs.command(hosts)`` -> RunReport."""
+
+    def __init__(self, script: dict | None = None, *, forks: int = 100, **config) -> None:
+        self.stats: dict = {}
+        self.recorder = Recorder()
+        factory = FactoryOf(lambda h: FakeTransport(h, script or {}, self.stats))
+        self.context = JobContext(RunConfig(**config), Secrets(), self.recorder, factory, forks)
+
+    def command(self, hosts, command="echo {{ inventory_hostname }}"):
+        return CommandJob(command).run(self.context, hosts)
 
 
-def hosts(n: int) -> list[Host]:
-    return [Host(f"h{i:03d}") for i in range(n)]
-
-
-def spec(**kw) -> CommandSpec:
-    return CommandSpec(render=lambda h: f"echo {h.name}", **kw)
+def hosts(n: int, **host_vars) -> list[Host]:
+    return [Host(f"h{i:03d}", dict(host_vars)) for i in range(n)]
 
 
 def test_every_host_gets_exactly_one_result_and_forks_bound_concurrency():
-    engine, rec, stats = make_engine(forks=7)
-    report = engine.run_command(hosts(50), spec())
+    runs = Runs(forks=7)
+    rec, stats = runs.recorder, runs.stats
+    report = runs.command(hosts(50))
     assert list(report.results) == [h.name for h in hosts(50)]
     assert all(r.status is Status.OK for r in report.results.values())
     assert stats["peak"] == 7
@@ -94,8 +100,7 @@ def test_errors_become_results_with_status():
         "h003": {"raise": CommandTimeoutError("command timed out after 1s")},
         "h004": {"raise": RuntimeError("bug")},
     }
-    engine, _, _ = make_engine(script)
-    report = engine.run_command(hosts(6), spec())
+    report = Runs(script).command(hosts(6))
     r = report.results
     assert (r["h000"].status, r["h000"].exit_code) == (Status.FAILED, 3)
     assert (r["h001"].status, r["h001"].error_kind) == (Status.UNREACHABLE, "connect")
@@ -107,13 +112,9 @@ def test_errors_become_results_with_status():
 
 
 def test_template_error_fails_only_that_host():
-    def render(host):
-        if host.name == "h001":
-            raise TemplateError("undefined variable: 'port' is undefined")
-        return "true"
-
-    engine, _, stats = make_engine()
-    report = engine.run_command(hosts(3), CommandSpec(render=render))
+    fleet = hosts(3, port=22)
+    fleet[1] = Host("h001")
+    report = Runs().command(fleet, "echo {{ port }}")
     assert report.results["h001"].status is Status.FAILED
     assert "'port'" in report.results["h001"].error
     assert report.results["h000"].status is Status.OK
@@ -124,29 +125,32 @@ def test_retries_only_transient_connect_errors():
         "h000": {"connect_failures": [ConnectError("refused", transient=True)] * 2},
         "h001": {"connect_failures": [ConnectError("no such host", transient=False)]},
     }
-    engine, _, stats = make_engine(script, retries=2, retry_delay=0.001)
-    report = engine.run_command(hosts(2), spec())
-    assert report.results["h000"].status is Status.OK
-    assert report.results["h001"].status is Status.UNREACHABLE
+    stats: dict = {}
+    engine = Engine(
+        FactoryOf(lambda h: FakeTransport(h, script, stats)), retries=2, retry_delay=0.001
+    )
+    results, _ = engine.map(hosts(2), engine.connection, lambda h, exc: exc)
+    assert isinstance(results["h000"], FakeTransport)
+    assert isinstance(results["h001"], ConnectError)
     assert stats["connects"] == 3 + 1
 
 
 def test_stream_events_are_whole_lines():
     script = {"h000": {"stdout": "a\nb\npartial"}}
-    engine, rec, _ = make_engine(script)
-    engine.run_command(hosts(1), spec(stream=True))
-    lines = [e.line for e in rec.of_type(HostOutput)]
+    runs = Runs(script, output=OutputConfig(mode="stream"))
+    runs.command(hosts(1))
+    lines = [e.line for e in runs.recorder.of_type(HostOutput)]
     assert lines == [b"a\n", b"b\n", b"partial"]
 
 
 def test_cancel_cuts_off_running_and_unstarted_hosts():
     script = {h.name: {"delay": 5} for h in hosts(10)[2:]}
-    engine, _, stats = make_engine(script, forks=4)
-    gevent.spawn_later(0.2, engine.cancel)
-    report = engine.run_command(hosts(10), spec())
+    runs = Runs(script, forks=4)
+    gevent.spawn_later(0.2, runs.context.cancel)
+    report = runs.command(hosts(10))
     assert set(report.results) == {"h000", "h001"}
     assert set(report.interrupted) == {f"h{i:03d}" for i in range(2, 10)}
-    assert stats["running"] == 0
+    assert runs.stats["running"] == 0
 
 
 @pytest.mark.parametrize(
@@ -177,17 +181,20 @@ def test_connections_to_one_address_are_paced():
             gevent.sleep(0.01)
             stats["opening"] -= 1
 
-    engine = Engine(lambda h: SlowConnect(h, {}, stats), Recorder(), forks=100, connect_burst=8)
+    factory = FactoryOf(lambda h: SlowConnect(h, {}, stats))
+
+    def connect_all(engine: Engine, fleet: list[Host]) -> dict:
+        results, _ = engine.map(fleet, engine.connection, lambda h, exc: exc)
+        engine.close()
+        return results
+
     same = [Host(f"h{i}", {"ansible_host": "10.9.9.9"}) for i in range(60)]
-    report = engine.run_command(same, spec())
-    assert len(report.results) == 60 and stats["peak_opening"] == 8
+    results = connect_all(Engine(factory, forks=100, connect_burst=8), same)
+    assert len(results) == 60 and stats["peak_opening"] == 8
     stats["peak_opening"] = 0
     spread = [Host(f"s{i}", {"ansible_host": f"10.9.9.{i}"}) for i in range(60)]
-    engine.run_command(spread, spec())
+    connect_all(Engine(factory, forks=100, connect_burst=8), spread)
     assert stats["peak_opening"] > 8  # different addresses are not held back by it
     stats["peak_opening"] = 0
-    engine = Engine(
-        lambda h: SlowConnect(h, {}, stats), Recorder(), forks=100, connect_concurrency=5
-    )
-    engine.run_command(spread, spec())
+    connect_all(Engine(factory, forks=100, connect_concurrency=5), spread)
     assert stats["peak_opening"] == 5  # ...but by the bound on all handshakes in flight

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, json_records
-from tests.fleet import (
+from runner.testing.fleet import (
     SilentServer,
     SSHServer,
     free_port,
     host_names,
     keygen,
+    processes_matching,
+    wait_until,
     write_inventory,
 )
+from tests.conftest import REPO, json_records
 
 pytestmark = pytest.mark.sshd
 
@@ -94,10 +96,13 @@ def wait_for_lines(proc: subprocess.Popen, text: str, count: int) -> None:
         seen += text in line
 
 
-def remote_left(marker: str) -> str:
-    time.sleep(0.5)
-    found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
-    return found.stdout.strip()
+def wait_no_remote_left(marker: str, timeout: float = 5) -> None:
+    """Fail unless every remote ``sleep MARKER`` has ended within ``timeout`` seconds."""
+    wait_until(
+        lambda: not processes_matching(f"^sleep {marker}"),
+        timeout,
+        f"the remote 'sleep {marker}' to be ended",
+    )
 
 
 @pytest.fixture
@@ -171,13 +176,11 @@ def test_frozen_host_ends_by_keepalive_as_lost(victim, sshd, tmp_path):
     proc = start_cli(
         "run", "-i", str(inv), "--known-hosts", kh, "--keepalive", "0.5", "--json", "all", CMD
     )
-    time.sleep(0.2)
-    deadline = time.monotonic() + 10
-    while (
-        time.monotonic() < deadline
-        and len([p for p in descendants(victim.proc.pid) if process_name(p) == "sleep"]) < 2
-    ):
-        time.sleep(0.05)
+    wait_until(
+        lambda: len([p for p in descendants(victim.proc.pid) if process_name(p) == "sleep"]) >= 2,
+        10,
+        "both remote commands to run on the victim",
+    )
     frozen_at = time.monotonic()
     assert signal_sessions(victim, signal.SIGSTOP) >= 2
     out, err = proc.communicate(timeout=20)
@@ -191,7 +194,7 @@ def test_frozen_host_ends_by_keepalive_as_lost(victim, sshd, tmp_path):
     assert {recs[n]["status"] for n in host_names(2, "ok")} == {"ok"}
 
 
-def test_frozen_host_without_keepalive_ends_by_command_timeout(victim, tmp_path, cli):
+def test_frozen_host_without_keepalive_ends_by_command_timeout(victim, tmp_path):
     inv = write_inventory(tmp_path / "one.yml", victim, ["frozen1"])
     kh = str(tmp_path / "kh")
     proc = start_cli(
@@ -217,30 +220,30 @@ def test_frozen_host_without_keepalive_ends_by_command_timeout(victim, tmp_path,
     assert "timed out after 2s" in rec["error"]
 
 
-def test_pty_timeout_hangs_up_the_remote_command(make_fleet, cli):
+def test_pty_timeout_hangs_up_the_remote_command(make_fleet, in_process):
     """A root login: sshd refuses "signal" requests there, so only the pty's SIGHUP can
     end the command."""
     fleet = make_fleet(1)
     marker = "43.217"
-    res = cli("run", *fleet.args(), "--pty", "-t", "1", "--json", "all", f"sleep {marker}")
+    res = in_process("run", *fleet.args(), "--pty", "-t", "1", "--json", "all", f"sleep {marker}")
     assert res.exit_code == 2, res
     assert json_records(res.stdout)[0]["error_kind"] == "timeout"
-    assert remote_left(marker) == "", "closing the pty must hang the command up"
+    wait_no_remote_left(marker)  # closing the pty must hang the command up
 
 
-def test_pty_gives_a_terminal_and_one_stream(make_fleet, cli):
+def test_pty_gives_a_terminal_and_one_stream(make_fleet, in_process):
     fleet = make_fleet(1)
-    res = cli("run", *fleet.args(), "--pty", "--json", "all", "tty; echo err >&2")
+    res = in_process("run", *fleet.args(), "--pty", "--json", "all", "tty; echo err >&2")
     rec = json_records(res.stdout)[0]
     assert rec["stdout"].startswith("/dev/pts/") and "err" in rec["stdout"]  # one stream
 
 
-def test_auth_failures_are_distinct(make_fleet, cli, tmp_path, ssh_root, user_sshd):
+def test_auth_failures_are_distinct(make_fleet, in_process, tmp_path, ssh_root, user_sshd):
     fleet = make_fleet(1)
     args = ["run", *fleet.args(), "--json"]
     # 1. a key the server does not know
     wrong = keygen(tmp_path / "wrong_key")
-    refused = cli(*args, "-e", f"ansible_ssh_private_key_file={wrong}", "all", "true")
+    refused = in_process(*args, "-e", f"ansible_ssh_private_key_file={wrong}", "all", "true")
     # 2. an encrypted key without its passphrase, then with it
     locked = tmp_path / "locked_key"
     subprocess.run(
@@ -248,8 +251,8 @@ def test_auth_failures_are_distinct(make_fleet, cli, tmp_path, ssh_root, user_ss
     )
     authorized = fleet.server.workdir / "authorized_keys"
     authorized.write_text(authorized.read_text() + Path(f"{locked}.pub").read_text())
-    encrypted = cli(*args, "-e", f"ansible_ssh_private_key_file={locked}", "all", "true")
-    unlocked = cli(
+    encrypted = in_process(*args, "-e", f"ansible_ssh_private_key_file={locked}", "all", "true")
+    unlocked = in_process(
         *args,
         "-e",
         f"ansible_ssh_private_key_file={locked}",
@@ -265,7 +268,7 @@ def test_auth_failures_are_distinct(make_fleet, cli, tmp_path, ssh_root, user_ss
     ).start()
     try:
         inv = write_inventory(tmp_path / "nokeys.yml", nokeys, ["nk1"])
-        not_accepted = cli(
+        not_accepted = in_process(
             "run", "-i", str(inv), "--known-hosts", str(tmp_path / "kh2"), "--json", "all", "true"
         )
     finally:
@@ -299,7 +302,7 @@ def test_auth_failures_are_distinct(make_fleet, cli, tmp_path, ssh_root, user_ss
             f"all:\n  hosts:\n    pw1:\n      ansible_host: 127.0.0.1\n"
             f"      ansible_port: {pw_server.port}\n      ansible_user: {pw_server.user}\n"
         )
-        bad = cli(
+        bad = in_process(
             "run",
             "-i",
             str(inv),

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import runner.cli_inventory  # noqa: F401 - imported once here, not in every child
+import runner.cli.inventory  # noqa: F401 - imported once here, not in every child
 from runner.cli import main
 
 SCALE = int(os.environ.get("RUNNER_FUZZ_SCALE", "1"))

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from runner.cli import main
-from runner.cli_run import command_renderer
+from runner.engine.command import CommandJob
 from runner.errors import RunnerError
 from runner.models import Host
 
@@ -381,8 +381,9 @@ def test_fuzz_adhoc_templates_offline(command, value, guarded):
     tracemalloc.start()
     started = time.monotonic()
     try:
-        render = command_renderer(command, {"r": value})
-        text = render(host)
+        job = CommandJob(command)
+        job.check([host])
+        text = job.render(host, {"r": value})
         assert isinstance(text, str)
     except RunnerError as exc:
         assert "MemoryError" not in str(exc), exc

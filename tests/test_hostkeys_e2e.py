@@ -25,12 +25,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runner.config import ConnectionConfig
+from runner.testing.fleet import SSHServer, keygen
 from runner.transport.ssh import known_hosts as kh_module
 from runner.transport.ssh.hostkey import HostCertificate
 from runner.transport.ssh.known_hosts import KnownHosts, match_host, match_pattern
-from runner.transport.sshopts import DEFAULT_GLOBAL_KNOWN_HOSTS, CLIOptions, resolve_settings
+from runner.transport.ssh.settings import DEFAULT_GLOBAL_KNOWN_HOSTS, resolve_settings
 from tests.conftest import REPO, json_records, require_sshd
-from tests.fleet import SSHServer, keygen
 
 pytestmark = pytest.mark.sshd
 
@@ -680,5 +681,5 @@ def test_a_damaged_certificate_is_refused_not_an_exception(host_cert):
     ],
 )
 def test_known_hosts_files_are_resolved_as_ssh_reads_them(cli_file, config, expected):
-    settings = resolve_settings("web1", {}, CLIOptions(known_hosts=cli_file), config)
+    settings = resolve_settings("web1", {}, ConnectionConfig(known_hosts=cli_file), config)
     assert (settings.known_hosts, settings.other_known_hosts) == expected

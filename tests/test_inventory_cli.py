@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -9,37 +10,36 @@ import sys
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from runner.cli_inventory import inventory_command
+from runner.cli.environment import Environment
+from runner.cli.inventory import inventory_command
 from runner.errors import ConfigError, HostPatternError, InventoryError, RunnerError
 from runner.inventory import load_inventory
 from runner.inventory.extravars import parse_extra_vars
+from tests.conftest import run_cli, run_inprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YAML_INVENTORY = os.path.join(ROOT, "inventories", "hosts.yml")
 
 
 def run(*args, env=None):
-    result = CliRunner().invoke(
-        inventory_command, list(args), env=env or {"RUNNER_INVENTORY": None}
-    )
-    return result
+    """``runner inventory ARGS`` in process, through the CLI's exit-code boundary."""
+    return run_inprocess("inventory", *args, env=env)
 
 
 def test_list_shape():
     result = run("-i", YAML_INVENTORY, "--list")
     assert result.exit_code == 0
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["all"] == {"children": ["ungrouped", "web", "db", "prod", "eu"]}
     assert data["canary"] == {"hosts": ["web01.example.com"]}
     assert data["_meta"]["hostvars"]["web01.example.com"]["release"] == "beta"
-    assert result.output.startswith('{\n    "_meta"')  # sorted keys, 4-space indent
+    assert result.stdout.startswith('{\n    "_meta"')  # sorted keys, 4-space indent
 
 
 def test_graph_and_group():
     result = run("-i", YAML_INVENTORY, "--graph", "web")
-    assert result.output.splitlines() == [
+    assert result.stdout.splitlines() == [
         "@web:",
         "  |--@canary:",
         "  |  |--web01.example.com",
@@ -49,22 +49,22 @@ def test_graph_and_group():
         "  |--web04.example.com",
         "  |--web05.example.com",
     ]
-    assert run("-i", YAML_INVENTORY, "--graph").output.startswith("@all:\n  |--@ungrouped:\n")
+    assert run("-i", YAML_INVENTORY, "--graph").stdout.startswith("@all:\n  |--@ungrouped:\n")
 
 
 def test_host_and_hosts():
     result = run("-i", YAML_INVENTORY, "--host", "web02.example.com")
-    assert json.loads(result.output)["http_port"] == 8081
+    assert json.loads(result.stdout)["http_port"] == 8081
     result = run("-i", YAML_INVENTORY, "--host", "web02.example.com", "--yaml")
-    assert yaml.safe_load(result.output)["role"] == "eu-node"
+    assert yaml.safe_load(result.stdout)["role"] == "eu-node"
     result = run("-i", YAML_INVENTORY, "--hosts", "db-c*,canary")
-    assert result.output == "web01.example.com\ndb-c.example.com\n"  # inventory order
+    assert result.stdout == "web01.example.com\ndb-c.example.com\n"  # inventory order
 
 
 def test_yaml_list_loads_back_to_the_same_inventory(tmp_path):
     result = run("-i", YAML_INVENTORY, "--list", "--yaml")
     exported = tmp_path / "exported.yml"
-    exported.write_text(result.output)
+    exported.write_text(result.stdout)
     again, original = load_inventory([str(exported)]), load_inventory([YAML_INVENTORY])
     assert list(again.hosts) == list(original.hosts) or set(again.hosts) == set(original.hosts)
     for name, host in original.hosts.items():
@@ -73,10 +73,13 @@ def test_yaml_list_loads_back_to_the_same_inventory(tmp_path):
 
 
 def test_inventory_from_environment_and_extra_vars():
-    result = run(
-        "--host", "w1", "-e", "a=1", "-e", '{"b": [2]}', env={"RUNNER_INVENTORY": "w1,w2,"}
+    # a process: click reads RUNNER_INVENTORY from os.environ, not the injected environ
+    result = run_cli(
+        "inventory",
+        *("--host", "w1", "-e", "a=1", "-e", '{"b": [2]}'),
+        env={"RUNNER_INVENTORY": "w1,w2,"},
     )
-    assert json.loads(result.output) == {"a": "1", "b": [2]}
+    assert json.loads(result.stdout) == {"a": "1", "b": [2]}
 
 
 def test_errors_are_raised_for_the_top_level():
@@ -87,19 +90,21 @@ def test_errors_are_raised_for_the_top_level():
         (["-i", YAML_INVENTORY, "--host", "nosuch"], InventoryError),
         (["-i", YAML_INVENTORY, "--list", "-e", "novalue"], ConfigError),
     ]:
-        result = run(*args)
-        assert isinstance(result.exception, error), (args, result.exception)
-        assert isinstance(result.exception, RunnerError)
+        env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
+        with pytest.raises(error) as raised:
+            inventory_command.main(args, standalone_mode=False, obj=env)
+        assert isinstance(raised.value, RunnerError)
+        assert run(*args).exit_code == 1, args  # and the boundary reports it as bad input
 
 
 def test_exactly_one_action():
-    assert run("-i", YAML_INVENTORY).exit_code == 2
-    assert run("-i", YAML_INVENTORY, "--list", "--graph").exit_code == 2
+    assert run("-i", YAML_INVENTORY).exit_code == 5  # usage
+    assert run("-i", YAML_INVENTORY, "--list", "--graph").exit_code == 5
 
 
 def test_does_not_import_gevent_or_paramiko():
     code = (
-        "import sys, runner.cli_inventory, runner.inventory; "
+        "import sys, runner.cli.inventory, runner.inventory; "
         "bad = [m for m in ('gevent', 'paramiko', 'rich') if m in sys.modules]; "
         "sys.exit(str(bad) if bad else 0)"
     )

@@ -14,9 +14,8 @@ import shlex
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from runner.cli_inventory import inventory_command
+from tests.conftest import run_inprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDEN = os.path.join(ROOT, "tests", "data", "inventory", "ansible")
@@ -33,17 +32,17 @@ def _cases():
 @pytest.mark.parametrize(("name", "ext", "args"), list(_cases()))
 def test_output_matches_ansible_inventory(name, ext, args, monkeypatch):
     monkeypatch.chdir(ROOT)
-    monkeypatch.delenv("RUNNER_INVENTORY", raising=False)
-    result = CliRunner().invoke(inventory_command, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    result = run_inprocess("inventory", *args)
+    assert result.exit_code == 0, result
+    output = result.stdout
     with open(os.path.join(GOLDEN, f"{name}.{ext}"), encoding="utf-8") as fh:
         expected = fh.read()
     if ext == "json":
-        assert json.loads(result.output) == json.loads(expected)
+        assert json.loads(output) == json.loads(expected)
     elif ext == "yml":
-        assert yaml.safe_load(result.output) == yaml.safe_load(expected)
+        assert yaml.safe_load(output) == yaml.safe_load(expected)
     else:
-        assert result.output.rstrip("\n") == expected.rstrip("\n")
+        assert output.rstrip("\n") == expected.rstrip("\n")
 
 
 def test_every_example_inventory_has_a_golden_file():

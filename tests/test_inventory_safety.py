@@ -12,7 +12,7 @@ from runner.errors import HostPatternError, PlaybookError
 from runner.inventory import load_inventory
 from runner.inventory.fastyaml import NotSimple, load_simple_yaml
 from runner.inventory.ranges import MAX_RANGE_HOSTS, RangeError, expand_host_range
-from runner.playbook.yamlsrc import line_of, parse_yaml
+from runner.playbook.reader import line_of, parse_yaml
 from runner.safeyaml import MAX_ALIAS_NODES, MAX_DEPTH
 
 
@@ -362,7 +362,7 @@ def test_reading_a_small_file_allocates_little_whatever_the_size_limit(tmp_path)
     """The size bound is read in chunks: read(MAX_FILE_BYTES + 1) allocated 256 MiB first."""
     import tracemalloc
 
-    from runner.safeyaml import read_text
+    from runner.textfiles import read_text
 
     path = tmp_path / "hosts.yml"
     path.write_text("all:\n  hosts:\n    web1:\n")

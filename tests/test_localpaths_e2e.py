@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from runner.localpaths import host_file_name
+from runner.testing.fleet import write_inventory
 from tests.conftest import json_records
-from tests.fleet import write_inventory
 
 pytestmark = pytest.mark.sshd
 
@@ -47,10 +47,10 @@ def site(sshd, tmp_path):
     return {"remote": remote, "root": root, "dest": dest, "names": names, "args": args}
 
 
-def test_runner_fetch_keeps_hostile_host_names_inside_dest(site, cli):
+def test_runner_fetch_keeps_hostile_host_names_inside_dest(site, in_process):
     dest, root = site["dest"], site["root"]
     src = f"{site['remote']}/sub/../data.txt"
-    res = cli("fetch", *site["args"], "--json", "all", src, str(dest))
+    res = in_process("fetch", *site["args"], "--json", "all", src, str(dest))
     assert res.exit_code == 0, res
     hosts = {r["host"]: r for r in json_records(res.stdout) if r["type"] == "host"}
     assert sorted(hosts) == sorted(site["names"])
@@ -62,7 +62,7 @@ def test_runner_fetch_keeps_hostile_host_names_inside_dest(site, cli):
     assert sorted(p.name for p in dest.iterdir()) == sorted(map(host_file_name, site["names"]))
 
 
-def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, cli, tmp_path):
+def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, in_process, tmp_path):
     dest, root, remote = site["dest"], site["root"], site["remote"]
     climbing = "../" * 30 + str(remote).lstrip("/") + "/data.txt"  # relative, climbs out
     book = tmp_path / "fetch.yml"
@@ -95,7 +95,7 @@ def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, cli,
       ignore_errors: true
 """
     )
-    res = cli("play", *site["args"], "--json", str(book))
+    res = in_process("play", *site["args"], "--json", str(book))
     assert res.exit_code == 0, res
     tasks = [r for r in json_records(res.stdout) if r["type"] == "task"]
     climbed = [r for r in tasks if r["task"] == "climbing src"]
@@ -110,15 +110,17 @@ def test_playbook_fetch_keeps_host_names_and_remote_paths_inside_dest(site, cli,
     assert files_outside(root, dest) == []
 
 
-def test_out_dir_keeps_hostile_host_names_inside_dir(site, cli, tmp_path):
+def test_out_dir_keeps_hostile_host_names_inside_dir(site, in_process, tmp_path):
     root = site["root"]
     out = root / "a" / "b" / "out"
-    res = cli("run", *site["args"], "--out-dir", str(out), "all", "echo {{ inventory_hostname }}")
+    res = in_process(
+        "run", *site["args"], "--out-dir", str(out), "all", "echo {{ inventory_hostname }}"
+    )
     assert res.exit_code == 0, res
     book = tmp_path / "echo.yml"
     book.write_text("- hosts: all\n  tasks:\n    - command: echo {{ inventory_hostname }}\n")
     play_out = root / "a" / "b" / "play-out"
-    res = cli("play", *site["args"], "--out-dir", str(play_out), str(book))
+    res = in_process("play", *site["args"], "--out-dir", str(play_out), str(book))
     assert res.exit_code == 0, res
     for name in site["names"]:
         stem = host_file_name(name)
@@ -130,11 +132,13 @@ def test_out_dir_keeps_hostile_host_names_inside_dir(site, cli, tmp_path):
     assert [p for p in files_outside(root, out) if play_out not in p.parents] == []
 
 
-def test_a_symbolic_link_in_dest_leading_out_fails_that_host(site, cli, tmp_path):
+def test_a_symbolic_link_in_dest_leading_out_fails_that_host(site, in_process, tmp_path):
     dest, outside = site["dest"], tmp_path / "outside"
     outside.mkdir()
     (dest / "web01").symlink_to(outside)
-    res = cli("fetch", *site["args"], "--json", "web01", f"{site['remote']}/data.txt", str(dest))
+    res = in_process(
+        "fetch", *site["args"], "--json", "web01", f"{site['remote']}/data.txt", str(dest)
+    )
     assert res.exit_code == 2, res
     (record,) = [r for r in json_records(res.stdout) if r["type"] == "host"]
     assert "symbolic link" in record["error"] and "Traceback" not in res.stderr
@@ -170,11 +174,13 @@ COMMANDS = ["run --out-dir", "play --out-dir", "play with fetch", "copy --out-di
 
 @pytest.mark.parametrize("bad", [".", "..", ""])
 @pytest.mark.parametrize("command", COMMANDS)
-def test_bad_host_names_are_input_errors_before_any_connection(sshd, cli, tmp_path, bad, command):
+def test_bad_host_names_are_input_errors_before_any_connection(
+    sshd, in_process, tmp_path, bad, command
+):
     inventory = write_inventory(tmp_path / "inventory.yml", sshd, ["web01", bad])
     known_hosts = tmp_path / "known_hosts"
     argv = commands(tmp_path)[command]
-    res = cli(argv[0], "-i", str(inventory), "--known-hosts", str(known_hosts), *argv[1:])
+    res = in_process(argv[0], "-i", str(inventory), "--known-hosts", str(known_hosts), *argv[1:])
     assert res.exit_code == 1, res
     assert f"runner: error: host name {bad!r} cannot be used as a file name" in res.stderr
     assert "hint: rename the host in the inventory" in res.stderr
@@ -185,25 +191,27 @@ def test_bad_host_names_are_input_errors_before_any_connection(sshd, cli, tmp_pa
         assert not (tmp_path / made).exists(), made
 
 
-def test_host_names_sharing_a_file_name_are_refused(sshd, cli, tmp_path):
+def test_host_names_sharing_a_file_name_are_refused(sshd, in_process, tmp_path):
     inventory = write_inventory(tmp_path / "inventory.yml", sshd, ["a/b", "a_b"])
     known_hosts = tmp_path / "known_hosts"
     for argv in (
         ["fetch", "all", "/etc/hostname", str(tmp_path / "fetched")],
         ["run", "--out-dir", str(tmp_path / "out"), "all", "true"],
     ):
-        res = cli(argv[0], "-i", str(inventory), "--known-hosts", str(known_hosts), *argv[1:])
+        res = in_process(
+            argv[0], "-i", str(inventory), "--known-hosts", str(known_hosts), *argv[1:]
+        )
         assert res.exit_code == 1, res
         assert "hosts 'a/b' and 'a_b' would share the file name 'a_b'" in res.stderr
     assert not known_hosts.exists()
 
 
 @pytest.mark.parametrize("src", ["/tmp/..", "/", "logs/.."])
-def test_fetch_src_that_names_no_file_is_an_input_error(sshd, cli, tmp_path, src):
+def test_fetch_src_that_names_no_file_is_an_input_error(sshd, in_process, tmp_path, src):
     inventory = write_inventory(tmp_path / "inventory.yml", sshd, ["web01"])
     known_hosts = tmp_path / "known_hosts"
     dest = tmp_path / "fetched"
-    res = cli(
+    res = in_process(
         "fetch", "-i", str(inventory), "--known-hosts", str(known_hosts), "all", src, str(dest)
     )
     assert res.exit_code == 1, res
@@ -211,7 +219,7 @@ def test_fetch_src_that_names_no_file_is_an_input_error(sshd, cli, tmp_path, src
     assert not known_hosts.exists() and not dest.exists()
 
 
-def test_a_fetch_dest_naming_the_host_refuses_host_names_with_a_slash(site, cli, tmp_path):
+def test_a_fetch_dest_naming_the_host_refuses_host_names_with_a_slash(site, in_process, tmp_path):
     """`dest: backups/{{ inventory_hostname }}.conf` (flat) is a common idiom: the name
     goes into the path as it is, so a name with '/' is refused before anything runs."""
     dest, marker = site["dest"], tmp_path / "MARKER"
@@ -224,22 +232,22 @@ def test_a_fetch_dest_naming_the_host_refuses_host_names_with_a_slash(site, cli,
         "        flat: true\n"
     )
     book.write_text(f"- hosts: all\n  tasks:\n{task}")
-    res = cli("play", *site["args"], str(book))
+    res = in_process("play", *site["args"], str(book))
     assert res.exit_code == 1, res
     assert "runner: error: host name '../../x' cannot be used as a file name" in res.stderr
     assert "{{ inventory_hostname }}" in res.stderr and f"{book}:" in res.stderr
     assert not marker.exists() and files_outside(site["root"], dest) == []
-    res = cli("play", *site["args"], "--limit", "web01", str(book))  # a plain name is fine
+    res = in_process("play", *site["args"], "--limit", "web01", str(book))  # a plain name is fine
     assert res.exit_code == 0, res
     assert (dest / "web01.txt").read_text() == CONTENT
 
 
-def test_a_symbolic_link_in_out_dir_leading_out_fails_that_host(site, cli, tmp_path):
+def test_a_symbolic_link_in_out_dir_leading_out_fails_that_host(site, in_process, tmp_path):
     out, outside = site["root"] / "out", tmp_path / "outside"
     out.mkdir()
     outside.mkdir()
     (out / "web01.stdout").symlink_to(outside / "stolen")
-    res = cli("run", *site["args"], "--json", "--out-dir", str(out), "web01", "echo secret")
+    res = in_process("run", *site["args"], "--json", "--out-dir", str(out), "web01", "echo secret")
     assert res.exit_code == 2, res
     (record,) = [r for r in json_records(res.stdout) if r["type"] == "host"]
     assert "symbolic link" in record["error"] and res.stderr == ""

@@ -8,12 +8,24 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from runner.models import CommandResult, HostResult, Status
-from runner.multiproc import read_frame, split_round_robin, write_frame
+from runner.config import RunConfig, Secrets
+from runner.engine.command import CommandJob
+from runner.errors import ConfigError
+from runner.events import HostFinished, HostOutput, HostStarted, Notice
+from runner.executors import Run
+from runner.executors.procs import split_round_robin
+from runner.executors.protocol import (
+    decode_event,
+    encode_event,
+    read_record,
+    record,
+    write_record,
+)
+from runner.models import CommandResult, Host, HostResult, Status
+from runner.testing.fleet import processes_matching, wait_until
 from tests.conftest import REPO
 
 VOLATILE = ("started", "duration")
@@ -35,15 +47,33 @@ def test_split_round_robin():
     assert split_round_robin([], 3) == []
 
 
-def test_frames_round_trip_results():
+def test_protocol_records_round_trip_events_runs_and_secrets():
+    events = [
+        HostStarted("web01", 12.5),
+        HostOutput("web01", "stderr", b"half a line \xff"),
+        HostFinished(HostResult("web01", Status.FAILED, CommandResult(3, b"out\xff", b"err"))),
+        HostFinished(HostResult("web02", Status.UNREACHABLE, None, "refused", "connect")),
+        Notice("forks lowered", "warning"),
+    ]
     buf = io.BytesIO()
-    result = HostResult("web01", Status.FAILED, CommandResult(3, b"out\xff", b"err"), None)
-    write_frame(buf, result)
-    write_frame(buf, {"k": 1})
+    for event in events:
+        write_record(buf, record("event", event=encode_event(event)))
+    run = Run((Host("web01", {"ansible_port": 2222}),), CommandJob("uptime"), RunConfig())
+    write_record(buf, record("run", run=run.to_dict(), secrets=Secrets("pw").to_dict()))
     buf.seek(0)
-    assert read_frame(buf) == result
-    assert read_frame(buf) == {"k": 1}
-    assert read_frame(buf) is None
+    lines = buf.getvalue().splitlines()
+    assert all(b"\n" not in line for line in lines)  # one JSON object per line
+    decoded = [decode_event(read_record(buf)["event"]) for _ in events]
+    assert decoded == events
+    last = read_record(buf)
+    assert Run.from_dict(last["run"]).hosts[0].port == 2222
+    assert Secrets.from_dict(last["secrets"]).ssh_password == "pw"
+    assert read_record(buf) is None
+
+
+def test_a_record_of_another_protocol_version_is_refused():
+    with pytest.raises(ConfigError, match="version 2"):
+        read_record(io.BytesIO(b'{"protocol": 2, "type": "event"}\n'))
 
 
 @pytest.mark.sshd
@@ -93,16 +123,19 @@ def test_ctrl_c_during_multiprocess_run_leaves_no_process(make_fleet, user_sshd)
         assert line, "runner ended early"
         seen += "started" in line
     workers = subprocess.run(
-        ["pgrep", "-f", "runner _worker"], capture_output=True, text=True
+        ["pgrep", "-P", str(proc.pid), "-f", "runner _worker"], capture_output=True, text=True
     ).stdout.split()
     assert len(workers) >= 3
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
     assert "interrupted=12" in out
-    time.sleep(0.5)
-    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}")]
-    assert alive == [], "worker processes left behind"
+    wait_until(
+        lambda: not [pid for pid in workers if os.path.exists(f"/proc/{pid}")],
+        5,
+        "the worker processes to end",
+    )
     if user_sshd is not None:
-        left = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
-        assert left.stdout.strip() == ""
+        wait_until(
+            lambda: not processes_matching(f"^sleep {marker}"), 5, f"no remote 'sleep {marker}'"
+        )

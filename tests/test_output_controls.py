@@ -306,14 +306,14 @@ def test_json_lines_escape_what_a_terminal_obeys_and_decode_exactly() -> None:
 
 
 def test_cli_errors_on_a_terminal_show_controls_escaped() -> None:
-    from runner.cli import _print_error
+    from runner.cli.app import print_error
     from runner.errors import InventoryError
 
     error = InventoryError("bad host \x1b]0;x\x07 here", hint="try \x9b2J")
     master, slave = os.openpty()
     try:
         with open(slave, "w", closefd=False) as tty:
-            _print_error(error, tty)
+            print_error(error, tty)
         shown = os.read(master, 4096).decode()
     finally:
         os.close(master)
@@ -322,5 +322,5 @@ def test_cli_errors_on_a_terminal_show_controls_escaped() -> None:
     assert "runner: error: bad host ^[]0;x^G here" in shown
     assert "  hint: try <U+009B>2J" in shown
     piped = io.StringIO()
-    _print_error(error, piped)
+    print_error(error, piped)
     assert "bad host \x1b]0;x\x07 here" in piped.getvalue()

@@ -181,7 +181,7 @@ def test_local_transport_refuses_a_become_password_as_a_task_failure(tmp_path):
     from runner.engine import Engine
     from runner.events import Recorder
     from runner.playbook import PlaybookRunner, load_playbook
-    from tests.fakes import FakeInventory
+    from tests.fakes import FactoryOf, FakeInventory
 
     path = tmp_path / "play.yml"
     path.write_text(
@@ -191,7 +191,7 @@ def test_local_transport_refuses_a_become_password_as_a_task_failure(tmp_path):
     recorder = Recorder()
     runner_ = PlaybookRunner(
         inventory=FakeInventory({"ctl": host}),
-        engine_factory=lambda: Engine(LocalTransport, recorder),
+        engine_factory=lambda: Engine(FactoryOf(LocalTransport)),
         sink=recorder,
         local_factory=LocalTransport,
         become=BecomeDefaults(password=SECRET),

@@ -37,11 +37,11 @@ def root_var(root: Path) -> str:
     return json.dumps({"deploy_root": f"{root}/{{{{ inventory_hostname }}}}"})
 
 
-def test_rolling_deploy_batches_and_recap(make_fleet, cli, root, tmp_path):
+def test_rolling_deploy_batches_and_recap(make_fleet, in_process, root, tmp_path):
     fleet = make_fleet(5, groups={"web": host_names(5)})
     junit = tmp_path / "junit.xml"
     args = ["play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "-e", root_var(root)]
-    res = cli(*args, "--junit", str(junit))
+    res = in_process(*args, "--junit", str(junit))
     assert res.exit_code == 0, res
     # serial [1, "50%"] of 5 hosts: 1, then 2, then 2
     assert "batch 1/3: web01 (1)" in res.stdout
@@ -53,7 +53,7 @@ def test_rolling_deploy_batches_and_recap(make_fleet, cli, root, tmp_path):
     cases = ET.parse(junit).getroot().findall(".//testcase")
     assert len(cases) == 5 * 5
     # a second run changes nothing
-    again = cli(*args, "--json")
+    again = in_process(*args, "--json")
     assert again.exit_code == 0, again
     assert all(c["changed"] == 0 and c["ok"] == 5 for c in recap(again.stdout).values())
 
@@ -62,21 +62,21 @@ def host_names(n: int) -> list[str]:
     return [f"web{i:02d}" for i in range(1, n + 1)]
 
 
-def test_rolling_deploy_list_hosts_prints_batch_plan(make_fleet, cli):
+def test_rolling_deploy_list_hosts_prints_batch_plan(make_fleet, in_process):
     fleet = make_fleet(5, groups={"web": host_names(5)})
-    res = cli("play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "--list-hosts")
+    res = in_process("play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "--list-hosts")
     assert res.exit_code == 0, res
     assert "hosts (5):" in res.stdout
     assert "batches (3; serial: 1, 50%, max_fail_percentage: 0%):" in res.stdout
     assert "2: web[02-03] (2)" in res.stdout
 
 
-def test_rolling_deploy_failure_stops_before_next_batch(make_fleet, cli, root):
+def test_rolling_deploy_failure_stops_before_next_batch(make_fleet, in_process, root):
     fleet = make_fleet(5, groups={"web": host_names(5)})
     # web01 (the canary) cannot create its directory: a file is in the way
     (root / "web01").mkdir(parents=True)
     (root / "web01" / "releases").write_text("not a directory")
-    res = cli(
+    res = in_process(
         "play", *fleet.args(), str(PLAYBOOKS / "rolling_deploy.yml"), "-e", root_var(root),
         "--json",
     )  # fmt: skip
@@ -91,10 +91,10 @@ def test_rolling_deploy_failure_stops_before_next_batch(make_fleet, cli, root):
     )
 
 
-def test_config_push_handler_runs_only_when_changed(make_fleet, cli, root):
+def test_config_push_handler_runs_only_when_changed(make_fleet, in_process, root):
     fleet = make_fleet(3, groups={"db": ["web03"]})
     args = ["play", *fleet.args(), str(PLAYBOOKS / "config_push.yml"), "-e", root_var(root)]
-    first = cli(*args)
+    first = in_process(*args)
     assert first.exit_code == 0, first
     assert "RUNNING HANDLER [restart app]" in first.stdout
     assert "changed: web[01-03] (3)" in first.stdout
@@ -102,20 +102,20 @@ def test_config_push_handler_runs_only_when_changed(make_fleet, cli, root):
     assert "role = database" in conf and "port = 8080" in conf
     assert "role = web" in (root / "web01" / "etc" / "app.conf").read_text()
     # change the config of one host only: only it is restarted
-    second = cli(*args, "-e", "app_port=9090", "--limit", "web02", "--diff")
+    second = in_process(*args, "-e", "app_port=9090", "--limit", "web02", "--diff")
     assert second.exit_code == 0, second
     assert "-port = 8080" in second.stdout and "+port = 9090" in second.stdout
     assert "RUNNING HANDLER [restart app]" in second.stdout
-    third = cli(*args, "--json")
+    third = in_process(*args, "--json")
     counts = recap(third.stdout)
     # web02 goes back to 8080 (changed + restart); the others are untouched
     assert counts["web01"]["changed"] == 0 and counts["web03"]["changed"] == 0
     assert counts["web02"]["changed"] == 2
 
 
-def test_config_push_check_mode_changes_nothing(make_fleet, cli, root):
+def test_config_push_check_mode_changes_nothing(make_fleet, in_process, root):
     fleet = make_fleet(2)
-    res = cli(
+    res = in_process(
         "play", *fleet.args(), str(PLAYBOOKS / "config_push.yml"), "-e", root_var(root),
         "--check", "--json",
     )  # fmt: skip
@@ -128,15 +128,15 @@ def test_config_push_check_mode_changes_nothing(make_fleet, cli, root):
     assert res.exit_code == 0, res
 
 
-def test_audit_register_when(make_fleet, cli, root):
+def test_audit_register_when(make_fleet, in_process, root):
     fleet = make_fleet(3)
-    res = cli("play", *fleet.args(), str(PLAYBOOKS / "audit.yml"), "-e", root_var(root))
+    res = in_process("play", *fleet.args(), str(PLAYBOOKS / "audit.yml"), "-e", root_var(root))
     assert res.exit_code == 0, res
     assert "no release deployed under" in res.stdout
     assert re.search(r"^web\[01-03\] : ok=6 +changed=0 ", res.stdout, re.M)
 
 
-def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, cli, tmp_path):
+def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, in_process, tmp_path):
     fleet = make_fleet(3, host_vars={"web03": {"ansible_port": 1}})
     script = tmp_path / "files" / "probe.sh"
     script.parent.mkdir()
@@ -165,7 +165,7 @@ def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, cli, tmp
       debug: msg=done
 """
     )
-    res = cli("play", *fleet.args(), str(book), "--json", "--connect-timeout", "2")
+    res = in_process("play", *fleet.args(), str(book), "--json", "--connect-timeout", "2")
     assert res.exit_code == 6, res
     counts = recap(res.stdout)
     assert counts["web03"]["unreachable"] == 1
@@ -180,16 +180,16 @@ def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, cli, tmp
     assert stderr_tasks[-1]["task"] == "fail on web02" and stderr_tasks[-1]["exit_code"] == 1
 
 
-def test_invalid_playbook_is_an_input_error_before_connecting(cli, tmp_path):
+def test_invalid_playbook_is_an_input_error_before_connecting(in_process, tmp_path):
     book = tmp_path / "bad.yml"
     book.write_text("- hosts: all\n  tasks:\n    - name: x\n      apt: name=nginx\n")
-    res = cli("play", "-i", "nosuchhost,", str(book))
+    res = in_process("play", "-i", "nosuchhost,", str(book))
     assert res.exit_code == 1, res
     assert f"{book}:4: unknown module 'apt'" in res.stderr
     assert "shell: apt-get install" in res.stderr
 
 
-def test_stream_and_out_dir(make_fleet, cli, tmp_path):
+def test_stream_and_out_dir(make_fleet, in_process, tmp_path):
     """--stream prints task output lines as they come; --out-dir keeps every command's
     output per host and one JSON line per task; no_log output goes to neither."""
     fleet = make_fleet(2)
@@ -208,7 +208,7 @@ def test_stream_and_out_dir(make_fleet, cli, tmp_path):
 """
     )
     out = tmp_path / "out"
-    res = cli("play", *fleet.args(), "--stream", "--out-dir", str(out), str(book))
+    res = in_process("play", *fleet.args(), "--stream", "--out-dir", str(out), str(book))
     assert res.exit_code == 0, res
     for name in fleet.names:
         assert re.search(rf"^{name} +\| first-{name}$", res.stdout, re.M)
@@ -264,14 +264,14 @@ def root_only_dir():
 
 
 def test_become_with_a_password_from_the_environment(
-    make_fleet, sudo_user, cli, root_only_dir, tmp_path
+    make_fleet, sudo_user, in_process, root_only_dir, tmp_path
 ):
     fleet = make_fleet(2, server=sudo_user)
     book = tmp_path / "become.yml"
     book.write_text(BECOME_BOOK.format(user=sudo_user.user, root_only=root_only_dir))
     out = tmp_path / "out"
     env = {"RUNNER_BECOME_PASSWORD": BECOME_PASSWORD}
-    res = cli("play", *fleet.args(), "--json", "--out-dir", str(out), str(book), env=env)
+    res = in_process("play", *fleet.args(), "--json", "--out-dir", str(out), str(book), env=env)
     assert res.exit_code == 0, res
     assert all(c["failed"] == 0 and c["ok"] == 7 for c in recap(res.stdout).values())
     for name in fleet.names:
@@ -279,7 +279,7 @@ def test_become_with_a_password_from_the_environment(
         assert written.read_text() == "only root writes here\n"
         assert written.stat().st_uid == 0 and written.stat().st_mode & 0o777 == 0o600
     # through a terminal (sudoers requiretty), human output: the copy changes nothing now
-    again = cli("play", *fleet.args(), "--pty", str(book), env=env)
+    again = in_process("play", *fleet.args(), "--pty", str(book), env=env)
     assert again.exit_code == 0, again
     assert re.search(r"^web\[01-02\] : ok=7 +changed=3 ", again.stdout, re.M), again
     everything = res.stdout + res.stderr + again.stdout + again.stderr
@@ -288,7 +288,7 @@ def test_become_with_a_password_from_the_environment(
     assert "[sudo via runner" not in everything
 
 
-def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, cli, tmp_path):
+def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, in_process, tmp_path):
     """-b makes tasks without a become keyword escalate; a wrong password fails each host
     at once with sudo's verdict, and the password is printed nowhere."""
     fleet = make_fleet(2, server=sudo_user)
@@ -298,7 +298,7 @@ def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, cli, tm
         "    - {name: who, command: id -un, register: who}\n"
         "    - {name: after, debug: {msg: '{{ who.stdout }}'}}\n"
     )
-    good = cli("play", *fleet.args(), "-b", "--json", str(book), env={
+    good = in_process("play", *fleet.args(), "-b", "--json", str(book), env={
         "RUNNER_BECOME_PASSWORD": BECOME_PASSWORD})  # fmt: skip
     assert good.exit_code == 0, good
     msgs = [r["result"]["msg"] for r in records(good.stdout) if r.get("task") == "after"]
@@ -306,7 +306,7 @@ def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, cli, tm
 
     wrong = "not-the-password"
     started = time.monotonic()
-    res = cli("play", *fleet.args(), "-b", "--json", str(book), env={
+    res = in_process("play", *fleet.args(), "-b", "--json", str(book), env={
         "RUNNER_BECOME_PASSWORD": wrong})  # fmt: skip
     assert time.monotonic() - started < 30, "a wrong password must not hang"
     assert res.exit_code == 2, res
@@ -319,7 +319,7 @@ def test_command_line_become_and_a_wrong_password(make_fleet, sudo_user, cli, tm
     assert wrong not in res.stdout + res.stderr
 
 
-def test_play_through_a_bastion(make_fleet, bastion, cli, tmp_path):  # noqa: F811 (fixture)
+def test_play_through_a_bastion(make_fleet, bastion, in_process, tmp_path):  # noqa: F811 (fixture)
     """-J reaches every host through ONE shared bastion connection; commands and SFTP
     uploads both go through it."""
     fleet = make_fleet(4)
@@ -338,7 +338,7 @@ def test_play_through_a_bastion(make_fleet, bastion, cli, tmp_path):  # noqa: F8
 """
     )
     jump = f"{bastion.user}@127.0.0.1:{bastion.port}"
-    res = cli("play", *fleet.args(), "-J", jump, "--keepalive", "5", "--json", str(book))
+    res = in_process("play", *fleet.args(), "-J", jump, "--keepalive", "5", "--json", str(book))
     assert res.exit_code == 0, res
     assert all(c["ok"] == 2 and c["changed"] == 2 for c in recap(res.stdout).values())
     for name in fleet.names:

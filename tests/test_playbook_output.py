@@ -7,6 +7,8 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
+from rich.console import Console
+
 from runner.models import Status
 from runner.output import make_console
 from runner.output.playbook import PlaybookView, recap_lines
@@ -79,6 +81,18 @@ def test_recap_folds_identical_counts():
     assert re.search(r"^web40      : ok=1 +changed=0 +unreachable=0 +failed=1 ", out, re.M)
     recap = {"a1": HostCounts(ok=1), "a2": HostCounts(ok=1), "b": HostCounts(ok=2)}
     assert [h for h, _ in recap_lines(recap)] == ["a[1-2]", "b"]
+
+
+def test_recap_lines_have_no_trailing_padding():
+    # a soft-wrapping console prints a Text as it is: rich's own wrapping would hide padding
+    buf = io.StringIO()
+    view = PlaybookView(Console(file=buf, color_system=None, soft_wrap=True, width=100))
+    for event in events():
+        view.handle(event)
+    out = buf.getvalue()
+    recap = out[out.index("PLAY RECAP") :].splitlines()[1:]
+    counted = [line for line in recap if " : ok=" in line]
+    assert counted and all(line == line.rstrip() for line in counted)
 
 
 def test_quiet_shows_only_failures():

@@ -13,14 +13,7 @@ import time
 import paramiko
 import pytest
 
-from tests.conftest import (
-    REPO,
-    inventory_without_key,
-    json_records,
-    require_sshd,
-    ssh_agent_holding,
-)
-from tests.fleet import (
+from runner.testing.fleet import (
     Netns,
     SilentServer,
     SSHServer,
@@ -28,16 +21,25 @@ from tests.fleet import (
     keygen,
     loopback_addresses,
     netns_server,
+    processes_matching,
+    wait_until,
     why_no_netns,
     write_inventory,
+)
+from tests.conftest import (
+    REPO,
+    inventory_without_key,
+    json_records,
+    require_sshd,
+    ssh_agent_holding,
 )
 
 pytestmark = pytest.mark.sshd
 
 
-def test_hundred_hosts_all_ok_grouped_once(make_fleet, cli):
+def test_hundred_hosts_all_ok_grouped_once(make_fleet, in_process):
     fleet = make_fleet(100)
-    res = cli("run", *fleet.args(), "all", "echo hello")
+    res = in_process("run", *fleet.args(), "all", "echo hello")
     assert res.exit_code == 0, res
     # identical output from 100 hosts is printed once, under the folded host set
     assert "web[001-100] (100)" in res.stdout
@@ -45,9 +47,9 @@ def test_hundred_hosts_all_ok_grouped_once(make_fleet, cli):
     assert re.search(r"^ok=100 failed=0 unreachable=0 hosts=100 in [\d.]+s$", res.stdout, re.M)
 
 
-def test_json_schema_every_host_and_summary(make_fleet, cli):
+def test_json_schema_every_host_and_summary(make_fleet, in_process):
     fleet = make_fleet(12)
-    res = cli("run", *fleet.args(), "--json", "all", "echo out; echo err >&2")
+    res = in_process("run", *fleet.args(), "--json", "all", "echo out; echo err >&2")
     assert res.exit_code == 0, res
     records = json_records(res.stdout)  # stdout holds JSON Lines and nothing else
     hosts = [r for r in records if r["type"] == "host"]
@@ -83,17 +85,17 @@ def test_json_schema_every_host_and_summary(make_fleet, cli):
     )
 
 
-def test_failing_command_is_failed_with_exit_code(make_fleet, cli):
+def test_failing_command_is_failed_with_exit_code(make_fleet, in_process):
     fleet = make_fleet(3)
-    res = cli("run", *fleet.args(), "--json", "all", "echo boom >&2; exit 3")
+    res = in_process("run", *fleet.args(), "--json", "all", "echo boom >&2; exit 3")
     assert res.exit_code == 2, res
     hosts = [r for r in json_records(res.stdout) if r["type"] == "host"]
     assert {(r["status"], r["exit_code"], r["stderr"]) for r in hosts} == {("failed", 3, "boom\n")}
 
 
-def test_per_host_templating_and_extra_vars(make_fleet, cli):
+def test_per_host_templating_and_extra_vars(make_fleet, in_process):
     fleet = make_fleet(3, host_vars={"web02": {"role": "primary"}})
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--json",
@@ -111,9 +113,9 @@ def test_per_host_templating_and_extra_vars(make_fleet, cli):
     }
 
 
-def test_undefined_variable_fails_that_host_naming_it(make_fleet, cli):
+def test_undefined_variable_fails_that_host_naming_it(make_fleet, in_process):
     fleet = make_fleet(2, host_vars={"web01": {"port_no": 80}})
-    res = cli("run", *fleet.args(), "--json", "all", "echo {{ port_no }}")
+    res = in_process("run", *fleet.args(), "--json", "all", "echo {{ port_no }}")
     assert res.exit_code == 2, res
     recs = {r["host"]: r for r in json_records(res.stdout) if r["type"] == "host"}
     assert recs["web01"]["status"] == "ok" and recs["web01"]["stdout"] == "80\n"
@@ -121,22 +123,22 @@ def test_undefined_variable_fails_that_host_naming_it(make_fleet, cli):
     assert "port_no" in recs["web02"]["error"]
 
 
-def test_template_syntax_error_is_input_error_before_connecting(make_fleet, cli):
+def test_template_syntax_error_is_input_error_before_connecting(make_fleet, in_process):
     fleet = make_fleet(2)
-    res = cli("run", *fleet.args(), "all", "echo {{ broken")
+    res = in_process("run", *fleet.args(), "all", "echo {{ broken")
     assert res.exit_code == 1, res
     assert "template" in res.stderr and "COMMAND" in res.stderr
     assert not fleet.known_hosts.exists()  # no connection was opened
 
 
-def test_closed_port_is_unreachable_fast(cli, tmp_path):
+def test_closed_port_is_unreachable_fast(in_process, tmp_path):
     port = free_port()  # nothing listens there
     inv = tmp_path / "closed.yml"
     inv.write_text(
         f"all:\n  hosts:\n    dead1:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"
     )
     start = time.monotonic()
-    res = cli("run", "-i", str(inv), "--json", "all", "true")
+    res = in_process("run", "-i", str(inv), "--json", "all", "true")
     assert time.monotonic() - start < 8
     assert res.exit_code == 4, res
     rec = json_records(res.stdout)[0]
@@ -144,7 +146,7 @@ def test_closed_port_is_unreachable_fast(cli, tmp_path):
     assert "connection refused" in rec["error"]
 
 
-def test_silent_server_times_out_as_unreachable(cli, tmp_path):
+def test_silent_server_times_out_as_unreachable(in_process, tmp_path):
     silent = SilentServer()
     try:
         inv = tmp_path / "silent.yml"
@@ -153,7 +155,7 @@ def test_silent_server_times_out_as_unreachable(cli, tmp_path):
             f"      ansible_port: {silent.port}\n"
         )
         start = time.monotonic()
-        res = cli("run", "-i", str(inv), "--json", "--connect-timeout", "1.5", "all", "true")
+        res = in_process("run", "-i", str(inv), "--json", "--connect-timeout", "1.5", "all", "true")
         elapsed = time.monotonic() - start
     finally:
         silent.close()
@@ -164,26 +166,29 @@ def test_silent_server_times_out_as_unreachable(cli, tmp_path):
     assert 1.4 <= elapsed < 8
 
 
-def remote_left(marker: str) -> str:
-    time.sleep(0.5)
-    found = subprocess.run(["pgrep", "-f", f"sleep {marker}"], capture_output=True, text=True)
-    return found.stdout.strip()
+def wait_no_remote_left(marker: str, timeout: float = 5) -> None:
+    """Fail unless every remote ``sleep MARKER`` has ended within ``timeout`` seconds."""
+    wait_until(
+        lambda: not processes_matching(f"^sleep {marker}"),
+        timeout,
+        f"the remote 'sleep {marker}' to be ended",
+    )
 
 
-def test_command_timeout_fails_host_and_ends_remote_command(make_fleet, cli, user_sshd):
+def test_command_timeout_fails_host_and_ends_remote_command(make_fleet, in_process, user_sshd):
     fleet = make_fleet(2, server=user_sshd)
     marker = "37.123"
     start = time.monotonic()
-    res = cli("run", *fleet.args(), "--json", "-t", "1", "all", f"sleep {marker}")
+    res = in_process("run", *fleet.args(), "--json", "-t", "1", "all", f"sleep {marker}")
     assert time.monotonic() - start < 10
     assert res.exit_code == 2, res
     for rec in json_records(res.stdout)[:-1]:
         assert rec["status"] == "failed" and "timed out after 1s" in rec["error"]
     if user_sshd is not None:  # a non-root login on a root-run sshd: signals are honoured
-        assert remote_left(marker) == "", "the remote command must be ended on timeout"
+        wait_no_remote_left(marker)  # the remote command must be ended on timeout
 
 
-def test_exit_codes_six_and_one_and_five(make_fleet, cli, tmp_path):
+def test_exit_codes_six_and_one_and_five(make_fleet, in_process, tmp_path):
     fleet = make_fleet(2)
     port = free_port()
     inv = tmp_path / "mixed.yml"
@@ -202,25 +207,25 @@ def test_exit_codes_six_and_one_and_five(make_fleet, cli, tmp_path):
 """
     )
     known = str(tmp_path / "kh")
-    both = cli("run", "-i", str(inv), "--known-hosts", known, "all", "exit 1")
+    both = in_process("run", "-i", str(inv), "--known-hosts", known, "all", "exit 1")
     assert both.exit_code == 6, both
     assert "dead" in both.stdout and "connection refused" in both.stdout
     # invalid input: pattern matching nothing, bad inventory -> 1, before any connection
-    nomatch = cli("run", "-i", str(inv), "--known-hosts", known, "nosuchgroup", "true")
+    nomatch = in_process("run", "-i", str(inv), "--known-hosts", known, "nosuchgroup", "true")
     assert nomatch.exit_code == 1 and "nosuchgroup" in nomatch.stderr
     bad = tmp_path / "bad.yml"
     bad.write_text("all:\n  hosts: [unclosed\n")
-    broken = cli("run", "-i", str(bad), "all", "true")
+    broken = in_process("run", "-i", str(bad), "all", "true")
     assert broken.exit_code == 1 and "bad.yml" in broken.stderr
     # usage errors: 5, never click's own 2
-    assert cli("run").exit_code == 5
-    assert cli("run", "--forks", "zero", "all", "true").exit_code == 5
-    assert cli("frobnicate").exit_code == 5
+    assert in_process("run").exit_code == 5
+    assert in_process("run", "--forks", "zero", "all", "true").exit_code == 5
+    assert in_process("frobnicate").exit_code == 5
 
 
-def test_changed_host_key_is_refused(make_fleet, cli, tmp_path, ssh_root):
+def test_changed_host_key_is_refused(make_fleet, in_process, tmp_path, ssh_root):
     fleet = make_fleet(1)
-    first = cli("run", *fleet.args(), "all", "true")
+    first = in_process("run", *fleet.args(), "all", "true")
     assert first.exit_code == 0, first
     recorded = fleet.known_hosts.read_text()
     assert f"[127.0.0.1]:{fleet.server.port}" in recorded
@@ -231,8 +236,10 @@ def test_changed_host_key_is_refused(make_fleet, cli, tmp_path, ssh_root):
     )
     other.start()
     try:
-        res = cli("run", *fleet.args(), "--json", "all", "true")
-        strict = cli("run", *fleet.args(), "--json", "--host-key-checking", "strict", "all", "true")
+        res = in_process("run", *fleet.args(), "--json", "all", "true")
+        strict = in_process(
+            "run", *fleet.args(), "--json", "--host-key-checking", "strict", "all", "true"
+        )
     finally:
         other.stop()
         fleet.server.start()
@@ -243,18 +250,20 @@ def test_changed_host_key_is_refused(make_fleet, cli, tmp_path, ssh_root):
     assert fleet.known_hosts.read_text() == recorded  # nothing was overwritten
 
 
-def test_strict_refuses_unknown_and_off_warns(make_fleet, cli):
+def test_strict_refuses_unknown_and_off_warns(make_fleet, in_process):
     fleet = make_fleet(1)
-    strict = cli("run", *fleet.args(), "--json", "--host-key-checking", "strict", "all", "true")
+    strict = in_process(
+        "run", *fleet.args(), "--json", "--host-key-checking", "strict", "all", "true"
+    )
     assert strict.exit_code == 4
     assert "host key unknown" in json_records(strict.stdout)[0]["error"]
-    off = cli("run", *fleet.args(), "--host-key-checking", "off", "all", "true")
+    off = in_process("run", *fleet.args(), "--host-key-checking", "off", "all", "true")
     assert off.exit_code == 0
     assert "host key checking is off" in off.stderr
     assert not fleet.known_hosts.exists()
 
 
-def test_accept_new_records_200_hosts_at_once(tmp_path, client_key, cli):
+def test_accept_new_records_200_hosts_at_once(tmp_path, client_key):
     reason = why_no_netns()
     if reason:
         if os.environ.get("CI", "").lower() == "true":
@@ -306,9 +315,9 @@ def test_accept_new_records_200_hosts_at_once(tmp_path, client_key, cli):
     assert len({line.split(" ", 1)[1] for line in lines}) == 1  # the same server key
 
 
-def test_stream_mode_prints_whole_prefixed_lines(make_fleet, cli):
+def test_stream_mode_prints_whole_prefixed_lines(make_fleet, in_process):
     fleet = make_fleet(4)
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--stream",
@@ -322,10 +331,10 @@ def test_stream_mode_prints_whole_prefixed_lines(make_fleet, cli):
             assert f"{name} | line{i}-{name}" in lines
 
 
-def test_out_dir_keeps_whole_output_and_json(make_fleet, cli, tmp_path):
+def test_out_dir_keeps_whole_output_and_json(make_fleet, in_process, tmp_path):
     fleet = make_fleet(2)
     out = tmp_path / "out"
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--out-dir",
@@ -345,12 +354,12 @@ def test_out_dir_keeps_whole_output_and_json(make_fleet, cli, tmp_path):
     assert "truncated" in res.stdout  # the in-memory copy is bounded and says so
 
 
-def test_junit_report(make_fleet, cli, tmp_path):
+def test_junit_report(make_fleet, in_process, tmp_path):
     import xml.etree.ElementTree as ET
 
     fleet = make_fleet(3)
     junit = tmp_path / "report.xml"
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--junit",
@@ -367,22 +376,22 @@ def test_junit_report(make_fleet, cli, tmp_path):
     assert cases["web01"].find("failure") is None
 
 
-def test_invalid_utf8_is_replaced(make_fleet, cli):
+def test_invalid_utf8_is_replaced(make_fleet, in_process):
     fleet = make_fleet(1)
-    res = cli("run", *fleet.args(), "--json", "all", r"printf 'ok\377\n'")
+    res = in_process("run", *fleet.args(), "--json", "all", r"printf 'ok\377\n'")
     assert json_records(res.stdout)[0]["stdout"] == "ok\ufffd\n"
 
 
-def test_local_connection_runs_on_control_node(cli, tmp_path):
+def test_local_connection_runs_on_control_node(in_process, tmp_path):
     inv = tmp_path / "local.yml"
     inv.write_text("all:\n  hosts:\n    ctl:\n      ansible_connection: local\n")
-    res = cli("run", "-i", str(inv), "--json", "all", "echo local-$((1+1))")
+    res = in_process("run", "-i", str(inv), "--json", "all", "echo local-$((1+1))")
     assert res.exit_code == 0, res
     assert json_records(res.stdout)[0]["stdout"] == "local-2\n"
 
 
-def test_inline_inventory_list(sshd, cli, tmp_path):
-    res = cli(
+def test_inline_inventory_list(sshd, in_process, tmp_path):
+    res = in_process(
         "run",
         "-i",
         f"127.0.0.1:{sshd.port},",
@@ -454,17 +463,18 @@ def test_sigint_mid_run_reports_partial_results(make_fleet, tmp_path, user_sshd)
         line = proc.stdout.readline()
         assert line, "runner ended early"
         seen += "started" in line
-    time.sleep(0.3)
+    if user_sshd is not None:  # the four remote sleeps run (then ending them means something)
+        wait_until(lambda: len(processes_matching(f"^sleep {marker}")) >= 4, 10, "4 sleeps")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=15)
     assert proc.returncode == 130, err
     assert "interrupted=4" in out
     assert "web[03-06]" in out  # the cut-off hosts, folded
     if user_sshd is not None:
-        assert remote_left(marker) == "", "the remote commands must end on Ctrl-C"
+        wait_no_remote_left(marker)  # the remote commands must end on Ctrl-C
 
 
-def test_retries_reconnect_after_transient_refusal(make_fleet, cli, tmp_path, ssh_root):
+def test_retries_reconnect_after_transient_refusal(make_fleet, tmp_path, ssh_root):
     """A server that comes up while runner retries: the host ends up ok."""
     fleet = make_fleet(1)
     key = fleet.server.client_key
@@ -501,10 +511,10 @@ def test_retries_reconnect_after_transient_refusal(make_fleet, cli, tmp_path, ss
     assert json_records(out)[0]["stdout"] == "up\n"
 
 
-def test_wrong_key_is_authentication_failure(make_fleet, cli, tmp_path):
+def test_wrong_key_is_authentication_failure(make_fleet, in_process, tmp_path):
     fleet = make_fleet(1)
     wrong = keygen(tmp_path / "wrong_key")
-    res = cli(
+    res = in_process(
         "run",
         *fleet.args(),
         "--json",
@@ -518,7 +528,7 @@ def test_wrong_key_is_authentication_failure(make_fleet, cli, tmp_path):
     assert rec["error_kind"] == "auth" and "authentication failed" in rec["error"]
 
 
-def test_password_auth_from_environment(user_sshd, tmp_path, ssh_root, cli):
+def test_password_auth_from_environment(user_sshd, tmp_path, ssh_root, in_process):
     """-k / RUNNER_SSH_PASSWORD: password authentication, and a wrong one is reported."""
     if user_sshd is None:
         pytest.skip("password logins need a test user with a password (root only)")
@@ -536,8 +546,8 @@ def test_password_auth_from_environment(user_sshd, tmp_path, ssh_root, cli):
             f"      ansible_port: {server.port}\n      ansible_user: {server.user}\n"
         )
         args = ["run", "-i", str(inv), "--known-hosts", str(tmp_path / "kh"), "--json", "all"]
-        good = cli(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "s3cret-pw"})
-        bad = cli(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "wrong"})
+        good = in_process(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "s3cret-pw"})
+        bad = in_process(*args, "whoami", env={"RUNNER_SSH_PASSWORD": "wrong"})
     finally:
         server.stop()
         subprocess.run(["usermod", "-p", "*", user_sshd.user], check=True)
@@ -553,6 +563,7 @@ def test_ssh_agent_keys_are_used(make_fleet, cli, tmp_path):
     """No key file given: the key held by ssh-agent logs in."""
     fleet = make_fleet(3)
     inv = inventory_without_key(fleet, tmp_path / "agent.yml")
+    # a real process: runner reads SSH_AUTH_SOCK and HOME from os.environ
     with ssh_agent_holding(fleet.server.client_key, tmp_path) as env:
         res = cli(
             "run",

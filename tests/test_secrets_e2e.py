@@ -9,8 +9,8 @@ each file is the real environment.
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner.credentials import SECRET_VARIABLES, Secrets, child_environment, take_secrets
+from runner.config import SECRET_VARIABLES, Secrets, child_environment, take_secrets
+from runner.testing.fleet import SSHServer
 from tests.conftest import BECOME_PASSWORD, REPO, json_records
-from tests.fleet import SSHServer
 
 KEY_PASSPHRASE = "key-pass-phrase-0815"
 CANARY = ("RUNNER_TEST_CANARY", "canary-7f3a")
@@ -64,14 +64,16 @@ def test_take_secrets_empties_the_environment_and_hides_the_values():
     }
 
 
-def test_worker_job_carries_secrets_only_in_a_field_never_shown():
-    from runner.multiproc import WorkerJob
+def test_a_worker_run_carries_secrets_only_beside_the_run_never_in_it():
+    from runner.config import BecomeConfig, RunConfig
+    from runner.engine.command import CommandJob
+    from runner.executors import Run
 
     secrets = Secrets("ssh-pw", BECOME_PASSWORD, KEY_PASSPHRASE)
-    job = WorkerJob([], "true", {}, {"become": True, "ask_become_pass": True}, secrets)
-    assert_no_secret(repr(job), "WorkerJob repr")
-    assert "ssh-pw" not in repr(job)
-    assert pickle.loads(pickle.dumps(job)).secrets == secrets  # what the worker reads
+    run = Run((), CommandJob("true"), RunConfig(become=BecomeConfig(enabled=True)))
+    assert_no_secret(repr(run) + repr(secrets) + json.dumps(run.to_dict()), "a Run")
+    assert "ssh-pw" not in repr(run) + repr(secrets)
+    assert Secrets.from_dict(secrets.to_dict()) == secrets  # what the worker reads
 
 
 # -- end to end ----------------------------------------------------------------------

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from runner.testing.fleet import SSHServer, free_port, write_inventory
 from tests.conftest import inventory_without_key, ssh_agent_holding
-from tests.fleet import SSHServer, free_port, write_inventory
 from tests.test_faults_e2e import (
     json_records,
     out_dir_records,
@@ -180,9 +180,9 @@ def test_missing_ssh_config_file_is_an_input_error(make_fleet, cli, tmp_path):
     assert res.exit_code == 1 and "no such file" in res.stderr
 
 
-def test_inventory_wins_over_ssh_config_and_cli_over_both(sshd, cli, tmp_path):
+def test_inventory_wins_over_cli_and_cli_over_ssh_config(sshd, cli, tmp_path):
     """ssh_config points at a closed port and a wrong user; the inventory's port wins;
-    -u on the command line wins over the inventory's user."""
+    the inventory's user wins over -u (Ansible's rule), which wins over ssh_config's."""
     config = tmp_path / "ssh_config"
     config.write_text(f"Host *\n    Port {free_port()}\n    User nobody-at-all\n")
     inv = write_inventory(tmp_path / "inv.yml", sshd, ["p1"])
@@ -191,9 +191,14 @@ def test_inventory_wins_over_ssh_config_and_cli_over_both(sshd, cli, tmp_path):
     base = ["run", "-F", str(config), "-i", str(inv), "--known-hosts", kh, "--json", "all"]
     wrong_user = cli(*base, "whoami")
     assert wrong_user.exit_code == 4 and "nobody2@" in json_records(wrong_user.stdout)[0]["error"]
-    res = cli(*base[:-1], "-u", sshd.user, "all", "whoami")
+    still = cli(*base[:-1], "-u", sshd.user, "all", "whoami")
+    assert still.exit_code == 4 and "nobody2@" in json_records(still.stdout)[0]["error"]
+    assert f"-u {sshd.user} not used for p1 (1): its inventory sets ansible_user" in still.stderr
+    inv.write_text(inv.read_text().replace("ansible_user: nobody2", ""))
+    res = cli(*base[:-1], "-u", sshd.user, "all", "whoami")  # over ssh_config's User
     assert res.exit_code == 0, res
     assert json_records(res.stdout)[0]["stdout"] == f"{sshd.user}\n"
+    assert "not used" not in res.stderr
     assert os.path.exists(kh)
 
 

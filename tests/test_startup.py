@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paramiko
 
-from runner.transport.ssh.context import LeanTransport, ack_now
+from runner.transport.ssh.lean import LeanTransport, ack_now
 
 
 def python(code: str, *, path: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -100,7 +100,11 @@ def test_a_real_run_imports_paramiko_but_not_invoke_or_rich():
     )
     assert done.returncode == 4, done.stderr[-2000:]  # unreachable: connection refused
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
-    assert {"paramiko.transport", "runner.transport.ssh.context"} <= imported
+    assert {
+        "paramiko.transport",
+        "runner.transport.ssh.context",
+        "runner.transport.ssh.lean",
+    } <= imported
     assert not imported & {"invoke", "asyncio", "unittest.mock", "rich", "jinja2"}, imported & {
         "invoke",
         "asyncio",
@@ -115,15 +119,17 @@ def test_plain_run_loads_no_xml_stream_or_live_modules():
         """
         import sys
         import runner.entry
-        from runner.cli_common import build_sinks
-        sinks = build_sinks({}, ["web01"])           # stdout is a pipe: no live view
+        from runner.cli.environment import Environment
+        from runner.config import OutputConfig
+        from runner.output.compose import host_job_sinks
+        sinks = host_job_sinks(OutputConfig(), ["web01"], Environment())  # a pipe: no live view
         names = [type(s).__name__ for s in sinks]
         assert names == ["GroupedReport"], names
         loaded = [m for m in ("runner.output.junit", "runner.output.stream",
                               "runner.output.live", "rich.live", "xml.etree.ElementTree")
                   if m in sys.modules]
         assert not loaded, loaded
-        sinks = build_sinks({"junit": "r.xml", "stream": True}, ["web01"])
+        sinks = host_job_sinks(OutputConfig(mode="stream", junit="r.xml"), ["web01"], Environment())
         assert "runner.output.junit" in sys.modules and "runner.output.stream" in sys.modules
         from runner import output
         assert output.JUnitWriter.__module__ == "runner.output.junit"
@@ -189,10 +195,12 @@ def test_json_run_loads_rich_only_for_a_notice():
         """
         import sys
         import runner.entry
-        from runner.cli_common import build_sinks
+        from runner.cli.environment import Environment
+        from runner.config import OutputConfig
         from runner.events import Notice
-        sinks = build_sinks({"json_lines": True}, ["web01"])
-        assert [type(s).__name__ for s in sinks] == ["JsonLines", "NoticePrinter"]
+        from runner.output.compose import host_job_sinks
+        sinks = host_job_sinks(OutputConfig(mode="json"), ["web01"], Environment())
+        assert [type(s).__name__ for s in sinks] == ["JsonLines", "_LazyNotices"]
         assert "rich" not in sys.modules
         for sink in sinks:
             sink.handle(Notice("forks lowered to 512"))
@@ -203,3 +211,13 @@ def test_json_run_loads_rich_only_for_a_notice():
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert done.stderr == "warning: forks lowered to 512\n"
+
+
+def test_the_test_process_is_patched_before_paramiko_is_imported():
+    """tests.gevent_first (pytest -p, from pyproject.toml) patches through runner.entry
+    before any test or doctest module imports paramiko: its Transport is a greenlet."""
+    import gevent.threading
+    from gevent import monkey
+
+    assert monkey.is_module_patched("threading") and monkey.is_module_patched("socket")
+    assert issubclass(paramiko.Transport, gevent.threading.Thread)

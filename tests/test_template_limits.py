@@ -16,8 +16,8 @@ import pytest
 
 from runner.errors import TemplateError
 from runner.output.jsonl import dumps, json_safe
-from runner.template_limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_WORK
 from runner.templating import LazyVars, evaluate, render, render_value
+from runner.templating.limits import MAX_TEMPLATE_OUTPUT, MAX_TEMPLATE_WORK
 from tests.conftest import REPO, json_records
 
 # -- limits: refused before the work, quickly, in bounded memory ---------------------------

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.testing.fleet import free_port, write_inventory
 from tests.conftest import REPO, Fleet
-from tests.fleet import free_port, write_inventory
 
 pytestmark = pytest.mark.sshd
 

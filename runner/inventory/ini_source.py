@@ -181,17 +181,17 @@ class _IniParser:
                     pending[child][2].append(group)
                 else:
                     pending[child] = (self.lineno, "children", [group])
-        for name, (line, kind, parents) in pending.items():
+        for name, (first_line, kind, parents) in pending.items():
             if kind == "vars":
                 raise self.error(
                     f"section [{name}:vars] is for group {name!r}, which is not defined",
                     hint=f"add a [{name}] or [{name}:children] section, or fix the name",
-                    line=line,
+                    line=first_line,
                 )
             raise self.error(
                 f"section [{parents[-1]}:children] includes group {name!r}, which is not defined",
                 hint=f"add a [{name}] section (it may be empty), or fix the name",
-                line=line,
+                line=first_line,
             )
 
     def _declare(self, group: str, pending: dict[str, tuple[int, str, list[str]]]) -> None:

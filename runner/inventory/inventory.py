@@ -20,7 +20,7 @@ from runner.inventory.patterns import (
 )
 from runner.inventory.variables import VariableResolver
 from runner.models import Host
-from runner.safeyaml import read_text
+from runner.textfiles import read_text
 
 __all__ = ["Inventory"]
 
@@ -136,6 +136,7 @@ class Inventory:
         if subscript is None:
             return frozenset(self._enumerate(expr, pattern, ordered=False))
         matched = self._enumerate(expr, pattern, ordered=True)
+        assert isinstance(matched, list)  # ordered=True always gives a list
         if not matched:
             return frozenset()
         try:

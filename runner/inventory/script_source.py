@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from runner.credentials import child_environment
+from runner.config import child_environment
 from runner.errors import InventoryError
 from runner.inventory.model import InventoryData
 from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS, check_depth

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from runner import safeyaml
+from runner import safeyaml, textfiles
 from runner.errors import InputError, InventoryError
 from runner.inventory.fastyaml import NotSimple, load_simple_yaml
 from runner.inventory.model import InventoryData, Origin
@@ -34,8 +34,8 @@ _CONSTRUCTOR = SafeConstructor()
 
 def read_text(path: str, error: type[InputError] = InventoryError) -> str:
     """Read a UTF-8 text file, turning OS and decoding errors into ``error`` (with the
-    line of a bad byte); see :func:`runner.safeyaml.read_text`."""
-    return safeyaml.read_text(path, error)
+    line of a bad byte); see :func:`runner.textfiles.read_text`."""
+    return textfiles.read_text(path, error)
 
 
 class _NotJson(Exception):
@@ -229,7 +229,7 @@ class _YamlGroups:
                         hint="ranges look like web[01:20] or db-[a:f]; a port is host:22",
                     ) from exc
             else:
-                names, port = (pattern,), None
+                names, port = [pattern], None
             for name in names:
                 entry = data.add_host(name, group, port)
                 if host_vars:

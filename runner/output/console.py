@@ -36,7 +36,7 @@ class _Console(Console):
     def on_broken_pipe(self) -> None:
         """rich's default exits with status 1 at once. runner goes on quietly instead, so
         that a run whose reader went away still finishes on every host and ends with its
-        own exit status (see runner.cli_common.ReaderGone)."""
+        own exit status (see runner.output.compose.ReaderGone)."""
         self.quiet = True
         try:
             to_devnull(self.file.fileno())

@@ -315,7 +315,8 @@ class PlaybookView:
                         "unreachable": "magenta",
                     }.get(name)
                 text.append(f"{name}={value}".ljust(len(name) + 4), style=style)
-            print_(text.rstrip() or text)
+            text.rstrip()  # in place: drops the last column's padding
+            print_(text)
         if event.stopped:
             print_(Text(f"stopped early: {self._safe(event.stopped)}", style="bold red"))
         if event.interrupted:

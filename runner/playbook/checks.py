@@ -1,5 +1,6 @@
 """Validation helpers of the playbook loader: keywords, module arguments, conditions,
-templates, handler names and local files. Every error names the file and line."""
+templates, handler names and local files (found by runner.playbook.localfiles), and the
+small converters the loader shares. Every error names the file and line."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
 from runner.playbook import modspec
+from runner.playbook.localfiles import resolve_local, search_dirs
 from runner.playbook.model import Play
-from runner.playbook.yamlsrc import LineDict, line_of
+from runner.playbook.reader import line_of
 from runner.templating import check_constant, check_expression, compile_template, is_template
 
 PLAY_KEYWORDS = frozenset(
@@ -65,7 +67,9 @@ _LOOP_HINT = "use 'loop:' with a list (with_items is also supported)"
 class Checks:
     """Mixed into the loader: checks that need only the data, its path and line."""
 
-    def _module_args(self, module: str, data: LineDict, key: str, path: str) -> dict[str, Any]:
+    def _module_args(
+        self, module: str, data: dict[Any, Any], key: str, path: str
+    ) -> dict[str, Any]:
         raw = data[key]
         line = line_of(data, key)
         try:
@@ -76,7 +80,7 @@ class Checks:
                     raise ValueError(f"{module} takes key=value arguments or a mapping")
                 args = modspec.parse_free_form(module, raw)
             elif isinstance(raw, dict):
-                args = _plain(raw)
+                args = plain(raw)
                 if module == "set_fact":
                     args.pop("cacheable", None)
             else:
@@ -85,7 +89,7 @@ class Checks:
             if extra is not None:
                 if not isinstance(extra, dict):
                     raise ValueError("'args' must be a mapping")
-                args.update(_plain(extra))
+                args.update(plain(extra))
             if module in ("command", "shell") and isinstance(args.get("argv"), str):
                 raise ValueError("argv must be a list")
             modspec.check_args(module, args)
@@ -109,7 +113,7 @@ class Checks:
         if resolve_local(src, os.path.dirname(path), module) is None:
             raise PlaybookError(
                 f"{module}: local file {src!r} not found (looked in "
-                f"{_search_dirs(os.path.dirname(path), module)})", path=path, line=line,
+                f"{', '.join(search_dirs(os.path.dirname(path), module))})", path=path, line=line,
             )  # fmt: skip
         if os.path.isdir(resolve_local(src, os.path.dirname(path), module) or ""):
             raise PlaybookError(
@@ -121,6 +125,7 @@ class Checks:
 
     def _bad_keyword(self, key: Any, what: str, path: str, line: int | None, allowed) -> None:
         key = str(key)
+        hint: str | None
         if key.startswith("with_") and key != "with_items":
             hint = _LOOP_HINT
         else:
@@ -134,7 +139,7 @@ class Checks:
             message = f"unknown {what} keyword {key!r}; supported: {supported}"
         raise PlaybookError(message, path=path, line=line, hint=hint and f"instead: {hint}")
 
-    def _check_method(self, data: LineDict, path: str) -> None:
+    def _check_method(self, data: dict[Any, Any], path: str) -> None:
         method = data.get("become_method", "sudo")
         if method != "sudo":
             raise PlaybookError(
@@ -142,7 +147,7 @@ class Checks:
                 path=path, line=line_of(data, "become_method"),
             )  # fmt: skip
 
-    def _delegate(self, data: LineDict, path: str, default: str | None) -> str | None:
+    def _delegate(self, data: dict[Any, Any], path: str, default: str | None) -> str | None:
         target = data.get("delegate_to", default)
         if target not in (None, "localhost", "127.0.0.1"):
             raise PlaybookError(
@@ -192,45 +197,26 @@ class Checks:
                         path=task.path, line=task.line,
                     )  # fmt: skip
 
-    def _mapping(self, data: LineDict, key: str, path: str) -> dict[str, Any]:
+    def _mapping(self, data: dict[Any, Any], key: str, path: str) -> dict[str, Any]:
         value = data.get(key)
         if value is None:
             return {}
         if not isinstance(value, dict):
             raise PlaybookError(f"'{key}' must be a mapping", path=path, line=line_of(data, key))
-        return _plain(value)
+        return plain(value)
 
 
-def _search_dirs(base: str, module: str) -> str:
-    sub = {"template": "templates", "copy": "files", "script": "files"}.get(module)
-    dirs = [os.path.join(base, sub)] if sub else []
-    return ", ".join([*dirs, base or "."])
-
-
-def resolve_local(name: str, base: str, module: str) -> str | None:
-    """Where a local source file is: ``templates/``/``files/`` next to the playbook, then
-    the playbook's folder (Ansible's search order, without roles). None if not found."""
-    name = os.path.expanduser(name)
-    if os.path.isabs(name):
-        return name if os.path.exists(name) else None
-    sub = {"template": "templates", "copy": "files", "script": "files"}.get(module)
-    for folder in ([os.path.join(base, sub)] if sub else []) + [base or "."]:
-        candidate = os.path.join(folder, name)
-        if os.path.exists(candidate):
-            return candidate
-    return None
-
-
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """LineDicts -> dicts (recursively), so templates and JSON see ordinary data."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
-def _as_tuple(value: Any) -> tuple[Any, ...]:
+def as_tuple(value: Any) -> tuple[Any, ...]:
+    """None -> (), a list -> its items, anything else -> a 1-tuple."""
     if value is None:
         return ()
     if isinstance(value, (list, tuple)):
@@ -238,11 +224,13 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     return (value,)
 
 
-def _opt_str(value: Any) -> str | None:
+def opt_str(value: Any) -> str | None:
+    """None stays None; anything else becomes its text."""
     return None if value is None else str(value)
 
 
-def _tags(value: Any, path: str, line: int | None) -> frozenset[str]:
+def tags_of(value: Any, path: str, line: int | None) -> frozenset[str]:
+    """A ``tags:`` keyword (a string with commas, a list, a number) as a set of names."""
     if value is None:
         return frozenset()
     if isinstance(value, str):

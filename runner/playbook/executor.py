@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.become import Become
+from runner.become import Become, resolve_become
 from runner.errors import HostError, RunnerError
 from runner.localpaths import out_paths
 from runner.models import Host, Status
@@ -40,14 +40,10 @@ def task_become(
     keyword_user: str | None = None,
     defaults: BecomeDefaults | None = None,
 ) -> Become | None:
-    """Whether and how a task escalates, with Ansible's precedence (lowest first):
-
-    1. the command line: ``-b``, ``--become-user``, ``-K`` / RUNNER_BECOME_PASSWORD
-    2. the ``become`` / ``become_user`` keywords: play < block < task (``keyword`` and
-       ``keyword_user`` are the task's effective ones; None: not set anywhere)
-    3. connection variables, wherever set (inventory, play/task ``vars``, ``-e``):
-       ``ansible_become``, ``ansible_become_user``, ``ansible_become_password`` /
-       ``ansible_become_pass``
+    """Whether and how a task escalates: runner.become.resolve_become (connection
+    variables > the ``become`` / ``become_user`` keywords, play < block < task > the
+    command line), with the keyword rendered first. ``keyword`` and ``keyword_user`` are
+    the task's effective keywords (None: not set anywhere).
 
     >>> task_become({}, defaults=BecomeDefaults(True, "app", "pw"))
     Become(user='app', password=<set>)
@@ -59,20 +55,15 @@ def task_become(
     Become(user=None, password=<set>)
     """
     defaults = defaults or BecomeDefaults()
-    enabled = defaults.enabled if keyword is None else truth(render_value(keyword, variables))
-    if "ansible_become" in variables:
-        enabled = truth(variables["ansible_become"])
-    if not enabled:
-        return None
-    user = _text(variables.get("ansible_become_user")) or keyword_user or defaults.user
-    password = _text(
-        variables.get("ansible_become_password") or variables.get("ansible_become_pass")
-    )
-    return Become(user, password or defaults.password)
-
-
-def _text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
+    rendered = None if keyword is None else truth(render_value(keyword, variables))
+    return resolve_become(
+        variables,
+        enabled=defaults.enabled,
+        user=defaults.user,
+        password=defaults.password,
+        keyword=rendered,
+        keyword_user=keyword_user,
+    )[0]
 
 
 @dataclass

@@ -8,51 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
-from runner.playbook import modspec
-from runner.playbook.checks import (
-    BLOCK_KEYWORDS,
-    HANDLER_KEYWORDS,
-    PLAY_KEYWORDS,
-    TASK_KEYWORDS,
-    UNSUPPORTED,
-    Checks,
-    _as_tuple,
-    _opt_str,
-    _plain,
-    _tags,
-    resolve_local,
-)
-from runner.playbook.model import Block, Node, Play, Playbook, Task
-from runner.playbook.yamlsrc import LineDict, line_of, load_yaml
+from runner.playbook.checks import PLAY_KEYWORDS, opt_str, plain, tags_of
+from runner.playbook.model import Play, Playbook, Task
+from runner.playbook.reader import line_of, load_yaml
+from runner.playbook.tasks import Inherited, TaskLoader
 from runner.templating import is_template, render_value
 
-__all__ = ["load_playbook", "resolve_local"]
+__all__ = ["load_playbook"]
 
 
-@dataclass(frozen=True)
-class _Inherited:
-    """Keywords a play or block passes down to its tasks."""
-
-    when: tuple[Any, ...] = ()
-    become: Any = None  # None: not set by the play or a block
-    become_user: str | None = None
-    environment: Mapping[str, Any] = None  # type: ignore[assignment]
-    tags: frozenset[str] = frozenset()
-    vars: Mapping[str, Any] = None  # type: ignore[assignment]
-    ignore_errors: Any = False
-    run_once: bool = False
-    delegate_to: str | None = None
-    any_errors_fatal: bool = False
-    check_mode: bool | None = None
-    no_log: bool = False
-    rescuable: bool = False
-
-
-class _Loader(Checks):
+class _Loader(TaskLoader):
     def __init__(self, extra_vars: Mapping[str, Any] | None) -> None:
         self.extra_vars = dict(extra_vars or {})
         self.warnings: list[str] = []
@@ -103,7 +71,7 @@ class _Loader(Checks):
 
     # -- plays ----------------------------------------------------------------------
 
-    def play(self, data: LineDict, path: str) -> Play:
+    def play(self, data: dict[Any, Any], path: str) -> Play:
         line = line_of(data) or 1
         for key in data:
             if key not in PLAY_KEYWORDS:
@@ -156,12 +124,12 @@ class _Loader(Checks):
             serial=self._serial(data, path),
             max_fail_percentage=mfp,
             any_errors_fatal=bool(data.get("any_errors_fatal", False)),
-            tags=_tags(data.get("tags"), path, line_of(data, "tags")),
+            tags=tags_of(data.get("tags"), path, line_of(data, "tags")),
             gather_facts=bool(gather) if isinstance(gather, bool) else False,
         )
-        inherited = _Inherited(
+        inherited = Inherited(
             become=data.get("become"),
-            become_user=_opt_str(data.get("become_user")),
+            become_user=opt_str(data.get("become_user")),
             environment=self._mapping(data, "environment", path),
             tags=play.tags,
             vars={},
@@ -177,7 +145,7 @@ class _Loader(Checks):
         self._check_notify(play)
         return play
 
-    def _serial(self, data: LineDict, path: str) -> tuple[int | str, ...]:
+    def _serial(self, data: dict[Any, Any], path: str) -> tuple[int | str, ...]:
         serial = data.get("serial")
         if serial is None:
             return ()
@@ -198,7 +166,7 @@ class _Loader(Checks):
         return tuple(out)
 
     def _vars_files(
-        self, data: LineDict, path: str, play_vars: dict
+        self, data: dict[Any, Any], path: str, play_vars: dict
     ) -> list[tuple[str, dict[str, Any]]]:
         files = data.get("vars_files") or []
         if isinstance(files, str):
@@ -224,181 +192,8 @@ class _Loader(Checks):
                     f"a vars file must be a mapping of variables (name: value), not "
                     f"{_kind(loaded)} (listed in {path}:{line})", path=full, line=_node_line(full),
                 )  # fmt: skip
-            out.append((full, _plain(loaded)))
+            out.append((full, plain(loaded)))
         return out
-
-    # -- tasks and blocks -----------------------------------------------------------
-
-    def nodes(
-        self,
-        items: Any,
-        path: str,
-        inherited: _Inherited,
-        counter: list[int],
-        section: str,
-        parent: Any,
-        *,
-        handler: bool = False,
-    ) -> list[Node]:
-        if items is None:
-            return []
-        if not isinstance(items, list):
-            raise PlaybookError(
-                f"'{section}' must be a list of tasks", path=path, line=line_of(parent, section)
-            )
-        out: list[Node] = []
-        for item in items:
-            if not isinstance(item, dict):
-                raise PlaybookError(
-                    f"each entry of '{section}' must be a mapping (a task), not {item!r}",
-                    path=path, line=line_of(parent, section),
-                )  # fmt: skip
-            if "block" in item and not handler:
-                out.append(self.block(item, path, inherited, counter))
-            else:
-                out.append(self.task(item, path, inherited, counter, handler=handler))
-        return out
-
-    def block(self, data: LineDict, path: str, inherited: _Inherited, counter: list) -> Block:
-        for key in data:
-            if key not in BLOCK_KEYWORDS:
-                self._bad_keyword(key, "block", path, line_of(data, key), BLOCK_KEYWORDS)
-        inner = self._inherit(data, path, inherited)
-        rescue_raw = data.get("rescue")
-        block_part = replace(inner, rescuable=inner.rescuable or bool(rescue_raw))
-        block = self.nodes(data.get("block"), path, block_part, counter, "block", data)
-        rescue = self.nodes(rescue_raw, path, inner, counter, "rescue", data)
-        always = self.nodes(data.get("always"), path, inner, counter, "always", data)
-        return Block(block, rescue, always, path, line_of(data) or 0, _opt_str(data.get("name")))
-
-    def _inherit(self, data: LineDict, path: str, base: _Inherited) -> _Inherited:
-        self._check_method(data, path)
-        when = base.when + _as_tuple(data.get("when"))
-        for cond in _as_tuple(data.get("when")):
-            self._check_expr(cond, path, line_of(data, "when"))
-        env = dict(base.environment or {})
-        env.update(self._mapping(data, "environment", path))
-        block_vars = dict(base.vars or {})
-        block_vars.update(self._mapping(data, "vars", path))
-        return replace(
-            base,
-            when=when,
-            become=data.get("become", base.become),
-            become_user=_opt_str(data.get("become_user", base.become_user)),
-            environment=env,
-            tags=base.tags | _tags(data.get("tags"), path, line_of(data, "tags")),
-            vars=block_vars,
-            ignore_errors=data.get("ignore_errors", base.ignore_errors),
-            run_once=bool(data.get("run_once", base.run_once)),
-            delegate_to=self._delegate(data, path, base.delegate_to),
-            any_errors_fatal=bool(data.get("any_errors_fatal", base.any_errors_fatal)),
-            check_mode=data.get("check_mode", base.check_mode),
-            no_log=bool(data.get("no_log", base.no_log)),
-        )
-
-    def task(
-        self, data: LineDict, path: str, inherited: _Inherited, counter: list, *, handler: bool
-    ) -> Task:
-        line = line_of(data) or 0
-        allowed = HANDLER_KEYWORDS if handler else TASK_KEYWORDS
-        module_keys = [k for k in data if k not in allowed]
-        for key in module_keys:
-            short = modspec.canonical_module(str(key))
-            if short in modspec.SPECS:
-                continue
-            if key in UNSUPPORTED or key in BLOCK_KEYWORDS or str(key).startswith("with_"):
-                self._bad_keyword(key, "task", path, line_of(data, key), allowed)
-            if key == "listen":
-                raise PlaybookError(
-                    "'listen' is only valid on handlers", path=path, line=line_of(data, key)
-                )
-        if len(module_keys) != 1:
-            if not module_keys:
-                raise PlaybookError(
-                    "this task has no module; give one of: "
-                    + ", ".join(modspec.SUPPORTED_MODULES), path=path, line=line,
-                )  # fmt: skip
-            known = [k for k in module_keys if modspec.canonical_module(k) in modspec.SPECS]
-            unknown = [k for k in module_keys if k not in known]
-            if unknown:
-                raise modspec.unknown_module_error(unknown[0], path, line_of(data, unknown[0]))
-            raise PlaybookError(
-                f"a task runs one module, this one names {', '.join(module_keys)}",
-                path=path, line=line,
-            )  # fmt: skip
-        key = module_keys[0]
-        module = modspec.canonical_module(str(key))
-        if module not in modspec.SPECS:
-            raise modspec.unknown_module_error(str(key), path, line_of(data, key))
-        args = self._module_args(module, data, key, path)
-        inner = self._inherit(data, path, inherited)
-        loop, flatten = data.get("loop"), False
-        if "with_items" in data:
-            if "loop" in data:
-                raise PlaybookError("give 'loop' or 'with_items', not both", path=path, line=line)
-            loop, flatten = data["with_items"], True
-        loop_control = data.get("loop_control") or {}
-        if not isinstance(loop_control, dict) or set(loop_control) - {"loop_var", "label"}:
-            raise PlaybookError(
-                "loop_control supports only 'loop_var' and 'label'",
-                path=path, line=line_of(data, "loop_control"),
-            )  # fmt: skip
-        for keyword in ("changed_when", "failed_when", "until"):
-            for cond in _as_tuple(data.get(keyword)):
-                self._check_expr(cond, path, line_of(data, keyword))
-        if "until" in data and "register" not in data:
-            raise PlaybookError(
-                "'until' needs 'register' to name the result it tests",
-                path=path, line=line_of(data, "until"),
-            )  # fmt: skip
-        notify = data.get("notify") or ()
-        listen = data.get("listen") or ()
-        counter[0] += 1
-        name = data.get("name")
-        if handler and not name and not listen:
-            raise PlaybookError("a handler needs a 'name' (or 'listen')", path=path, line=line)
-        if module == "pause" and handler:
-            raise PlaybookError("pause is not supported as a handler", path=path, line=line)
-        task = Task(
-            module=module,
-            args=args,
-            path=path,
-            line=line,
-            name=str(name) if name is not None else None,
-            when=inner.when,
-            register=_opt_str(data.get("register")),
-            loop=loop,
-            loop_flatten=flatten,
-            loop_var=str(loop_control.get("loop_var", "item")),
-            loop_label=_opt_str(loop_control.get("label")),
-            ignore_errors=inner.ignore_errors,
-            changed_when=data.get("changed_when"),
-            failed_when=data.get("failed_when"),
-            run_once=inner.run_once or module == "pause",
-            delegate_to=inner.delegate_to,
-            notify=tuple(str(n) for n in _as_tuple(notify)),
-            listen=tuple(str(n) for n in _as_tuple(listen)),
-            become=inner.become,
-            become_user=inner.become_user,
-            retries=data.get("retries"),
-            until=data.get("until"),
-            delay=data.get("delay"),
-            timeout=data.get("timeout"),
-            environment=inner.environment,
-            tags=inner.tags,
-            vars=inner.vars,
-            check_mode=inner.check_mode,
-            no_log=inner.no_log,
-            any_errors_fatal=inner.any_errors_fatal,
-            index=counter[0],
-            rescuable=inherited.rescuable,
-            handler=handler,
-        )
-        self._check_templates(task.args, path, line_of(data, key))
-        for keyword in ("loop", "with_items", "vars", "environment"):
-            if keyword in data:
-                self._check_templates(data[keyword], path, line_of(data, keyword))
-        return task
 
 
 def _kind(value: Any) -> str:
@@ -416,6 +211,8 @@ def _node_line(path: str, index: int | None = None) -> int:
     try:
         with open(path, encoding="utf-8") as fh:
             node = yaml.compose(fh, Loader=yaml.SafeLoader)
+        if node is None:  # an empty file
+            return 1
         if index is not None:
             node = node.value[index]
         return node.start_mark.line + 1

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
+import stat
 import subprocess
 import threading
 import time
 from collections.abc import Mapping
 
 from runner.become import Become, become_wrap
-from runner.credentials import child_environment
+from runner.config import child_environment
 from runner.errors import BecomeError, CommandTimeoutError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
@@ -114,6 +116,14 @@ class LocalTransport(Transport):
     def remove_file(self, path: str) -> None:
         os.unlink(path)
 
+    def upload(self, local_path: str, remote_path: str, mode: int) -> int:
+        """Copy ``local_path`` to ``remote_path`` atomically (temp name, rename)."""
+        return _copy_atomically(local_path, remote_path, mode)
+
+    def download(self, remote_path: str, local_path: str) -> tuple[int, int]:
+        mode = stat.S_IMODE(os.stat(remote_path).st_mode)
+        return _copy_atomically(remote_path, local_path, mode), mode
+
     def get_file(self, path: str) -> bytes:
         with open(path, "rb") as fh:
             return fh.read()
@@ -138,3 +148,21 @@ def _kill(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, 9)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _copy_atomically(src: str, dest: str, mode: int) -> int:
+    """``src`` to a fresh temp file next to ``dest``, then renamed over it; the bytes."""
+    tmp = f"{dest}.runner-{secrets.token_hex(8)}"
+    size = 0
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(src, "rb") as source, os.fdopen(fd, "wb") as target:
+            while chunk := source.read(1 << 20):
+                target.write(chunk)
+                size += len(chunk)
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+        return size
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -15,6 +15,7 @@ from typing import Any
 
 from runner.become import Become, shell_body
 from runner.models import CommandResult, Host
+from runner.templating import truth
 from runner.transport.base import OutputCapture, Transport
 
 ModuleResult = dict[str, Any]
@@ -74,9 +75,6 @@ class ModuleContext:
         transport = self.connect()
         out_line, out_file = self.output_hooks("stdout") if self.output_hooks else (None, None)
         err_line, err_file = self.output_hooks("stderr") if self.output_hooks else (None, None)
-        kwargs: dict[str, Any] = {}
-        if become is not None:  # transports that never become keep their old signature
-            kwargs.update(become=become, pty=self.pty)
         try:
             return transport.run(
                 command,
@@ -84,7 +82,8 @@ class ModuleContext:
                 stderr=OutputCapture(self.max_output, err_file, err_line),
                 timeout=self.timeout,
                 stdin=stdin,
-                **kwargs,
+                pty=self.pty and become is not None,  # --pty: for commands run with become
+                become=become,
             )
         finally:
             for fh in (out_file, err_file):
@@ -130,6 +129,4 @@ def need_str(args: Mapping[str, Any], key: str, default: str | None = None) -> s
 
 
 def as_bool(value: Any) -> bool:
-    from runner.templating import truth
-
     return truth(value) if value is not None else False

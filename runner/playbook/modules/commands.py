@@ -7,6 +7,7 @@ import secrets
 import shlex
 from typing import Any
 
+from runner.playbook.localfiles import resolve_local
 from runner.playbook.modules.base import (
     ModuleContext,
     ModuleFailure,
@@ -109,8 +110,6 @@ def raw(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 
 
 def script(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    from runner.playbook.loader import resolve_local
-
     line = need_str(args, "cmd") or need_str(args, "_raw_params") or ""
     name, _, script_args = line.strip().partition(" ")
     local = resolve_local(name, ctx.base_dir, "script")

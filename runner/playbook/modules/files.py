@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from runner.errors import TemplateError, UnsafePathError
+from runner.localpaths import fetch_module_path
+from runner.playbook.localfiles import resolve_local
 from runner.playbook.modules.base import (
     ModuleContext,
     ModuleFailure,
@@ -24,6 +27,7 @@ from runner.playbook.modules.base import (
     as_bool,
     need_str,
 )
+from runner.templating import environment, run_template
 
 _MAX_DIFF = 256 * 1024
 
@@ -194,8 +198,6 @@ def _dest_for(ctx: ModuleContext, dest: str, src: str | None) -> str:
 
 
 def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    from runner.playbook.loader import resolve_local
-
     dest = need_str(args, "dest") or ""
     src = need_str(args, "src")
     if src is not None:
@@ -231,10 +233,6 @@ def _dump(value: Any) -> str:
 
 
 def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    from runner.errors import TemplateError
-    from runner.playbook.loader import resolve_local
-    from runner.templating import environment, run_template
-
     src = need_str(args, "src") or ""
     local = resolve_local(src, ctx.base_dir, "template")
     if local is None or os.path.isdir(local):
@@ -281,9 +279,6 @@ def fetch(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     ending in '/' gets the source's file name appended). Either way what is built from
     the host name and SRC stays inside DEST (runner.localpaths), or the task fails.
     """
-    from runner.errors import UnsafePathError
-    from runner.localpaths import fetch_module_path
-
     src = need_str(args, "src") or ""
     dest = need_str(args, "dest") or ""
     flat = as_bool(args.get("flat"))

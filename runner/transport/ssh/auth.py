@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import cast
 
 import paramiko
 from paramiko.ssh_exception import (
@@ -22,7 +23,7 @@ from paramiko.ssh_exception import (
 )
 
 from runner.errors import AuthenticationError, ConnectError
-from runner.transport.sshopts import HostSettings
+from runner.transport.ssh.settings import HostSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class _LockedAgentKey:
         self._key = key
         self._lock = lock
 
-    def sign_ssh_data(self, data: bytes, algorithm: str | None = None) -> bytes:
+    def sign_ssh_data(self, data: bytes, algorithm: str | None = None) -> paramiko.Message:
         with self._lock:
             return self._key.sign_ssh_data(data, algorithm)
 
@@ -91,7 +92,10 @@ class Keyring:
                 if self._passphrase is None:
                     raise PasswordRequiredException("encrypted") from None
                 # positional: the keyword is "passphrase" in paramiko 3, "password" in 5
-                key = paramiko.PKey.from_path(path, self._passphrase.encode())
+                key = paramiko.PKey.from_path(  # bytes, whatever its stubs say
+                    path,
+                    self._passphrase.encode(),  # type: ignore[arg-type]
+                )
         except FileNotFoundError:
             self._errors[path] = "not found"
         except (PasswordRequiredException, TypeError):
@@ -113,7 +117,10 @@ class Keyring:
             if self.use_agent and os.environ.get("SSH_AUTH_SOCK"):
                 try:
                     agent = paramiko.Agent()
-                    keys = [_LockedAgentKey(k, self._agent_lock) for k in agent.get_keys()]
+                    keys = [
+                        cast(paramiko.PKey, _LockedAgentKey(k, self._agent_lock))  # acts as one
+                        for k in agent.get_keys()
+                    ]
                 except (SSHException, OSError) as exc:
                     log.debug("ssh-agent unavailable: %s", exc)
             self._agent_keys = keys

@@ -3,61 +3,39 @@ known_hosts indexes and bastion connections (jump.BastionPool), and the handshak
 (TCP or tunnel or proxy command -> SSH -> host key -> authentication) used for hosts and
 jump hosts alike.
 
-Imports paramiko, so it is used only through runner/transport/ssh.py.
+Imports paramiko: used only inside runner/transport/ssh/.
 """
 
 from __future__ import annotations
 
 import errno
-import ipaddress
-import logging
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import paramiko
 from paramiko.ssh_exception import NoValidConnectionsError, SSHException
 
+from runner.config import HOST_KEY_POLICIES, ConnectionConfig, Secrets, child_environment
 from runner.errors import ConfigError, ConnectError, HostError
 from runner.models import Host
 from runner.transport.ssh.auth import Keyring, authenticate
 from runner.transport.ssh.hostkey import check_host_key
 from runner.transport.ssh.jump import BastionPool, Keepalive, ProxyCommandSocket
 from runner.transport.ssh.known_hosts import KnownHosts, KnownHostsFiles, known_hosts_name
-from runner.transport.sshopts import CLIOptions, HostSettings, hop_settings, resolve_settings
+from runner.transport.ssh.lean import (
+    LeanTransport,
+    connect_tcp,
+    invalid_host_name,
+    prefer_aead,
+    slow_idle_poll,
+)
+from runner.transport.ssh.settings import HostSettings, hop_settings, resolve_settings
 
-if TYPE_CHECKING:
-    from runner.transport.ssh import SSHTransport
-
-HOST_KEY_POLICIES = ("strict", "accept-new", "off")
 DEFAULT_SSH_CONFIG = "~/.ssh/config"
-
-
-@dataclass(frozen=True)
-class SSHOptions:
-    """Connection settings from the command line (None: not given, so the inventory,
-    then ssh_config, then the default decides)."""
-
-    user: str | None = None
-    password: str | None = None
-    private_key: str | None = None
-    connect_timeout: float | None = None
-    host_key_checking: str | None = None
-    known_hosts: str | None = None
-    jump: str | None = None
-    keepalive: float | None = None
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists; "none": no file
-    key_passphrase: str | None = None
-    use_agent: bool = True
-
-    def __repr__(self) -> str:  # never show the password or the passphrase
-        return (
-            f"SSHOptions(user={self.user!r}, private_key={self.private_key!r}, "
-            f"jump={self.jump!r}, host_key_checking={self.host_key_checking!r})"
-        )
 
 
 def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
@@ -86,29 +64,87 @@ class _SSHConfig(paramiko.SSHConfig):
         "proxyjump": [],
     }
 
+    def _does_match(  # paramiko's private matcher (not in its stubs)
+        self, match_list: Any, target_hostname: Any, canonical: Any, final: Any, options: Any
+    ) -> Any:
+        """paramiko's ``Match`` evaluation, except ``exec``: paramiko runs it with invoke,
+        whose reader threads call os.read on pipes that gevent made non-blocking
+        (BlockingIOError and a traceback per host). Here it runs as a plain, cooperative
+        subprocess; criteria are still tried in order, stopping at the first that fails."""
+        matched = []
+        for candidate in match_list:
+            if candidate["type"] == "exec":
+                command = self._tokenize(  # type: ignore[attr-defined]  # paramiko private
+                    options, target_hostname, "match-exec", candidate["param"]
+                )
+                if self._should_fail(_exec_passes(command), candidate):  # type: ignore[attr-defined]
+                    return False
+            else:
+                one = super()._does_match(  # type: ignore[misc]
+                    [candidate], target_hostname, canonical, final, options
+                )
+                if one is True or not one:  # "all" (a hard pass), or a failed criterion
+                    return one
+            matched.append(candidate)
+        return matched
+
+
+MATCH_EXEC_TIMEOUT = 30.0
+
+
+def _exec_passes(command: str) -> bool:
+    """Whether a ``Match exec`` command exits 0 (run by /bin/sh, as ssh does with the
+    user's shell; its output is not shown). ValueError when it cannot run or hangs."""
+    try:
+        done = subprocess.run(
+            ["/bin/sh", "-c", command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=child_environment(),
+            timeout=MATCH_EXEC_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ValueError(
+            f"Match exec {command!r} still running after {MATCH_EXEC_TIMEOUT:g}s"
+        ) from exc
+    except OSError as exc:
+        raise ValueError(f"Match exec {command!r} cannot run: {exc}") from exc
+    return done.returncode == 0
+
+
+def host_settings(host: Host, connection: ConnectionConfig) -> HostSettings:
+    """One host's resolved settings (with ``sources``) as a run would use them, without
+    connecting: the ssh_config read and looked up as in a run (runner inventory
+    --connection). ConfigError when the ssh_config or a setting cannot be used."""
+    config = load_ssh_config(connection.ssh_config)
+    key = str(host.vars.get("ansible_host") or host.name)
+    try:
+        lookup = dict(config.lookup(key))
+    except Exception as exc:  # e.g. "Match exec" whose command cannot run
+        raise ConfigError(f"ssh config: cannot evaluate the settings for {key}: {exc}") from exc
+    try:
+        return resolve_settings(host.name, host.vars, connection, lookup)
+    except ValueError as exc:
+        raise ConfigError(f"host {host.name}: {exc}") from exc
+
 
 class SSHContext:
-    """State shared by every host of one run; ``transport(host)`` is the factory."""
+    """State shared by every host of one run (each host's transport.SSHTransport holds it)."""
 
     def __init__(
-        self, options: SSHOptions, *, ask_passphrase: Callable[[str], str | None] | None = None
+        self,
+        connection: ConnectionConfig,
+        secrets: Secrets,
+        *,
+        ask_passphrase: Callable[[str], str | None] | None = None,
+        use_agent: bool = True,
     ) -> None:
-        if options.host_key_checking not in (None, *HOST_KEY_POLICIES):
-            raise ValueError(f"host_key_checking must be one of {HOST_KEY_POLICIES}")
-        self.options = options
-        self.cli = CLIOptions(
-            user=options.user,
-            private_key=options.private_key,
-            jump=options.jump,
-            connect_timeout=options.connect_timeout,
-            host_key_checking=options.host_key_checking,
-            known_hosts=options.known_hosts,
-            keepalive=options.keepalive,
-        )
-        self.config = load_ssh_config(options.ssh_config)
-        self.keyring = Keyring(
-            options.key_passphrase, use_agent=options.use_agent, ask=ask_passphrase
-        )
+        self.connection = connection  # what the command line said (None: not given)
+        self.password = secrets.ssh_password
+        self.config = load_ssh_config(connection.ssh_config)
+        self.keyring = Keyring(secrets.key_passphrase, use_agent=use_agent, ask=ask_passphrase)
         self.bastions = BastionPool(self._connect_hop)
         self._lookups: dict[str, Mapping[str, Any]] = {}
         self._known: dict[str, KnownHosts] = {}
@@ -122,7 +158,7 @@ class SSHContext:
         if found is None:
             try:
                 found = dict(self.config.lookup(name))
-            except Exception as exc:  # e.g. "Match exec" without the invoke package
+            except Exception as exc:  # e.g. a "Match exec" command that hangs
                 raise ConnectError(
                     f"ssh config: cannot evaluate the settings for {name}: {exc}", host=name
                 ) from exc
@@ -137,7 +173,7 @@ class SSHContext:
             return cached
         key = str(host.vars.get("ansible_host") or host.name)
         try:
-            settings = resolve_settings(host.name, host.vars, self.cli, self.lookup(key))
+            settings = resolve_settings(host.name, host.vars, self.connection, self.lookup(key))
         except ValueError as exc:
             raise ConnectError(str(exc), host=host.name) from exc
         if settings.host_key_checking not in HOST_KEY_POLICIES:
@@ -177,8 +213,15 @@ class SSHContext:
     def open_socket(self, settings: HostSettings, host: str, label: str = "") -> socket.socket:
         where = f"{settings.address}:{settings.port}"
         timeout = settings.connect_timeout
+        bad_name = invalid_host_name(settings.address)
+        if bad_name:  # found here: under gevent, getaddrinfo would raise it in a thread
+            raise ConnectError(
+                f"{label}could not resolve host name {settings.address!r}: {bad_name}",
+                host=host,
+                hint="check the host name, or set ansible_host to its address",
+            )
         try:
-            sock = _connect_tcp(settings.address, settings.port, timeout)
+            sock = connect_tcp(settings.address, settings.port, timeout)
         except socket.gaierror as exc:
             raise ConnectError(
                 f"{label}could not resolve host name {settings.address!r}: {exc.strerror}",
@@ -196,7 +239,8 @@ class SSHContext:
                 f"{label}connection refused ({where})", host=host, transient=True
             ) from exc
         except (NoValidConnectionsError, OSError) as exc:
-            reason = os.strerror(exc.errno) if getattr(exc, "errno", None) else str(exc)
+            code = getattr(exc, "errno", None)
+            reason = os.strerror(code) if code else str(exc)
             transient = getattr(exc, "errno", None) in (
                 errno.ECONNRESET,
                 errno.EHOSTUNREACH,
@@ -224,7 +268,7 @@ class SSHContext:
         deadline = time.monotonic() + timeout
         where = f"{settings.address}:{settings.port}"
         transport = LeanTransport(sock)
-        _prefer_aead(transport)
+        prefer_aead(transport)
         known = KnownHostsFiles(
             self.known_hosts(settings.known_hosts),
             [self.known_hosts(path) for path in settings.other_known_hosts],
@@ -272,147 +316,20 @@ class SSHContext:
         except BaseException:
             transport.close()
             raise
-        _slow_idle_poll(transport)
+        slow_idle_poll(transport)
         return transport
 
     def _connect_hop(self, settings: HostSettings, sock: Any, label: str, host: str):
         if sock is None:
             sock = self.open_socket(settings, host, label)
-        transport = self.handshake(
-            sock, settings, host=host, label=label, password=self.options.password
-        )
+        transport = self.handshake(sock, settings, host=host, label=label, password=self.password)
         if settings.keepalive > 0:
             Keepalive(transport, settings.keepalive, settings.keepalive_count)
         return transport
 
-    def transport(self, host: Host) -> SSHTransport:
-        from runner.transport.ssh import SSHTransport
-
-        return SSHTransport(host, self)
-
     def close(self) -> None:
         """Close the shared bastion connections (host connections close themselves)."""
         self.bastions.close()
-
-
-log = logging.getLogger(__name__)
-
-
-_FILTERED_ALGORITHMS: dict[tuple[str, tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
-
-
-class LeanTransport(paramiko.Transport):
-    """paramiko's Transport minus three costs a profile of 500 hosts showed per
-    connection: SSH_MSG_DEBUG messages (OpenSSH sends one per key option after publickey
-    auth) are escaped byte by byte in Python even when nobody logs them, the preferred
-    algorithm lists are re-filtered on every access (16 times per handshake), and debug
-    log calls go all the way into logging. And minus one wait: see
-    _parse_global_request.
-
-    Plus two things for host key checking: ``host_key_order`` (None: paramiko's order)
-    is the host key algorithms to ask for, and ``server_host_key_algorithms`` what the
-    server offered."""
-
-    host_key_order: tuple[str, ...] | None = None
-    server_host_key_algorithms: tuple[str, ...] = ()
-
-    @property
-    def preferred_keys(self) -> tuple[str, ...]:
-        order = self.host_key_order
-        return order if order is not None else super().preferred_keys
-
-    def _really_parse_kex_init(self, m: paramiko.Message, ignore_first_byte: bool = False):
-        parsed = super()._really_parse_kex_init(m, ignore_first_byte)
-        if not ignore_first_byte:  # the peer's KEXINIT (ours is re-read with its type byte)
-            self.server_host_key_algorithms = tuple(parsed["server_key_algo_list"])
-        return parsed
-
-    def _parse_global_request(self, m: paramiko.Message) -> None:
-        """Acknowledge at once the TCP segment that carried a global request.
-
-        Right after authentication OpenSSH sends `hostkeys-00@openssh.com`, which wants no
-        reply, so nothing carries our ACK back and the kernel delays it by 40 ms. The
-        server's answer to our channel-open is a small packet that Nagle's algorithm then
-        holds until that ACK: every host's first command started 43 ms late (strace of
-        sshd: the confirmation written at once, our next packet read 43 ms later)."""
-        super()._parse_global_request(m)
-        ack_now(self.sock)
-
-    def _parse_debug(self, m: paramiko.Message) -> None:
-        if log.isEnabledFor(logging.DEBUG):
-            super()._parse_debug(m)
-
-    def _filter_algorithm(self, type_: str) -> tuple[str, ...]:
-        # The answer depends only on these three values, so one table serves every
-        # connection of the run (it has a handful of entries).
-        disabled = self.disabled_algorithms.get(type_)
-        key = (type_, getattr(self, "_preferred_" + type_), tuple(disabled) if disabled else ())
-        try:
-            return _FILTERED_ALGORITHMS[key]
-        except KeyError:
-            filtered = _FILTERED_ALGORITHMS[key] = super()._filter_algorithm(type_)
-            return filtered
-
-    def _log(self, level: int, msg: Any, *args: Any) -> None:
-        # paramiko logs ~35 debug messages per connection; most runs log none of them
-        if self.logger.isEnabledFor(level):
-            super()._log(level, msg, *args)
-
-
-# paramiko's reader wakes up every 0.1 s on an idle socket to notice a close and send
-# keepalives. After the handshake that is only overhead (1,000 hosts running `sleep 5`
-# would wake it 50,000 times): close() shuts the socket, which wakes the reader at once,
-# and keepalives have their own timer (jump.Keepalive).
-IDLE_POLL_SECONDS = 2.0
-
-# AES-GCM first: the AEAD cipher authenticates in C, while paramiko checks the HMAC of
-# every packet of the other ciphers with a pure-Python constant-time compare (about a
-# quarter of the client's CPU per host in a profile of 500 `echo hi` hosts). OpenSSH has
-# offered aes128-gcm since 6.2; servers without it fall back to the usual order.
-_AEAD_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
-
-
-def _prefer_aead(transport: paramiko.Transport) -> None:
-    options = transport.get_security_options()
-    available = tuple(options.ciphers)
-    first = tuple(c for c in _AEAD_FIRST if c in available)
-    options.ciphers = first + tuple(c for c in available if c not in first)
-
-
-def ack_now(sock: Any) -> None:
-    """Send the ACK the kernel is holding back for this TCP socket, if it is one (a tunnel
-    through a bastion or a proxy command is not; only Linux has TCP_QUICKACK)."""
-    quickack = getattr(socket, "TCP_QUICKACK", None)
-    setsockopt = getattr(sock, "setsockopt", None)
-    if quickack is None or setsockopt is None:
-        return
-    try:
-        setsockopt(socket.IPPROTO_TCP, quickack, 1)
-    except OSError:  # closed meanwhile: nothing to acknowledge
-        pass
-
-
-def _slow_idle_poll(transport: paramiko.Transport) -> None:
-    settimeout = getattr(transport.sock, "settimeout", None)
-    if settimeout is not None:
-        settimeout(IDLE_POLL_SECONDS)
-
-
-def _connect_tcp(address: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection; an IP literal skips name resolution (under gevent, every
-    getaddrinfo is a round trip through a thread pool)."""
-    try:
-        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
-    except ValueError:
-        return socket.create_connection((address, port), timeout=timeout)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        sock.connect((address, port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _handshake_error(

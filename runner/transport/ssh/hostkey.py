@@ -31,7 +31,7 @@ from runner.transport.ssh.known_hosts import (
     KnownHostsFiles,
     known_hosts_name,
 )
-from runner.transport.sshopts import HostSettings
+from runner.transport.ssh.settings import HostSettings
 
 log = logging.getLogger(__name__)
 
@@ -244,10 +244,11 @@ def check_host_key(
         return
     where = entry.path if entry is not None else path
     hint = f"if the change is expected, remove the old entry: ssh-keygen -R '{name}' -f {where}"
+    recorded_at = f"{entry.path}:{entry.line}" if entry is not None else where
     if verdict == CHANGED:
         raise HostKeyError(
             f"{label}host key changed for {name}: the server offered a different "
-            f"{key.get_name()} key than the one recorded at {entry.path}:{entry.line}; this can "
+            f"{key.get_name()} key than the one recorded at {recorded_at}; this can "
             "mean an attack (someone in the middle) or a reinstalled host",
             host=host,
             hint=hint,
@@ -261,7 +262,7 @@ def check_host_key(
             detail = f"the server offers {', '.join(unusable)} too, which runner cannot verify"
         raise HostKeyError(
             f"{label}host key changed for {name}: known_hosts has {', '.join(recorded)} for it "
-            f"({entry.path}:{entry.line}), {detail}; this can mean an attack (someone in the "
+            f"({recorded_at}), {detail}; this can mean an attack (someone in the "
             "middle) or a reinstalled host",
             host=host,
             hint=hint,

@@ -19,7 +19,7 @@ import paramiko
 from paramiko.ssh_exception import ChannelException, SSHException
 
 from runner.errors import ConnectError, HostError
-from runner.transport.sshopts import HostSettings
+from runner.transport.ssh.settings import HostSettings
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class Keepalive:
                 msg.add_byte(paramiko.common.cMSG_GLOBAL_REQUEST)
                 msg.add_string(KEEPALIVE_REQUEST)
                 msg.add_boolean(True)
-                transport._send_user_message(msg)
+                transport._send_user_message(msg)  # type: ignore[attr-defined]  # private
             except Exception:  # the transport is closing
                 return
             if answered.wait(self.interval):
@@ -235,7 +235,7 @@ class ProxyCommandSocket:
         import subprocess
         import tempfile
 
-        from runner.credentials import child_environment
+        from runner.config import child_environment
 
         self.command = command
         self._stderr = tempfile.TemporaryFile()

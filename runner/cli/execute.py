@@ -1,0 +1,98 @@
+"""What every command that works on hosts does around its job: load the inventory and
+select the hosts, refuse what cannot work before any connection, then hand the run to an
+executor with the chosen renderers, Ctrl-C wired to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.cli.environment import Environment
+from runner.cli.options import PassphrasePrompt, resolve_secrets
+from runner.cli.status import exit_status_of
+from runner.config import RunConfig
+from runner.engine.job import Job
+from runner.errors import ConfigError
+from runner.events import Notice
+from runner.models import Host
+
+SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
+
+HOST_KEY_OFF = "host key checking is off: connections are open to man-in-the-middle attacks"
+
+
+def select_hosts(config: RunConfig, pattern: str) -> tuple[Any, list[Host]]:
+    """The inventory and the hosts ``pattern`` selects (InputError before any connection)."""
+    from runner.inventory import load_inventory
+
+    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars)
+    return inventory, inventory.select(pattern)
+
+
+def check_connections(hosts: Sequence[Host]) -> None:
+    """Before any connection: every host's connection type is one runner speaks (its
+    port was checked when the inventory was loaded)."""
+    for host in hosts:
+        if host.connection not in SUPPORTED_CONNECTIONS:
+            raise ConfigError(
+                f"host {host.name}: ansible_connection={host.connection!r} is not supported",
+                hint=f"runner supports: {', '.join(SUPPORTED_CONNECTIONS)}",
+            )
+
+
+def check_out_dir(config: RunConfig, hosts: Sequence[Host]) -> None:
+    """Every host name can be a file name in --out-dir (then the folder is made)."""
+    out_dir = config.output.out_dir
+    if out_dir:
+        from runner.localpaths import check_host_names
+
+        check_host_names([h.name for h in hosts], f"--out-dir {out_dir}")
+
+
+def make_out_dir(config: RunConfig) -> None:
+    if config.output.out_dir:
+        os.makedirs(config.output.out_dir, exist_ok=True)
+
+
+def execute_host_job(
+    env: Environment,
+    config: RunConfig,
+    hosts: Sequence[Host],
+    job: Job,
+    params: Mapping[str, Any],
+) -> int:
+    """Run ``job`` on ``hosts`` (in this process, or over --procs workers) with the
+    renderers of ``config.output``; return the exit code."""
+    from runner.executors import Run
+    from runner.executors.base import Executor
+    from runner.executors.inprocess import InProcessExecutor, connection_factory
+    from runner.executors.procs import ProcsExecutor, default_procs
+    from runner.output.compose import fan_out, host_job_sinks, stop_sinks
+    from runner.overrides import override_notices
+
+    job.check(hosts)
+    secrets = resolve_secrets(params, env)
+    make_out_dir(config)
+    procs = config.procs if config.procs is not None else default_procs(len(hosts))
+    prompt = PassphrasePrompt(env)
+    executor: Executor
+    if procs > 1:
+        executor = ProcsExecutor(procs, ask_passphrase=prompt)
+    else:
+        executor = InProcessExecutor(connection_factory(prompt))
+    sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
+    sink = fan_out(sinks)
+    if config.connection.host_key_checking == "off":
+        sink.handle(Notice(HOST_KEY_OFF))
+    for text in override_notices(
+        hosts, config.connection, config.become, secrets.become_password is not None
+    ):
+        sink.handle(Notice(text))
+    unregister = env.on_interrupt(executor.cancel)
+    try:
+        outcome = executor.execute(Run(tuple(hosts), job, config), secrets, sink)
+    finally:
+        unregister()
+        stop_sinks(sinks)
+    return exit_status_of(outcome)

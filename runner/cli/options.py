@@ -1,0 +1,342 @@
+"""The options the commands share, and the one place that turns them into a RunConfig
+(and the run's Secrets). Nothing below the CLI reads click parameters."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
+
+import click
+
+from runner.cli.environment import Environment
+from runner.config import (
+    BECOME_PASSWORD,
+    DEFAULT_FORKS,
+    DEFAULT_MAX_OUTPUT,
+    HOST_KEY_POLICIES,
+    SSH_PASSWORD,
+    BecomeConfig,
+    ConnectionConfig,
+    OutputConfig,
+    RunConfig,
+    Secrets,
+)
+from runner.errors import ConfigError
+
+
+def connection_options(func: Callable) -> Callable:
+    """Inventory, connection and concurrency options shared by run/play/copy/fetch."""
+    options = [
+        click.option(
+            "-i",
+            "--inventory",
+            "inventories",
+            multiple=True,
+            metavar="PATH",
+            help="Inventory file, directory, script or inline list 'h1,h2:2222,' "
+            "(repeatable; env RUNNER_INVENTORY).",
+        ),
+        click.option(
+            "-e",
+            "--extra-vars",
+            "extra_vars",
+            multiple=True,
+            metavar="K=V|@FILE",
+            help="Extra variables, highest precedence (repeatable).",
+        ),
+        click.option(
+            "-f",
+            "--forks",
+            type=click.IntRange(min=1),
+            default=DEFAULT_FORKS,
+            show_default=True,
+            help="Hosts worked on at once (lowered to fit the open-file limit).",
+        ),
+        click.option(
+            "-u",
+            "--user",
+            help="Remote user for hosts whose inventory sets no ansible_user "
+            "(wins over ssh_config User).",
+        ),
+        click.option(
+            "--private-key",
+            "private_key",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="Private key file for hosts whose inventory sets no "
+            "ansible_ssh_private_key_file (wins over ssh_config); an encrypted key's "
+            "passphrase is asked once (or RUNNER_KEY_PASSPHRASE).",
+        ),
+        click.option(
+            "-k",
+            "--ask-pass",
+            is_flag=True,
+            help="Ask once for the SSH password (or set RUNNER_SSH_PASSWORD).",
+        ),
+        click.option(
+            "--connect-timeout",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            metavar="S",
+            help="Seconds to connect and authenticate, for hosts whose inventory sets no "
+            "ansible_ssh_timeout [default: ssh_config ConnectTimeout, else 10].",
+        ),
+        click.option(
+            "-t",
+            "--timeout",
+            type=click.FloatRange(min=0.01),
+            default=None,
+            metavar="S",
+            help="Per-host command timeout in seconds.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Extra connection attempts on transient connect errors (commands never re-run).",
+        ),
+        click.option(
+            "--host-key-checking",
+            type=click.Choice(HOST_KEY_POLICIES),
+            default=None,
+            help="strict: only known keys; accept-new: record unknown keys, refuse changed "
+            "ones; off: no checking (insecure) [default: ssh_config StrictHostKeyChecking, "
+            "else accept-new].",
+        ),
+        click.option(
+            "--known-hosts",
+            type=click.Path(dir_okay=False),
+            default=None,
+            metavar="PATH",
+            help="known_hosts file [default: ssh_config UserKnownHostsFile, else "
+            "~/.ssh/known_hosts].",
+        ),
+        click.option(
+            "-F",
+            "--ssh-config",
+            "ssh_config",
+            type=click.Path(dir_okay=False),
+            metavar="PATH",
+            help="ssh_config file to read ('none': none) [default: ~/.ssh/config if present].",
+        ),
+        click.option(
+            "-J",
+            "--jump",
+            metavar="[USER@]HOST[:PORT][,...]",
+            help="Jump host(s) (ProxyJump) for hosts whose inventory sets none ('none': no "
+            "jump host, whatever ssh_config says). Hosts behind one bastion share one "
+            "connection to it.",
+        ),
+        click.option(
+            "--keepalive",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            metavar="S",
+            help="Send a keepalive every S seconds; 3 unanswered end the connection "
+            "[default: ssh_config ServerAliveInterval, else off].",
+        ),
+        click.option(
+            "-b",
+            "--become",
+            is_flag=True,
+            help="Run as another user through sudo (root), on hosts whose inventory does not "
+            "set ansible_become.",
+        ),
+        click.option(
+            "--become-user",
+            metavar="USER",
+            help="User to become where the inventory sets no ansible_become_user (implies "
+            "nothing without -b or ansible_become) [default: root].",
+        ),
+        click.option(
+            "-K",
+            "--ask-become-pass",
+            is_flag=True,
+            help="Ask once for the sudo password (or set RUNNER_BECOME_PASSWORD), for hosts "
+            "whose inventory sets no ansible_become_password.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def output_options(func: Callable) -> Callable:
+    """How results are shown and kept."""
+    options = [
+        click.option("--stream", is_flag=True, help="Print lines as they arrive: 'host | line'."),
+        click.option("--json", "json_lines", is_flag=True, help="JSON Lines on stdout."),
+        click.option(
+            "--out-dir",
+            type=click.Path(file_okay=False),
+            metavar="DIR",
+            help="Keep each host's whole output in DIR/HOST.stdout|.stderr|.json.",
+        ),
+        click.option(
+            "--junit",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="Write a JUnit XML report.",
+        ),
+        click.option(
+            "--max-output",
+            type=click.IntRange(min=0),
+            default=DEFAULT_MAX_OUTPUT,
+            show_default=True,
+            metavar="BYTES",
+            help="Output kept in memory per stream and host.",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary."),
+        click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def inventory_sources(given: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """``-i`` values, else ``RUNNER_INVENTORY`` (sources separated by whitespace).
+
+    >>> inventory_sources((), {"RUNNER_INVENTORY": "a.yml  b.ini"}), inventory_sources(("c",), {})
+    (('a.yml', 'b.ini'), ('c',))
+    """
+    if given:
+        return tuple(given)
+    return tuple(environ.get("RUNNER_INVENTORY", "").split())
+
+
+def build_config(params: Mapping[str, Any], environ: Mapping[str, str]) -> RunConfig:
+    """The run's configuration from a command's click parameters and the environment:
+    the one place they are read. ``-e`` values are parsed here (an input error names the
+    file or the value)."""
+    from runner.inventory.extravars import parse_extra_vars
+
+    if params.get("json_lines"):
+        mode = "json"
+    elif params.get("stream"):
+        mode = "stream"
+    else:
+        mode = "report"
+    return RunConfig(
+        inventories=inventory_sources(params.get("inventories") or (), environ),
+        extra_vars=parse_extra_vars(params.get("extra_vars") or ()),
+        connection=ConnectionConfig(
+            user=params.get("user"),
+            private_key=params.get("private_key"),
+            ssh_config=params.get("ssh_config"),
+            known_hosts=params.get("known_hosts"),
+            host_key_checking=params.get("host_key_checking"),
+            jump=params.get("jump"),
+            connect_timeout=params.get("connect_timeout"),
+            keepalive=params.get("keepalive"),
+        ),
+        become=BecomeConfig(enabled=bool(params.get("become")), user=params.get("become_user")),
+        output=OutputConfig(
+            mode=mode,
+            out_dir=params.get("out_dir"),
+            junit=params.get("junit"),
+            max_output=params.get("max_output", DEFAULT_MAX_OUTPUT),
+            quiet=bool(params.get("quiet")),
+            verbose=int(params.get("verbose") or 0),
+        ),
+        forks=params.get("forks") or DEFAULT_FORKS,
+        procs=params.get("procs"),
+        retries=params.get("retries") or 0,
+        command_timeout=params.get("timeout"),
+    )
+
+
+def resolve_secrets(params: Mapping[str, Any], env: Environment) -> Secrets:
+    """The run's secrets: those taken from the environment at start, the SSH password
+    asked once for -k and the become (sudo) password once for -K when it had none."""
+    given = env.secrets
+    ssh_password = given.ssh_password
+    if not ssh_password and params.get("ask_pass"):
+        ssh_password = env.ask_secret("SSH password", SSH_PASSWORD)
+    become_password = given.become_password
+    if not become_password and params.get("ask_become_pass"):
+        become_password = env.ask_secret("BECOME (sudo) password", BECOME_PASSWORD)
+    return Secrets(
+        ssh_password=ssh_password,
+        become_password=become_password,
+        key_passphrase=given.key_passphrase,
+    )
+
+
+class PassphrasePrompt:
+    """Asks the operator for an encrypted key's passphrase (the keyring asks at most once
+    per run) and keeps the answer, so --procs workers get it in their run."""
+
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+        self.answer: str | None = None
+
+    def __repr__(self) -> str:
+        return f"PassphrasePrompt(answer={'<set>' if self.answer else None})"
+
+    def __call__(self, path: str) -> str | None:
+        if not self.env.is_interactive():
+            return None
+        self.answer = self.env.prompt(f"Passphrase for {path}") or None
+        return self.answer
+
+
+def parse_env(values: Sequence[str]) -> dict[str, str]:
+    """--env K=V values -> a dict (ConfigError on a malformed one).
+
+    >>> parse_env(["A=1", "B=x=y"])
+    {'A': '1', 'B': 'x=y'}
+    """
+    env: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise ConfigError(f"--env {value!r}: expected NAME=VALUE")
+        env[name] = text
+    return env
+
+
+def read_input_file(path: str | None, option: str) -> bytes | None:
+    """The bytes of a file named by an option (--stdin-file, --script), or None."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: {exc.strerror}") from exc
+
+
+def configure_logging(verbose: int, stream: IO[str]) -> None:
+    """-v: info, -vv: debug logs of runner (-vvv: paramiko's too), on ``stream``.
+
+    Idempotent (commands run in process more than once in tests): the handler runner
+    installs replaces the one it installed before."""
+    paramiko_log = logging.getLogger("paramiko")
+    if verbose <= 0:
+        # paramiko logs a traceback for every host whose server never greets it; the
+        # host's result already says so: keep Python's last-resort handler quiet.
+        if not any(isinstance(h, logging.NullHandler) for h in paramiko_log.handlers):
+            paramiko_log.addHandler(logging.NullHandler())
+        return
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "runner_cli", False)]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.runner_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    paramiko_log.setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
+
+
+def without_short_timeout(func: Any) -> Any:
+    """connection_options spells the command timeout ``-t/--timeout``; in ``play``
+    ``-t`` means ``--tags`` (as in ansible-playbook), so keep only ``--timeout``."""
+    for param in getattr(func, "__click_params__", []):
+        if param.name == "timeout":
+            param.opts = [o for o in param.opts if o != "-t"]
+    return func

@@ -1,0 +1,193 @@
+"""``runner play``: run Ansible-syntax playbooks."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from runner.cli.environment import Environment
+from runner.cli.execute import check_connections, make_out_dir
+from runner.cli.options import (
+    PassphrasePrompt,
+    build_config,
+    configure_logging,
+    connection_options,
+    output_options,
+    resolve_secrets,
+    without_short_timeout,
+)
+from runner.cli.status import exit_status_of
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [t.strip() for v in values for t in v.split(",") if t.strip()]
+
+
+@click.command("play")
+@click.argument("playbooks", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-l", "--limit", metavar="PATTERN", help="Only hosts that also match PATTERN.")
+@click.option("--check", is_flag=True, help="Change nothing: report what would change.")
+@click.option("--diff", is_flag=True, help="Show the changes copy/template make to files.")
+@click.option("--start-at-task", metavar="NAME", help="Skip the tasks before the task NAME.")
+@click.option("-t", "--tags", multiple=True, metavar="TAGS", help="Only tasks with these tags.")
+@click.option("--skip-tags", multiple=True, metavar="TAGS", help="Not tasks with these tags.")
+@click.option("--list-tasks", is_flag=True, help="List the tasks that would run, and exit.")
+@click.option("--list-hosts", is_flag=True, help="List each play's hosts and batches, and exit.")
+@click.option("--syntax-check", is_flag=True, help="Check the playbooks, and exit.")
+@click.option(
+    "--pty",
+    is_flag=True,
+    help="Request a terminal for commands run with become (sudoers 'requiretty'); "
+    "their output then arrives as one stream.",
+)
+@without_short_timeout
+@connection_options
+@output_options
+@click.pass_obj
+def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) -> int:
+    """Run PLAYBOOK... (Ansible syntax) on the hosts of their plays.
+
+    Hosts run each task together (Ansible's linear strategy), each over its one SSH
+    connection; 'serial' plays run in rolling batches.
+    """
+    from runner.playbook.job import PlaybookJob
+
+    config = build_config(params, env.environ)
+    configure_logging(config.output.verbose, env.stderr)
+    job = PlaybookJob(
+        paths=tuple(playbooks),
+        limit=params["limit"],
+        check_mode=bool(params["check"]),
+        diff=bool(params["diff"]),
+        pty=bool(params["pty"]),
+        tags=tuple(_split(params["tags"])),
+        skip_tags=tuple(_split(params["skip_tags"])),
+        start_at_task=params["start_at_task"],
+    )
+    from runner.inventory import load_inventory
+
+    book = job.load_book(config.extra_vars)
+    if params["syntax_check"]:
+        for path in playbooks:
+            click.echo(f"playbook: {path}", file=env.stdout)
+        return 0
+    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars)
+    if job.limit:
+        inventory.select(job.limit)  # no match: an input error before anything runs
+    if params["list_hosts"] or params["list_tasks"]:
+        _print_listing(env, book, inventory, params)
+        return 0
+    return _run(env, config, dataclasses.replace(job, book=book, inventory=inventory), params)
+
+
+def _run(env: Environment, config: Any, job: Any, params: dict[str, Any]) -> int:
+    """Connect as `runner run` does (same transports, credentials asked once, keys loaded
+    before the first connection, bastion connections closed at the end) and run."""
+    from runner.cli.execute import HOST_KEY_OFF
+    from runner.events import Notice
+    from runner.executors import Run
+    from runner.executors.inprocess import InProcessExecutor, connection_factory
+    from runner.output.compose import fan_out, playbook_sinks, stop_sinks
+    from runner.overrides import override_notices
+    from runner.playbook.hosts import play_hosts
+
+    all_hosts: dict[str, Any] = {}
+    per_play = [(play, play_hosts(job.inventory, play, job.limit)[0]) for play in job.book.plays]
+    for _play, hosts in per_play:
+        for host in hosts:
+            all_hosts[host.name] = host
+    check_connections(list(all_hosts.values()))
+    _check_local_names(per_play, list(all_hosts), config.output.out_dir)
+    secrets = resolve_secrets(params, env)
+    make_out_dir(config)
+    executor = InProcessExecutor(connection_factory(PassphrasePrompt(env)))
+    sinks = playbook_sinks(config.output, sorted(all_hosts), env)
+    sink = fan_out(sinks)
+    if config.connection.host_key_checking == "off":
+        sink.handle(Notice(HOST_KEY_OFF))
+    become = config.become, secrets.become_password is not None
+    for text in override_notices(all_hosts.values(), config.connection, *become):
+        sink.handle(Notice(text))
+    unregister = env.on_interrupt(executor.cancel)
+    try:
+        summary = executor.execute(Run(tuple(all_hosts.values()), job, config), secrets, sink)
+    finally:
+        unregister()
+        stop_sinks(sinks)
+    return exit_status_of(summary)
+
+
+def _check_local_names(play_hosts: list, hosts: list[str], out_dir: str | None) -> None:
+    """Before any connection: every host name can be a file name under --out-dir, and
+    in each play with a fetch task (which keeps DEST/HOST/SRC) those of its hosts; when
+    the task's dest itself names the host ('{{ inventory_hostname }}'), with no '/'. The
+    fetch module confines DEST/HOST/SRC again, and fails the task, if a host gets past."""
+    from runner.localpaths import check_host_names
+
+    if out_dir:
+        check_host_names(hosts, f"--out-dir {out_dir}")
+    for play, members in play_hosts:
+        names = [h.name for h in members]
+        for task in _tasks_and_handlers(play):
+            if task.module != "fetch":
+                continue
+            dest = str(task.args.get("dest", ""))
+            # A dest naming the host goes into the path as it is: no '/' in the names then.
+            as_is = "inventory_hostname" in dest
+            where = f"dest {dest!r} of the fetch task at {task.where}"
+            check_host_names(
+                names, where if as_is else f"the fetch task at {task.where}", as_is=as_is
+            )
+
+
+def _tasks_and_handlers(play: Any) -> Any:
+    from runner.playbook.model import iter_tasks
+
+    yield from play.all_tasks()
+    yield from iter_tasks(play.handlers)
+
+
+def _print_listing(env: Environment, book: Any, inventory: Any, params: dict) -> None:
+    from runner.aggregate import fold_hosts
+    from runner.output.controls import escape_controls, is_terminal_file
+    from runner.playbook.batches import plan_batches
+    from runner.playbook.hosts import play_hosts
+
+    # Host and task names can carry controls: on a terminal they show escaped.
+    out = env.stdout
+    show = escape_controls if is_terminal_file(out) else str
+
+    def echo(text: str) -> None:
+        click.echo(show(text), file=out)
+
+    echo(f"\nplaybook: {book.path}")
+    for number, play in enumerate(book.plays, 1):
+        tags = ", ".join(sorted(play.tags))
+        echo(f"\n  play #{number} ({play.hosts}): {play.name}\tTAGS: [{tags}]")
+        if params["list_hosts"]:
+            hosts, _skipped = play_hosts(inventory, play, params["limit"])
+            echo(
+                f"    pattern: {play.hosts!r}"
+                + (f" limit: {params['limit']!r}" if params["limit"] else "")
+            )
+            echo(f"    hosts ({len(hosts)}):")
+            for host in hosts:
+                echo(f"      {host.name}")
+            batches = plan_batches(hosts, play.serial)
+            serial = ", ".join(str(s) for s in play.serial) or "all hosts at once"
+            limit = play.max_fail_percentage
+            extra = f", max_fail_percentage: {limit:g}%" if limit is not None else ""
+            echo(f"    batches ({len(batches)}; serial: {serial}{extra}):")
+            for i, batch in enumerate(batches, 1):
+                names = [h.name for h in batch]
+                echo(f"      {i}: {fold_hosts(names)} ({len(names)})")
+        if params["list_tasks"]:
+            echo("    tasks:")
+            for task in play.all_tasks():
+                echo(f"      {task.label}\tTAGS: [{', '.join(sorted(task.tags))}]")
+
+
+__all__ = ["play_command"]

@@ -1,0 +1,99 @@
+"""``runner run``: one command on every host a pattern selects."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from runner.cli.environment import Environment
+from runner.cli.execute import check_connections, check_out_dir, execute_host_job, select_hosts
+from runner.cli.options import (
+    build_config,
+    configure_logging,
+    connection_options,
+    output_options,
+    parse_env,
+    read_input_file,
+)
+
+
+def command_options(func: Callable) -> Callable:
+    """How `runner run` runs its command on each host."""
+    options = [
+        click.option(
+            "--pty",
+            is_flag=True,
+            help="Request a terminal (some sudo setups need one); "
+            "a timeout or Ctrl-C then hangs it up (SIGHUP). Output arrives as one stream.",
+        ),
+        click.option(
+            "--env",
+            "env_vars",
+            multiple=True,
+            metavar="K=V",
+            help="Environment variable for the command (repeatable).",
+        ),
+        click.option("--chdir", metavar="DIR", help="Run the command in DIR."),
+        click.option(
+            "--stdin-file",
+            type=click.Path(dir_okay=False, exists=True),
+            metavar="FILE",
+            help="Send FILE to the command's standard input on every host.",
+        ),
+        click.option(
+            "--script",
+            type=click.Path(dir_okay=False, exists=True),
+            metavar="FILE",
+            help="Upload FILE (SFTP, a fresh temp path), run it (COMMAND, if given, are its "
+            "arguments) and remove it.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command("run")
+@click.argument("pattern")
+@click.argument("command", required=False, default="")
+@connection_options
+@command_options
+@output_options
+@click.option(
+    "--procs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Worker processes, each with its own pool (default: 1, or one per core above "
+    "1,000 hosts).",
+)
+@click.pass_obj
+def run_command(env: Environment, pattern: str, command: str, **params: Any) -> int:
+    """Run COMMAND on every host PATTERN selects (all, a group, a host, 'web:&prod'...).
+
+    COMMAND runs through the remote login shell and is a Jinja2 template rendered per host:
+    'echo {{ inventory_hostname }}'.
+    """
+    from runner.engine.command import CommandJob
+
+    config = build_config(params, env.environ)
+    configure_logging(config.output.verbose, env.stderr)
+    if not command and not params["script"]:
+        raise click.UsageError("give a COMMAND, or --script FILE")
+    _inventory, hosts = select_hosts(config, pattern)
+    check_connections(hosts)
+    check_out_dir(config, hosts)
+    script = params["script"]
+    job = CommandJob(
+        command=command,
+        env=parse_env(params["env_vars"] or ()),
+        chdir=params["chdir"],
+        pty=bool(params["pty"]),
+        stdin=read_input_file(params["stdin_file"], "--stdin-file"),
+        script=read_input_file(script, "--script"),
+        script_name=os.path.basename(script) if script else "script",
+    )
+    return execute_host_job(env, config, hosts, job, params)

@@ -1,0 +1,22 @@
+"""Which hosts a play runs on: its pattern, narrowed by ``--limit``, in inventory order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.errors import HostPatternError
+from runner.models import Host
+from runner.playbook.model import Play
+
+
+def play_hosts(inventory: Any, play: Play, limit: str | None) -> tuple[list[Host], str | None]:
+    """(the play's hosts, why the play is skipped or None). A pattern that matches no host
+    skips the play, as in Ansible, instead of failing the run."""
+    try:
+        hosts = inventory.select(play.hosts)
+    except HostPatternError as exc:
+        return [], f"play {play.name!r}: {exc.message}; skipping the play"
+    if limit:
+        allowed = {h.name for h in inventory.select(limit)}
+        hosts = [h for h in hosts if h.name in allowed]
+    return hosts, None

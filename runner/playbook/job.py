@@ -1,0 +1,124 @@
+"""The playbook job: the plays of one or more playbooks, run by PlaybookRunner
+(runner.playbook.run, batch by batch by the linear strategy) over the run's engines,
+one per play.
+
+A playbook job is described by its files and options (``to_dict``); the side that runs
+it loads them again. It runs in one process: its strategy moves the hosts of a batch
+from task to task together, so it cannot be split over ``--procs`` workers
+(runner.executors.procs says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.engine.job import Job, JobContext
+from runner.inventory import load_inventory
+from runner.models import Host
+from runner.playbook.executor import BecomeDefaults
+from runner.playbook.loader import load_playbook
+from runner.playbook.model import Playbook
+from runner.playbook.run import PlaybookRunner
+from runner.playbook.selection import select_tasks
+from runner.transport.local import LocalTransport
+
+
+@dataclass(frozen=True)
+class PlaybookJob(Job):
+    """``book`` (already loaded and selected by tags) against ``inventory``."""
+
+    kind = "playbook"
+
+    paths: tuple[str, ...]
+    limit: str | None = None
+    check_mode: bool = False
+    diff: bool = False
+    pty: bool = False  # a terminal for commands run with become
+    tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    start_at_task: str | None = None
+    book: Playbook | None = field(default=None, compare=False, repr=False)
+    inventory: Any = field(default=None, compare=False, repr=False)
+
+    def run(self, ctx: JobContext, hosts: Sequence[Host]) -> Any:
+        """Run the plays; the outcome is the strategy's RunSummary (the recap)."""
+        import gevent  # the cooperative sleep of pause; only a playbook run needs gevent
+
+        config = ctx.config
+        book, inventory = self.book, self.inventory
+        if book is None or inventory is None:
+            book, inventory = self.load(config.extra_vars, config.inventories)
+        output = config.output
+        runner = PlaybookRunner(
+            inventory=inventory,
+            engine_factory=ctx.new_engine,
+            sink=ctx.sink,
+            local_factory=LocalTransport,
+            extra_vars=config.extra_vars,
+            limit=self.limit,
+            check=self.check_mode,
+            diff=self.diff,
+            max_output=output.max_output,
+            default_timeout=config.command_timeout,
+            sleep=gevent.sleep,
+            stream=output.mode == "stream",
+            out_dir=output.out_dir,
+            become=BecomeDefaults(
+                enabled=config.become.enabled,
+                user=config.become.user,
+                password=ctx.secrets.become_password,
+            ),
+            pty=self.pty,
+        )
+        return runner.run(book)
+
+    def load_book(self, extra_vars: Mapping[str, Any]) -> Playbook:
+        """The plays of the playbooks, with the tasks that tags and start-at-task select
+        (PlaybookError naming file and line before anything runs)."""
+        loaded = [load_playbook(path, extra_vars) for path in self.paths]
+        book = Playbook(
+            ", ".join(self.paths),
+            [play for pb in loaded for play in pb.plays],
+            [w for pb in loaded for w in pb.warnings],
+        )
+        return select_tasks(
+            book,
+            tags=list(self.tags),
+            skip_tags=list(self.skip_tags),
+            start_at_task=self.start_at_task,
+        )
+
+    def load(
+        self, extra_vars: Mapping[str, Any], inventories: Sequence[str]
+    ) -> tuple[Playbook, Any]:
+        """The playbooks and the inventory."""
+        book = self.load_book(extra_vars)
+        return book, load_inventory(list(inventories), extra_vars=extra_vars)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "paths": list(self.paths),
+            "limit": self.limit,
+            "check_mode": self.check_mode,
+            "diff": self.diff,
+            "pty": self.pty,
+            "tags": list(self.tags),
+            "skip_tags": list(self.skip_tags),
+            "start_at_task": self.start_at_task,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlaybookJob:
+        return cls(
+            paths=tuple(data["paths"]),
+            limit=data["limit"],
+            check_mode=bool(data["check_mode"]),
+            diff=bool(data["diff"]),
+            pty=bool(data["pty"]),
+            tags=tuple(data["tags"]),
+            skip_tags=tuple(data["skip_tags"]),
+            start_at_task=data["start_at_task"],
+        )
