@@ -29,7 +29,7 @@ from runner.jsonvalues import decode_value, encode_value
 SCHEMA_VERSION = 1
 
 HOST_KEY_POLICIES = ("strict", "accept-new", "off")
-OUTPUT_MODES = ("report", "stream", "json")
+OUTPUT_MODES = ("report", "stream", "json", "oneline")
 DEFAULT_FORKS = 100
 DEFAULT_MAX_OUTPUT = 1 << 20
 

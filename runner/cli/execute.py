@@ -50,6 +50,19 @@ def check_out_dir(config: RunConfig, hosts: Sequence[Host]) -> None:
         check_host_names([h.name for h in hosts], f"--out-dir {out_dir}")
 
 
+def print_host_list(env: Environment, hosts: Sequence[Host]) -> int:
+    """``--list-hosts``: the selected hosts as ``ansible --list-hosts`` prints them
+    (``  hosts (2):`` then one indented name a line), in inventory order; exit 0.
+    On a terminal, control characters in a name show escaped."""
+    from runner.output.controls import escape_line, is_terminal_file
+
+    shown = escape_line if is_terminal_file(env.stdout) else (lambda text: text)
+    lines = [f"  hosts ({len(hosts)}):"] + [f"    {shown(h.name)}" for h in hosts]
+    env.stdout.write("\n".join(lines) + "\n")
+    env.stdout.flush()
+    return 0
+
+
 def make_out_dir(config: RunConfig) -> None:
     if config.output.out_dir:
         os.makedirs(config.output.out_dir, exist_ok=True)

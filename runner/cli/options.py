@@ -197,6 +197,47 @@ def output_options(func: Callable) -> Callable:
     return func
 
 
+def host_job_options(func: Callable) -> Callable:
+    """Habits from Ansible and clush shared by run/copy/fetch: list the hosts, one line each."""
+    options = [
+        click.option(
+            "--list-hosts",
+            is_flag=True,
+            help="Print the hosts PATTERN selects (as ansible --list-hosts) and exit; "
+            "nothing connects.",
+        ),
+        click.option(
+            "-o",
+            "--one-line",
+            "one_line",
+            is_flag=True,
+            help="One line per host at the end, as ansible -o: "
+            "'host | CHANGED | rc=0 | (stdout) ...' (newlines shown as \\n).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def output_mode(params: Mapping[str, Any]) -> str:
+    """The OutputConfig mode the output flags choose (UsageError for -o with --json or
+    --stream: each is a whole way of printing the run).
+
+    >>> output_mode({"one_line": True}), output_mode({"json_lines": True, "stream": True})
+    ('oneline', 'json')
+    """
+    if params.get("one_line"):
+        if params.get("json_lines") or params.get("stream"):
+            raise click.UsageError("-o/--one-line cannot be combined with --json or --stream")
+        return "oneline"
+    if params.get("json_lines"):
+        return "json"
+    if params.get("stream"):
+        return "stream"
+    return "report"
+
+
 def inventory_sources(given: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
     """``-i`` values, else ``RUNNER_INVENTORY`` (sources separated by whitespace).
 
@@ -214,12 +255,7 @@ def build_config(params: Mapping[str, Any], environ: Mapping[str, str]) -> RunCo
     file or the value)."""
     from runner.inventory.extravars import parse_extra_vars
 
-    if params.get("json_lines"):
-        mode = "json"
-    elif params.get("stream"):
-        mode = "stream"
-    else:
-        mode = "report"
+    mode = output_mode(params)
     return RunConfig(
         inventories=inventory_sources(params.get("inventories") or (), environ),
         extra_vars=parse_extra_vars(params.get("extra_vars") or ()),

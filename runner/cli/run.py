@@ -9,15 +9,57 @@ from typing import Any
 import click
 
 from runner.cli.environment import Environment
-from runner.cli.execute import check_connections, check_out_dir, execute_host_job, select_hosts
+from runner.cli.execute import (
+    check_connections,
+    check_out_dir,
+    execute_host_job,
+    print_host_list,
+    select_hosts,
+)
 from runner.cli.options import (
     build_config,
     configure_logging,
     connection_options,
+    host_job_options,
     output_options,
     parse_env,
     read_input_file,
 )
+
+QUOTE_HINT = (
+    "quote the command (runner run PATTERN 'ls -la /tmp') or put it after --: "
+    "runner run PATTERN -- ls -la /tmp"
+)
+
+
+class RunCommandLine(click.Command):
+    """``runner run``'s parsing: words after ``--`` are the command, joined with spaces
+    as ssh joins them (``-- ls -la`` runs ``ls -la``); an unquoted command with an option
+    in it gets a hint to quote it or use ``--`` instead of click's bare complaint."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["runner.dashdash"] = "--" in args
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            raise click.UsageError(
+                f"{exc.format_message()}\n  hint: if it is the command's, {QUOTE_HINT}", ctx
+            ) from exc
+
+
+def command_text(words: tuple[str, ...], after_dashdash: bool) -> str:
+    """The command from its words: one word as given, words after ``--`` joined with
+    spaces (as ssh does); several words without ``--`` are a usage error, not a command
+    cut to its first word.
+
+    >>> command_text(("ls", "-la", "/tmp"), True), command_text(("echo a; echo b",), False)
+    ('ls -la /tmp', 'echo a; echo b')
+    """
+    if len(words) > 1 and not after_dashdash:
+        raise click.UsageError(
+            f"COMMAND is one argument, got {len(words)}: {' '.join(words)!r}\n  hint: {QUOTE_HINT}"
+        )
+    return " ".join(words)
 
 
 def command_options(func: Callable) -> Callable:
@@ -56,11 +98,12 @@ def command_options(func: Callable) -> Callable:
     return func
 
 
-@click.command("run")
+@click.command("run", cls=RunCommandLine)
 @click.argument("pattern")
-@click.argument("command", required=False, default="")
+@click.argument("command_words", metavar="[COMMAND]...", nargs=-1)
 @connection_options
 @command_options
+@host_job_options
 @output_options
 @click.option(
     "--procs",
@@ -71,16 +114,23 @@ def command_options(func: Callable) -> Callable:
     "1,000 hosts).",
 )
 @click.pass_obj
-def run_command(env: Environment, pattern: str, command: str, **params: Any) -> int:
+def run_command(
+    env: Environment, pattern: str, command_words: tuple[str, ...], **params: Any
+) -> int:
     """Run COMMAND on every host PATTERN selects (all, a group, a host, 'web:&prod'...).
 
-    COMMAND runs through the remote login shell and is a Jinja2 template rendered per host:
-    'echo {{ inventory_hostname }}'.
+    COMMAND is one quoted argument, or the words after --, joined with spaces as ssh
+    joins them ('runner run web -- ls -la /tmp'). It runs through the remote login shell
+    and is a Jinja2 template rendered per host: 'echo {{ inventory_hostname }}'.
     """
     from runner.engine.command import CommandJob
 
+    ctx = click.get_current_context()
+    command = command_text(command_words, bool(ctx.meta.get("runner.dashdash")))
     config = build_config(params, env.environ)
     configure_logging(config.output.verbose, env.stderr)
+    if params["list_hosts"]:
+        return print_host_list(env, select_hosts(config, pattern)[1])
     if not command and not params["script"]:
         raise click.UsageError("give a COMMAND, or --script FILE")
     _inventory, hosts = select_hosts(config, pattern)

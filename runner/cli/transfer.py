@@ -8,8 +8,20 @@ from typing import Any
 import click
 
 from runner.cli.environment import Environment
-from runner.cli.execute import check_connections, check_out_dir, execute_host_job, select_hosts
-from runner.cli.options import build_config, configure_logging, connection_options, output_options
+from runner.cli.execute import (
+    check_connections,
+    check_out_dir,
+    execute_host_job,
+    print_host_list,
+    select_hosts,
+)
+from runner.cli.options import (
+    build_config,
+    configure_logging,
+    connection_options,
+    host_job_options,
+    output_options,
+)
 from runner.models import Host
 
 
@@ -18,6 +30,7 @@ from runner.models import Host
 @click.argument("src", type=click.Path(dir_okay=False, exists=True))
 @click.argument("dest")
 @connection_options
+@host_job_options
 @output_options
 @click.pass_obj
 def copy_command(env: Environment, pattern: str, src: str, dest: str, **params: Any) -> int:
@@ -36,6 +49,7 @@ def copy_command(env: Environment, pattern: str, src: str, dest: str, **params: 
 @click.argument("src")
 @click.argument("destdir", type=click.Path(file_okay=False))
 @connection_options
+@host_job_options
 @output_options
 @click.pass_obj
 def fetch_command(env: Environment, pattern: str, src: str, destdir: str, **params: Any) -> int:
@@ -56,6 +70,8 @@ def _transfer(
     config = build_config(params, env.environ)
     configure_logging(config.output.verbose, env.stderr)
     _inventory, hosts = select_hosts(config, pattern)
+    if params["list_hosts"]:
+        return print_host_list(env, hosts)
     check_connections(hosts)
     check_out_dir(config, hosts)
     job = TransferJob(direction, src, dest)

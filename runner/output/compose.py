@@ -83,6 +83,10 @@ def host_job_sinks(
                 verbose=verbose,
             )
         )
+    elif output.mode == "oneline":
+        from runner.output.oneline import OneLineReport
+
+        sinks.append(OneLineReport(consoles.console(), err_console=consoles.console(stderr=True)))
     else:
         from runner.output.sinks import report_sinks
 
