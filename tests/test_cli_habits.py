@@ -201,3 +201,33 @@ def test_one_line_host_without_a_result_shows_its_reason(make_fleet, in_process)
     assert lines[0] == "web01 | CHANGED | rc=0 | (stdout) fine"
     assert re.fullmatch(r"web02 \| FAILED!: .*time.*", lines[1]), lines
     assert re.fullmatch(r"ok=1 failed=1 unreachable=0 hosts=2 in [\d.]+s", lines[2])
+
+
+def test_one_line_report_interrupted_hosts_and_escaped_controls_on_a_terminal():
+    """The renderer alone (fakes tier): hosts cut off by Ctrl-C get a line, and on a
+    terminal a host's control characters cannot forge another line."""
+    import io
+
+    from rich.console import Console
+
+    from runner.events import RunFinished
+    from runner.models import CommandResult, HostResult, RunReport, Status
+    from runner.output.oneline import OneLineReport
+
+    report = RunReport(
+        {
+            "web10": HostResult("web10", Status.OK, CommandResult(0, b"a\x1b[2Jb\n")),
+            "web9": HostResult("web9", Status.FAILED, CommandResult(1, b"", b"e\r\n")),
+        },
+        duration=0.25,
+        interrupted=("web2",),
+    )
+    for terminal, shown in ((True, "a^[[2Jb"), (False, "a\x1b[2Jb")):
+        out = io.StringIO()
+        OneLineReport(Console(file=out, force_terminal=terminal)).handle(RunFinished(report))
+        assert out.getvalue().splitlines() == [
+            "web2 | INTERRUPTED",
+            "web9 | FAILED | rc=1 | (stdout)  (stderr) e\\r",
+            f"web10 | CHANGED | rc=0 | (stdout) {shown}",
+            "ok=1 failed=1 unreachable=0 hosts=3 in 0.2s interrupted=1",
+        ]
