@@ -17,7 +17,7 @@ from runner.playbook.modules.base import (
     need_str,
 )
 
-CHECK_SKIP = "skipped in check mode: the command would have run"
+CHECK_SKIP = "Command would have run if not in check mode"
 
 
 def _creates_removes(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult | None:
@@ -43,8 +43,23 @@ def _creates_removes(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult |
     return None
 
 
-def _check_skip() -> ModuleResult:
-    return {"changed": False, "skipped": True, "msg": CHECK_SKIP, "skip_reason": CHECK_SKIP}
+def _check_skip(cmd: str | list[str]) -> ModuleResult:
+    """What ansible-core 2.19 registers for a command skipped in check mode: rc 0 and
+    empty output, so ``result.stdout_lines | length`` still renders under --check."""
+    return {
+        "changed": False,
+        "skipped": True,
+        "msg": CHECK_SKIP,
+        "cmd": cmd,
+        "rc": 0,
+        "stdout": "",
+        "stderr": "",
+        "stdout_lines": [],
+        "stderr_lines": [],
+        "start": None,
+        "end": None,
+        "delta": None,
+    }
 
 
 def _stdin(args: dict[str, Any]) -> bytes | None:
@@ -67,7 +82,7 @@ def shell(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if skip is not None:
         return skip
     if ctx.check_mode:
-        return _check_skip()
+        return _check_skip(cmd)
     result = ctx.shell(
         cmd,
         stdin=_stdin(args),
@@ -95,7 +110,7 @@ def command(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if skip is not None:
         return skip
     if ctx.check_mode:
-        return _check_skip()
+        return _check_skip(words)
     # argv semantics: every word is quoted, so nothing is expanded by a shell.
     result = ctx.shell(shlex.join(words), stdin=_stdin(args), chdir=need_str(args, "chdir"))
     return command_result(result, cmd=words, strip=_strip(args))
@@ -104,7 +119,7 @@ def command(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 def raw(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     cmd = need_str(args, "_raw_params") or ""
     if ctx.check_mode:
-        return _check_skip()
+        return _check_skip(cmd)
     result = ctx.raw(cmd, need_str(args, "executable"))
     return command_result(result, cmd=cmd, strip=False)
 
@@ -119,7 +134,7 @@ def script(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if skip is not None:
         return skip
     if ctx.check_mode:
-        return _check_skip()
+        return _check_skip(line)
     with open(local, "rb") as fh:
         data = fh.read()
     remote = f"/tmp/.runner-script-{secrets.token_hex(8)}"

@@ -1,0 +1,84 @@
+"""Issue 12's playbook bugs, each checked against ansible-playbook where it claims to match."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import json_records, run_inprocess
+
+ANSIBLE = Path(sys.executable).with_name("ansible-playbook")
+
+
+def ansible_msgs(play: Path, tmp_path: Path, *args: str) -> list[object]:
+    """The ``"msg"`` values ansible-playbook's default callback printed, on localhost."""
+    if not ANSIBLE.exists() and not shutil.which("ansible-playbook"):
+        pytest.skip("ansible-playbook is not installed")
+    home = tmp_path / "ansible-home"
+    home.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "ANSIBLE_CONFIG": str(home / "none.cfg"),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_STDOUT_CALLBACK": "default",
+        "ANSIBLE_DEPRECATION_WARNINGS": "False",
+    }
+    out = subprocess.run(
+        [str(ANSIBLE), "-i", "localhost,", "-c", "local", str(play), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    return [json.loads(m) for m in re.findall(r'"msg": (".*"|\d+)$', out.stdout, re.M)]
+
+
+def runner_msgs(play: Path, *args: str) -> list[object]:
+    """The ``msg`` of every debug result ``runner play --json`` reported, on localhost."""
+    res = run_inprocess(
+        "play", "-i", "localhost,", "-e", "ansible_connection=local", "--json", str(play), *args
+    )
+    assert res.exit_code == 0, res.stdout + res.stderr
+    msgs = []
+    for rec in json_records(res.stdout):
+        if rec.get("type") == "task" and rec.get("module") == "debug":
+            result = rec.get("result") or {}
+            if "msg" in result:
+                msgs.append(result["msg"])
+            for item in result.get("results", []):
+                msgs.append(item.get("msg"))
+    return msgs
+
+
+CHECK_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo hi
+      register: result
+    - shell: echo hi
+      register: r2
+    - debug:
+        msg: "{{ result.stdout_lines | length }} {{ r2.rc }} {{ r2.stdout | length }}"
+    - debug:
+        msg: "{{ result | dict2items | map(attribute='key') | sort | join(',') }}"
+"""
+
+
+def test_check_mode_registers_what_ansible_registers(tmp_path):
+    play = tmp_path / "play.yml"
+    play.write_text(CHECK_PLAY)
+    expected = ansible_msgs(play, tmp_path, "--check")
+    assert len(expected) == 2
+    assert [str(m) for m in runner_msgs(play, "--check")] == [str(m) for m in expected]
