@@ -82,3 +82,26 @@ def test_check_mode_registers_what_ansible_registers(tmp_path):
     expected = ansible_msgs(play, tmp_path, "--check")
     assert len(expected) == 2
     assert [str(m) for m in runner_msgs(play, "--check")] == [str(m) for m in expected]
+
+
+LOOP_PLAY = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "hello {{ item }}"
+      loop: [a, b]
+"""
+
+
+def test_debug_in_a_loop_shows_each_item_as_ansible_does(tmp_path):
+    play = tmp_path / "play.yml"
+    play.write_text(LOOP_PLAY)
+    expected = ansible_msgs(play, tmp_path)
+    assert expected == ["hello a", "hello b"]
+    res = run_inprocess("play", "-i", "localhost,", "-e", "ansible_connection=local", str(play))
+    assert res.exit_code == 0, res
+    for item, msg in zip("ab", expected, strict=True):
+        assert f"(item={item}) => {msg}" in res.stdout
+    assert "All items completed" not in res.stdout
+    assert runner_msgs(play) == ["All items completed", *expected]  # --json: each item too

@@ -113,13 +113,43 @@ def outcome_detail(outcome: TaskOutcome, module: str, diff: bool) -> tuple[str, 
     if outcome.censored:
         return "", ""
     if module == "debug" and label == "ok":
-        if "msg" in result:
-            return "", _show(result["msg"])
-        shown = {k: v for k, v in result.items() if k not in ("changed", "failed")}
-        return "", "\n".join(f"{k}: {_show(v)}" for k, v in shown.items())
+        if isinstance(result.get("results"), list):
+            return "", "\n".join(_debug_item(item) for item in result["results"])
+        return "", _debug_text(result, ())
     if diff and label == "changed" and result.get("diff"):
         return "", str(result["diff"]).rstrip("\n")
     return "", ""
+
+
+def _debug_text(result: Mapping[str, Any], hidden: tuple[str, ...]) -> str:
+    """What a debug result shows: its ``msg``, else each variable it printed."""
+    if "msg" in result:
+        return _show(result["msg"])
+    shown = {k: v for k, v in result.items() if k not in ("changed", "failed", *hidden)}
+    return "\n".join(f"{k}: {_show(v)}" for k, v in shown.items())
+
+
+def _debug_item(item: Any) -> str:
+    """One item of a debug loop, as Ansible prints it: ``(item=a) => hello a``.
+
+    >>> _debug_item({"msg": "hello a", "item": "a", "ansible_loop_var": "item"})
+    '(item=a) => hello a'
+    >>> _debug_item({"item": "x", "ansible_loop_var": "item", "changed": False})
+    '(item=x) => item: x'
+    """
+    if not isinstance(item, Mapping):
+        return _show(item)
+    loop_var = str(item.get("ansible_loop_var", "item"))
+    head = f"({loop_var}={_short(item.get(loop_var))})"
+    if item.get("skipped"):
+        return f"{head} skipped"
+    hidden: tuple[str, ...] = ("ansible_loop_var", loop_var)
+    if not any(k not in ("changed", "failed", *hidden) for k in item):
+        hidden = ("ansible_loop_var",)  # debug: var=item shows the loop variable itself
+    text = _debug_text(item, hidden)
+    if "\n" in text:
+        return f"{head} =>\n" + "\n".join("  " + ln for ln in text.split("\n"))
+    return f"{head} => {text}"
 
 
 def _show(value: Any) -> str:
