@@ -105,3 +105,54 @@ def test_debug_in_a_loop_shows_each_item_as_ansible_does(tmp_path):
         assert f"(item={item}) => {msg}" in res.stdout
     assert "All items completed" not in res.stdout
     assert runner_msgs(play) == ["All items completed", *expected]  # --json: each item too
+
+
+def test_ctrl_c_keeps_the_hosts_that_had_finished_the_task(tmp_path):
+    import io
+
+    import gevent
+
+    from runner.engine import Engine
+    from runner.events import Recorder
+    from runner.output.playbook_json import PlaybookJsonLines
+    from runner.playbook import PlaybookRunner, load_playbook
+    from runner.playbook.events import TaskFinished
+    from tests.fakes import FactoryOf, FakeFleet, default_responder
+
+    def responder(host: str, command: str) -> tuple[int, str, str]:
+        if host.startswith("slow"):
+            gevent.sleep(30)
+        return default_responder(host, command)
+
+    fleet = FakeFleet(["fast1", "fast2", "slow1"], responder=responder)
+    path = tmp_path / "play.yml"
+    path.write_text("- hosts: all\n  tasks:\n    - shell: echo one\n    - shell: echo two\n")
+    recorder, out = Recorder(), io.StringIO()
+    json_sink = PlaybookJsonLines(out)
+
+    class Both:
+        def handle(self, event: object) -> None:
+            recorder.handle(event)
+            json_sink.handle(event)
+
+    runner = PlaybookRunner(
+        inventory=fleet.inventory(),
+        engine_factory=lambda: Engine(FactoryOf(fleet.factory), forks=10),
+        sink=Both(),
+        local_factory=fleet.factory,
+    )
+    cancel = gevent.spawn_later(0.5, runner.cancel)
+    with gevent.Timeout(20):
+        summary = runner.run(load_playbook(str(path)))
+    cancel.join()
+    assert summary.interrupted
+    for host in ("fast1", "fast2"):
+        assert summary.recap[host].changed == 1, summary.recap[host]
+    assert not any(summary.recap["slow1"].as_dict().values())  # cut off: nothing counted
+    (event,) = recorder.of_type(TaskFinished)
+    assert sorted(o.host for o in event.outcomes) == ["fast1", "fast2"]
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert sorted(r["host"] for r in records if r["type"] == "task") == ["fast1", "fast2"]
+    (recap,) = [r for r in records if r["type"] == "recap"]
+    assert recap["interrupted"] and recap["hosts"]["fast1"]["changed"] == 1
+    assert "echo two" not in fleet.commands("fast1")

@@ -195,11 +195,12 @@ class LinearBatch:
             return outcome
 
         results, cut_off = engine.map(run_hosts, work, on_error)
-        if cut_off or self.cancelled() or getattr(engine, "cancelled", False):
-            raise Interrupted
+        stopping = bool(cut_off) or self.cancelled() or getattr(engine, "cancelled", False)
         outcomes: dict[str, TaskOutcome] = {}
         for host in run_hosts:
-            outcome = results[host.name]
+            outcome = results.get(host.name)
+            if outcome is None:  # cut off by Ctrl-C: no outcome to report
+                continue
             outcomes[host.name] = outcome
             self.stats.record(outcome)
             if outcome.status is Status.UNREACHABLE:
@@ -208,6 +209,13 @@ class LinearBatch:
                 self.dead.add(host.name)
             elif outcome.hard_failed and not outcome.rescued:
                 batch.failed.add(host.name)
+        if stopping:
+            # Ctrl-C: the hosts that finished the task before it are reported all the same
+            done = tuple(outcomes[n] for n in names if n in outcomes)
+            self.sink.handle(
+                TaskFinished(play.name, task.label, done, task.handler, task.module, self.diff)
+            )
+            raise Interrupted
         if (
             task.run_once
             and run_hosts
