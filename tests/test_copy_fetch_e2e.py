@@ -30,9 +30,10 @@ def test_copy_keeps_mode_and_skips_equal_files(make_fleet, cli, tmp_path):
     dest = str(remote_dir) + "/{{ inventory_hostname }}.sh"
     first = cli("copy", *fleet.args(), "--json", "all", str(src), dest)
     assert first.exit_code == 0, first
-    # templated DEST is not supported: the literal path is used, written atomically
-    literal = remote_dir / "{{ inventory_hostname }}.sh"
-    assert literal.read_bytes() == src.read_bytes()
+    # DEST is rendered per host, as run's command is; each file written atomically
+    for name in fleet.names:
+        assert (remote_dir / f"{name}.sh").read_bytes() == src.read_bytes()
+    literal = remote_dir / "web01.sh"
     assert stat.S_IMODE(literal.stat().st_mode) == 0o750
     second = cli("copy", *fleet.args(), "--json", "all", str(src), str(literal))
     assert second.exit_code == 0, second

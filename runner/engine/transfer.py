@@ -4,7 +4,8 @@ Without become the file goes over the transport's upload/download (SFTP over SSH
 atomically. The outcome on each host is a CommandResult describing the transfer, so the
 live progress, JSON, --out-dir and exit codes work exactly as for ``runner run``. A
 transfer is skipped when both sides already have the same SHA-256 (and, for copy, the
-same mode); modes are preserved.
+same mode); modes are preserved. A copy's DEST is a template rendered per host, as
+``runner run`` renders its command (``/srv/{{ inventory_hostname }}/app.conf``).
 
 With become (-b, --become-user, -K, or the host's ``ansible_become*`` variables, as for
 ``runner run``) the checksum, the write and the read go through sudo: copy sends the
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.become import Become, host_become, new_nonce
+from runner.engine.command import host_template_vars
 from runner.engine.job import HostJob, JobContext
 from runner.errors import ConfigError, TaskError, UnsafePathError
 from runner.localpaths import fetch_path
@@ -114,8 +116,31 @@ class TransferJob(HostJob):
             raise ValueError(f"direction must be copy or fetch, not {self.direction!r}")
 
     def check(self, hosts: Sequence[Host]) -> None:
-        if self.direction == "copy":
-            self.source  # noqa: B018 - checksummed now: an unreadable SRC is an input error
+        """An unreadable SRC, or a DEST template with a syntax error (or a constant one
+        over the size limits), is an input error before any connection; an undefined
+        variable in DEST fails only its host."""
+        if self.direction != "copy":
+            return
+        self.source  # noqa: B018 - checksummed now: an unreadable SRC is an input error
+        from runner import templating
+        from runner.errors import TemplateError
+
+        if not templating.is_template(self.dest):
+            return
+        templating.compile_template(self.dest, where="DEST")
+        try:
+            templating.check_constant(self.dest)
+        except TemplateError as exc:
+            raise TemplateError(exc.message, path="DEST") from exc
+
+    def render_dest(self, host: Host, extra_vars: Mapping[str, Any]) -> str:
+        """A copy's DEST for one host, rendered as ``runner run`` renders its command:
+        ``/srv/{{ inventory_hostname }}/app.conf``."""
+        from runner import templating
+
+        if not templating.is_template(self.dest):
+            return self.dest
+        return templating.render(self.dest, host_template_vars(host, extra_vars))
 
     @functools.cached_property
     def source(self) -> LocalSource:
@@ -131,14 +156,18 @@ class TransferJob(HostJob):
         started = time.monotonic()
         become = host_become(host.vars, ctx.config.become, ctx.secrets.become_password)
         timeout = ctx.config.command_timeout
+        dest = self.render_dest(host, ctx.config.extra_vars) if self.direction == "copy" else ""
         transport = connect()
+        remote = dest if self.direction == "copy" else self.src
         try:
             if self.direction == "copy":
-                message = self._copy(transport, become, timeout)
+                message = self._copy(transport, become, timeout, dest)
             else:
                 message = self._fetch(transport, become, timeout)
         except OSError as exc:
-            raise TaskError(f"{self.direction} failed: {exc.strerror or exc}") from exc
+            # a local error names its file; SFTP's errors name none: the remote path then
+            path = exc.filename if exc.filename is not None else remote
+            raise TaskError(f"{self.direction} failed: {path}: {exc.strerror or exc}") from exc
         return CommandResult(0, message.encode() + b"\n", b"", time.monotonic() - started)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,10 +177,11 @@ class TransferJob(HostJob):
     def from_dict(cls, data: Mapping[str, Any]) -> TransferJob:
         return cls(data["direction"], data["src"], data["dest"])
 
-    def _copy(self, transport: Transport, become: Become | None, timeout: float | None) -> str:
+    def _copy(
+        self, transport: Transport, become: Become | None, timeout: float | None, dest: str
+    ) -> str:
         local = self.source
         digest, mode = local.digest, local.mode
-        dest = self.dest
         if dest.endswith("/"):
             dest += os.path.basename(self.src)
         remote = remote_digest(transport, dest, timeout, become)
