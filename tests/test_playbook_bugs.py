@@ -71,16 +71,25 @@ CHECK_PLAY = """
       register: r2
     - debug:
         msg: "{{ result.stdout_lines | length }} {{ r2.rc }} {{ r2.stdout | length }}"
+    - raw: echo hi
+      register: r3
+    - script: s.sh
+      register: r4
     - debug:
         msg: "{{ result | dict2items | map(attribute='key') | sort | join(',') }}"
+    - debug:
+        msg: "{{ r3 | dict2items | map(attribute='key') | sort | join(',') }}"
+    - debug:
+        msg: "{{ r4.msg }} {{ r4.skipped }} {{ r4.changed }}"
 """
 
 
 def test_check_mode_registers_what_ansible_registers(tmp_path):
     play = tmp_path / "play.yml"
     play.write_text(CHECK_PLAY)
+    (tmp_path / "s.sh").write_text("#!/bin/sh\necho s\n")
     expected = ansible_msgs(play, tmp_path, "--check")
-    assert len(expected) == 2
+    assert len(expected) == 4
     assert [str(m) for m in runner_msgs(play, "--check")] == [str(m) for m in expected]
 
 

@@ -118,8 +118,8 @@ def command(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 
 def raw(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     cmd = need_str(args, "_raw_params") or ""
-    if ctx.check_mode:
-        return _check_skip(cmd)
+    if ctx.check_mode:  # ansible-core 2.19 registers no more than this for raw
+        return {"changed": False, "skipped": True}
     result = ctx.raw(cmd, need_str(args, "executable"))
     return command_result(result, cmd=cmd, strip=False)
 
@@ -133,8 +133,12 @@ def script(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     skip = _creates_removes(ctx, args)
     if skip is not None:
         return skip
-    if ctx.check_mode:
-        return _check_skip(line)
+    if ctx.check_mode:  # as ansible-core 2.19's script action
+        return {
+            "changed": False,
+            "skipped": True,
+            "msg": "Check mode is not supported for this task.",
+        }
     with open(local, "rb") as fh:
         data = fh.read()
     remote = f"/tmp/.runner-script-{secrets.token_hex(8)}"
