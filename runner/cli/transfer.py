@@ -36,7 +36,8 @@ from runner.models import Host
 def copy_command(env: Environment, pattern: str, src: str, dest: str, **params: Any) -> int:
     """Copy the local file SRC to DEST on every host PATTERN selects (over SFTP).
 
-    DEST ending in '/' is a folder. The file's mode is kept; a host that already has the
+    DEST is a Jinja2 template rendered per host ('/srv/{{ inventory_hostname }}/x');
+    ending in '/' it is a folder. The file's mode is kept; a host that already has the
     same content and mode is left alone (sha256). Written atomically (temp file, rename).
     With become (-b / --become-user / -K, or ansible_become) the become user writes it,
     the content sent on sudo's standard input.
