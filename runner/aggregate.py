@@ -20,9 +20,12 @@ from runner.models import HostResult
 __all__ = [
     "OutputGroup",
     "expand_folded",
+    "fold_addresses",
     "fold_hosts",
+    "fold_reasons",
     "group_results",
     "natural_key",
+    "split_addresses",
 ]
 
 _ASCII_DIGITS = "0123456789"
@@ -265,3 +268,100 @@ def group_results(results: Iterable[HostResult]) -> list[OutputGroup]:
         groups.append(OutputGroup(hosts, cmd.exit_code, cmd.stdout_text, cmd.stderr_text))
     groups.sort(key=lambda g: (g.exit_code, g.folded))
     return groups
+
+
+# -- folding failure reasons ------------------------------------------------------------
+
+# An address part of an error message: [user@](host|[v6]|bare v6):port. Bare v6 is how the
+# transport writes f"{address}:{port}" for ::1. Not inside a word, a path or another address.
+_ADDRESS = re.compile(
+    r"(?<![\w.:@/\[\]-])"
+    r"(?:[^\s@()\[\]'\",]+@)?"
+    r"(?:\[[0-9A-Za-z:.%_-]+\]"
+    r"|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:]*"
+    r"|[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?)"
+    r":[0-9]{1,5}(?![\w])"
+)
+_SLOT = "\x00"
+_MAX_SHOWN = 40  # a folded address set longer than this is shown as a count
+
+
+def split_addresses(reason: str) -> tuple[str, tuple[str, ...]]:
+    """``reason`` with each address part (``HOST:PORT``, ``[v6]:port``, ``user@host:port``,
+    the hops of ``via bastion ...``) replaced by a NUL, and those parts in order: hosts
+    failing for the same reason at different addresses share the first item.
+
+    >>> split_addresses("connection refused (127.0.0.1:2201)")
+    ('connection refused (\\x00)', ('127.0.0.1:2201',))
+    >>> split_addresses("authentication failed for deploy@10.0.0.32:22 (tried: ~/.ssh/id)")
+    ('authentication failed for \\x00 (tried: ~/.ssh/id)', ('deploy@10.0.0.32:22',))
+    >>> split_addresses("connection lost ([::1]:2222 via bastion ops@gw:22 -> root@in:22)")
+    ('connection lost (\\x00 via bastion \\x00 -> \\x00)', ('[::1]:2222', 'ops@gw:22', 'root@in:22'))
+    >>> split_addresses("cannot connect to ::1:22: Network is unreachable")
+    ('cannot connect to \\x00: Network is unreachable', ('::1:22',))
+    >>> split_addresses("host key changed, see /etc/ssh/known_hosts:12")
+    ('host key changed, see /etc/ssh/known_hosts:12', ())
+
+    Text such as ``12:30`` is taken for an address too; it costs nothing, since a part
+    every host shares is shown as it is.
+    """
+    reason = reason.replace(_SLOT, "\ufffd")
+    parts = tuple(m.group() for m in _ADDRESS.finditer(reason))
+    return _ADDRESS.sub(_SLOT, reason), parts
+
+
+def fold_addresses(addresses: Iterable[str]) -> str:
+    """One address as is; several folded as host names are when that gives one short
+    piece, else a count.
+
+    >>> fold_addresses(["127.0.0.1:2201"])
+    '127.0.0.1:2201'
+    >>> fold_addresses(["127.0.0.1:2202", "127.0.0.1:2201", "127.0.0.1:2203"])
+    '127.0.0.1:[2201-2203]'
+    >>> fold_addresses(["10.0.0.31:22", "10.0.0.30:22"])
+    '10.0.0.[30-31]:22'
+    >>> fold_addresses(["a.example:22", "b.example:2222"])
+    '2 addresses'
+    """
+    unique = sorted(set(addresses), key=natural_key)
+    if len(unique) == 1:
+        return unique[0]
+    folded = fold_hosts(unique)
+    if len(_split_top(folded)) > 1 or len(folded) > _MAX_SHOWN:
+        heads = {a.rpartition(":")[0] for a in unique}
+        ports = {a.rpartition(":")[2] for a in unique}
+        folded = ""
+        if len(ports) == 1 and len(heads) == len(unique):
+            folded = f"{fold_hosts(heads)}:{ports.pop()}"
+        if not folded or len(_split_top(folded)) > 1 or len(folded) > _MAX_SHOWN:
+            return f"{len(unique)} addresses"
+    return folded
+
+
+def fold_reasons(reasons: Iterable[tuple[str, str]]) -> list[tuple[list[str], str]]:
+    """(host, reason) pairs -> (hosts, reason) with hosts whose reasons differ only in
+    their addresses together, the addresses folded (:func:`fold_addresses`), in first
+    seen order.
+
+    >>> fold_reasons([("web01", "refused (10.0.0.1:22)"), ("web02", "refused (10.0.0.2:22)"),
+    ...               ("db1", "auth failed for root@db1:22")])
+    [(['web01', 'web02'], 'refused (10.0.0.[1-2]:22)'), (['db1'], 'auth failed for root@db1:22')]
+    """
+    groups: dict[str, tuple[list[str], list[list[str]]]] = {}
+    for host, reason in reasons:
+        template, parts = split_addresses(reason)
+        group = groups.get(template)
+        if group is None:
+            groups[template] = ([host], [[p] for p in parts])
+        else:
+            group[0].append(host)
+            for slot, part in zip(group[1], parts, strict=True):
+                slot.append(part)
+    out: list[tuple[list[str], str]] = []
+    for template, (hosts, slots) in groups.items():
+        pieces = template.split(_SLOT)
+        text = pieces[0]
+        for slot, piece in zip(slots, pieces[1:], strict=True):
+            text += fold_addresses(slot) + piece
+        out.append((hosts, text))
+    return out
