@@ -74,6 +74,7 @@ class OutputConfig:
     max_output: int = DEFAULT_MAX_OUTPUT
     quiet: bool = False
     verbose: int = 0
+    diff: bool = False  # --diff: groups as unified diffs against the reference group
 
     def __post_init__(self) -> None:
         if self.mode not in OUTPUT_MODES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -113,6 +114,12 @@ def command_options(func: Callable) -> Callable:
     help="Worker processes, each with its own pool (default: 1, or one per core above "
     "1,000 hosts).",
 )
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Show each output group as a unified diff against the largest one "
+    "(no effect with -q, --json or --stream).",
+)
 @click.pass_obj
 def run_command(
     env: Environment, pattern: str, command_words: tuple[str, ...], **params: Any
@@ -128,6 +135,8 @@ def run_command(
     ctx = click.get_current_context()
     command = command_text(command_words, bool(ctx.meta.get("runner.dashdash")))
     config = build_config(params, env.environ)
+    if params["diff"]:
+        config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
     if params["list_hosts"]:
         return print_host_list(env, select_hosts(config, pattern)[1])

@@ -97,6 +97,7 @@ def host_job_sinks(
                 live=not output.quiet,
                 quiet=output.quiet,
                 verbose=verbose,
+                diff=output.diff,
             )
         )
     if output.out_dir:

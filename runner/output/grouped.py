@@ -20,7 +20,13 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.text import Text
 
-from runner.aggregate import fold_hosts, group_results, natural_key
+from runner.aggregate import (
+    OutputGroup,
+    fold_hosts,
+    fold_reasons,
+    group_results,
+    natural_key,
+)
 from runner.events import Notice, RunFinished
 from runner.models import HostResult, RunReport, Status
 from runner.output.console import Verbatim
@@ -29,6 +35,7 @@ from runner.output.controls import display_filter
 __all__ = ["GroupedReport", "failure_lines", "notice_text", "summary_line"]
 
 _FAILURES = (Status.FAILED, Status.UNREACHABLE)
+_DIFF_STYLES = {"-": "red", "+": "green", "@": "cyan"}
 
 
 def summary_line(report: RunReport) -> str:
@@ -78,16 +85,21 @@ def failure_lines(
     Hosts with a command result and no error only get a line when ``exit_codes`` is set
     (quiet and stream modes, where no group header shows the exit code). Ordered failed
     before unreachable, then by host set: ``[("web[07-09]", "unreachable: refused")]``.
+    Reasons that differ only in their addresses fold too, the addresses folded or counted
+    (runner.aggregate.fold_reasons): ``connection refused (127.0.0.1:[2201-2230])``.
     """
-    by_reason: dict[tuple[int, str], list[str]] = {}
+    by_status: list[list[tuple[str, str]]] = [[] for _ in _FAILURES]
     for result in results:
         if result.host in skip:
             continue
         reason = _reason(result, exit_codes=exit_codes, verbose=verbose)
         if reason is not None:
-            key = (_FAILURES.index(result.status), reason)
-            by_reason.setdefault(key, []).append(result.host)
-    lines = [(order, fold_hosts(hosts), reason) for (order, reason), hosts in by_reason.items()]
+            by_status[_FAILURES.index(result.status)].append((result.host, reason))
+    lines = [
+        (order, fold_hosts(hosts), reason)
+        for order, pairs in enumerate(by_status)
+        for hosts, reason in fold_reasons(pairs)
+    ]
     lines.sort()
     return [(hosts, reason) for _, hosts, reason in lines]
 
@@ -103,6 +115,8 @@ def notice_text(notice: Notice, console: Console) -> Text:
 class GroupedReport:
     """EventSink printing the grouped report on RunFinished (see the module docstring).
 
+    ``diff``: each output group but the reference one (runner.output.diff) is shown as a
+    unified diff of its stdout against the reference's, its stderr as usual.
     ``quiet``: only failures (with exit codes) and the summary line. ``verbose``: failure
     lines carry the error kind and the five slowest hosts are listed. Notices go to
     ``err_console`` (default ``console``) unless ``notices`` is False, which the CLI sets
@@ -118,8 +132,10 @@ class GroupedReport:
         verbose: bool = False,
         err_console: Console | None = None,
         notices: bool = True,
+        diff: bool = False,
     ) -> None:
         self.console = console
+        self.diff = diff
         self.err_console = err_console or console
         self.quiet = quiet
         self.verbose = verbose
@@ -138,10 +154,24 @@ class GroupedReport:
         results = report.results.values()
         printed_groups = False
         if not self.quiet:
-            for group in group_results(results):
+            groups = group_results(results)
+            reference = None
+            if self.diff and len(groups) > 1:
+                from runner.output.diff import reference_group
+
+                reference = reference_group(groups)
+            for group in groups:
                 printed_groups = True
-                self._print_group_header(name(group.label), group.exit_code)
-                for text, style in ((group.stdout, None), (group.stderr, "red")):
+                if reference is None or group is reference:
+                    self._print_group_header(name(group.label), group.exit_code)
+                    outputs: list[tuple[str, str | None]] = [
+                        (group.stdout, None),
+                        (group.stderr, "red"),
+                    ]
+                else:
+                    self._print_diff(reference, group)
+                    outputs = [(group.stderr, "red")]
+                for text, style in outputs:
                     if text:
                         if not text.endswith("\n"):
                             text += "\n"
@@ -171,6 +201,18 @@ class GroupedReport:
             print_()
         for line in tail:
             print_(line)
+
+    def _print_diff(self, reference: OutputGroup, group: OutputGroup) -> None:
+        """``group``'s stdout as a unified diff against ``reference``'s (--diff)."""
+        from runner.output.diff import diff_lines
+
+        safe = display_filter(self.console, line=True)
+        for i, line in enumerate(diff_lines(reference, group)):
+            if i < 2:
+                style = "bold red" if group.exit_code and i == 1 else "bold"
+            else:
+                style = _DIFF_STYLES.get(line[:1], "")
+            self.console.print(Verbatim(safe(line) + "\n", style or None))
 
     def _print_group_header(self, label: str, exit_code: int) -> None:
         if exit_code:

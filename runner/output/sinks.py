@@ -16,6 +16,7 @@ def report_sinks(
     live: bool = True,
     quiet: bool = False,
     verbose: bool = False,
+    diff: bool = False,
 ) -> list[EventSink]:
     """[LiveProgress (when ``live`` and a terminal), GroupedReport], wired together.
 
@@ -36,6 +37,7 @@ def report_sinks(
         verbose=verbose,
         err_console=err_console,
         notices=progress is None,
+        diff=diff,
     )
     sinks.append(report)
     return sinks
