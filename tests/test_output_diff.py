@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -212,3 +213,32 @@ def test_e2e_closed_ports_fold_into_one_unreachable_line(in_process, tmp_path) -
     res = in_process("run", "-i", str(inv), "--json", "all", "true")
     errors = {r["host"]: r["error"] for r in json_records(res.stdout) if r["type"] == "host"}
     assert errors["dead07"] == f"connection refused (127.0.0.1:{ports[6]})"
+
+
+def test_readme_sample_is_what_runner_prints() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    sample = readme.split("### What you see", 1)[1].split("```\n", 2)[1]
+    results = [ok(f"web{i:02d}", b"Linux\n") for i in range(1, 21)]
+    results += [
+        ok("db3", b"Linux\n"),
+        ok("web21", b"", 2, b"ls: cannot access '/x': No such file or directory\n"),
+    ]
+    results += [down(f"web{i}", f"connection refused (10.0.0.{i}:22)") for i in (30, 31)]
+    results.append(
+        down("web32", "authentication failed for deploy@10.0.0.32:22 (tried: ~/.ssh/id_ed25519)")
+    )
+    out = io.StringIO()
+    con = make_console(out, force_terminal=False, width=120, environ={})
+    GroupedReport(con).handle(RunFinished(RunReport({r.host: r for r in results}, 1.83)))
+    assert out.getvalue() == sample
+
+
+def test_readme_diff_sample_is_what_runner_prints() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    sample = readme.split("$ runner run web --diff 'uname -r'\n", 1)[1].split("```\n", 1)[0]
+    results = [ok(f"web{i:02d}", b"5.15.0-91-generic\n") for i in range(1, 19)]
+    results.append(ok("web19", b"6.1.0-13-amd64\n"))
+    out = io.StringIO()
+    con = make_console(out, force_terminal=False, width=120, environ={})
+    GroupedReport(con, diff=True).handle(RunFinished(RunReport({r.host: r for r in results}, 0.9)))
+    assert out.getvalue() == sample
