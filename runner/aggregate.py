@@ -305,7 +305,8 @@ def split_addresses(reason: str) -> tuple[str, tuple[str, ...]]:
     Text such as ``12:30`` is taken for an address too; it costs nothing, since a part
     every host shares is shown as it is.
     """
-    reason = reason.replace(_SLOT, "\ufffd")
+    if _SLOT in reason:  # kept exactly (its NUL shows as ^@ on a terminal), not folded
+        return reason, ()
     parts = tuple(m.group() for m in _ADDRESS.finditer(reason))
     return _ADDRESS.sub(_SLOT, reason), parts
 
@@ -347,18 +348,22 @@ def fold_reasons(reasons: Iterable[tuple[str, str]]) -> list[tuple[list[str], st
     ...               ("db1", "auth failed for root@db1:22")])
     [(['web01', 'web02'], 'refused (10.0.0.[1-2]:22)'), (['db1'], 'auth failed for root@db1:22')]
     """
-    groups: dict[str, tuple[list[str], list[list[str]]]] = {}
+    groups: dict[tuple[str, int], tuple[list[str], list[list[str]]]] = {}
     for host, reason in reasons:
         template, parts = split_addresses(reason)
-        group = groups.get(template)
+        key = (template, len(parts))
+        group = groups.get(key)
         if group is None:
-            groups[template] = ([host], [[p] for p in parts])
+            groups[key] = ([host], [[p] for p in parts])
         else:
             group[0].append(host)
             for slot, part in zip(group[1], parts, strict=True):
                 slot.append(part)
     out: list[tuple[list[str], str]] = []
-    for template, (hosts, slots) in groups.items():
+    for (template, _), (hosts, slots) in groups.items():
+        if not slots:
+            out.append((hosts, template))
+            continue
         pieces = template.split(_SLOT)
         text = pieces[0]
         for slot, piece in zip(slots, pieces[1:], strict=True):

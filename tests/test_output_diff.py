@@ -242,3 +242,8 @@ def test_readme_diff_sample_is_what_runner_prints() -> None:
     con = make_console(out, force_terminal=False, width=120, environ={})
     GroupedReport(con, diff=True).handle(RunFinished(RunReport({r.host: r for r in results}, 0.9)))
     assert out.getvalue() == sample
+
+
+def test_fold_reasons_keeps_a_nul_in_a_reason_exactly() -> None:
+    pairs = [("a", "bad \x00 (127.0.0.1:22)"), ("b", "bad \x00 (127.0.0.1:22)"), ("c", "x:1")]
+    assert fold_reasons(pairs) == [(["a", "b"], "bad \x00 (127.0.0.1:22)"), (["c"], "x:1")]
