@@ -117,7 +117,8 @@ def command_options(func: Callable) -> Callable:
 @click.option(
     "--diff",
     is_flag=True,
-    help="Show each output group as a unified diff against the largest one "
+    help="Show each output group as a unified diff of its stdout against the largest "
+    "group of the lowest exit code "
     "(no effect with -q, --json or --stream).",
 )
 @click.pass_obj
