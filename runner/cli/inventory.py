@@ -54,10 +54,7 @@ __all__ = ["inventory_command"]
 @click.option(
     "--graph",
     "graph",
-    is_flag=False,
-    flag_value="all",
-    default=None,
-    metavar="[GROUP]",
+    is_flag=True,
     help="A tree of groups and hosts under GROUP (default: all).",
 )
 @click.option("--host", "host", metavar="HOST", help="The merged variables of one host as JSON.")
@@ -78,13 +75,17 @@ __all__ = ["inventory_command"]
 )
 @click.option("--json", "as_json", is_flag=True, help="With --connection: print JSON.")
 @connection_view_options
+# GROUP is a positional argument, as in ansible-inventory: both --graph GROUP --vars and
+# --graph --vars GROUP then read the same.
+@click.argument("group", required=False, metavar="[GROUP]")
 @click.pass_obj
 def inventory_command(
     env: Environment,
     sources: tuple[str, ...],
     extra_vars: tuple[str, ...],
     show_list: bool,
-    graph: str | None,
+    graph: bool,
+    group: str | None,
     host: str | None,
     hosts_pattern: str | None,
     as_yaml: bool,
@@ -99,9 +100,11 @@ def inventory_command(
     The output of --list, --graph and --host has the same shape as ansible-inventory's,
     so the two can be diffed.
     """
-    chosen = [show_list, graph is not None, host is not None, hosts_pattern is not None]
+    chosen = [show_list, graph, host is not None, hosts_pattern is not None]
     if sum(chosen) != 1:
         raise click.UsageError("choose exactly one of --list, --graph, --host or --hosts")
+    if group is not None and not graph:
+        raise click.UsageError(f"the group {group!r} goes with --graph (--graph GROUP)")
     if show_connection and host is None:
         raise click.UsageError("--connection goes with --host HOST")
     extra = parse_extra_vars(extra_vars)
@@ -116,8 +119,8 @@ def inventory_command(
             click.echo(show(dump_yaml(yaml_inventory(inv, export))), nl=False, file=out)
         else:
             click.echo(show(dump_json(list_inventory(inv, export))), file=out)
-    elif graph is not None:
-        click.echo(show(graph_inventory(inv, graph, show_vars)), file=out)
+    elif graph:
+        click.echo(show(graph_inventory(inv, group or "all", show_vars)), file=out)
     elif host is not None and show_connection:
         host_variables(inv, host)  # an unknown host: the same error as --host
         found_host = inv.get(host)
