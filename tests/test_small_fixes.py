@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import subprocess
@@ -9,7 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from runner.inventory.patterns import close_names
 from tests.conftest import run_inprocess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,3 +64,24 @@ def test_a_group_without_graph_is_a_usage_error():
     result = run_inprocess("inventory", "-i", str(ROOT / "inventories" / "site"), "--list", "web")
     assert result.exit_code == 5
     assert "goes with --graph" in result.stderr
+
+
+def test_did_you_mean_lists_the_closest_names_first(tmp_path):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[web]\nweb[1:30]\n")
+    result = run_inprocess("inventory", "-i", str(inventory), "--hosts", "webs")
+    assert result.exit_code != 0
+    # 'web' is closest (ratio 0.86), then web1..web9 (0.75) in natural order; web30 (0.67) is not
+    assert "did you mean: web, web1, web2, web3, web4?" in result.stderr, result
+
+
+@given(
+    st.text(alphabet="abw0123", min_size=1, max_size=5),
+    st.lists(st.text(alphabet="abw0123", min_size=1, max_size=6), max_size=30),
+)
+def test_close_names_are_ordered_best_first(word, names):
+    found = close_names(word, names)
+    ratios = [difflib.SequenceMatcher(None, name, word).ratio() for name in found]
+    assert ratios == sorted(ratios, reverse=True)
+    assert len(found) <= 5 and len(set(found)) == len(found)
+    assert set(found) <= set(difflib.get_close_matches(word, names, n=len(names) or 1))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -12,6 +11,7 @@ from runner.inventory.model import Group
 from runner.inventory.patterns import (
     LOCALHOST_NAMES,
     apply_subscript,
+    close_names,
     is_literal,
     order_patterns,
     shown,
@@ -236,7 +236,7 @@ class Inventory:
         suggestions: list[str] = []
         for part in unmatched or [pattern]:
             expr = split_subscript(part[1:] if part[0] in "!&" else part)[0].lstrip("~")
-            for close in difflib.get_close_matches(expr, names, n=5, cutoff=0.6):
+            for close in close_names(expr, names):
                 if close not in suggestions:
                     suggestions.append(close)
         what = (

@@ -21,9 +21,11 @@ plain parts (union), then every ``&`` part, then every ``!`` part. A pattern wit
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 from typing import TypeVar
 
+from runner.aggregate import natural_key
 from runner.errors import HostPatternError
 from runner.inventory.ranges import is_single_address
 
@@ -35,6 +37,7 @@ __all__ = [
     "is_literal",
     "LOCALHOST_NAMES",
     "shown",
+    "close_names",
 ]
 
 T = TypeVar("T")
@@ -174,3 +177,23 @@ def apply_subscript(items: Sequence[T], subscript: tuple[int, int | None] | None
 def is_literal(expr: str) -> bool:
     """True for a part that matches names exactly (no wildcard, not a regex)."""
     return not expr.startswith("~") and _GLOB_CHARS.isdisjoint(expr)
+
+
+def close_names(word: str, names: Iterable[str], limit: int = 5, cutoff: float = 0.6) -> list[str]:
+    """At most ``limit`` of ``names`` like ``word``, best first: by difflib's ratio, then
+    in natural order (difflib.get_close_matches breaks ties in reverse string order).
+
+    >>> close_names("webs", ["web30", "web29", "web", "web1", "db"])
+    ['web', 'web1', 'web29', 'web30']
+    """
+    matcher = SequenceMatcher()
+    matcher.set_seq2(word)
+    scored = []
+    for name in dict.fromkeys(names):
+        matcher.set_seq1(name)
+        # the cheap upper bounds first, as get_close_matches does
+        if matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff:
+            ratio = matcher.ratio()
+            if ratio >= cutoff:
+                scored.append((-ratio, natural_key(name), name))
+    return [name for *_, name in sorted(scored)[:limit]]
