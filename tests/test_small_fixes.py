@@ -13,8 +13,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runner.engine import Engine
+from runner.errors import ConnectError
 from runner.inventory.patterns import close_names
-from tests.conftest import run_inprocess
+from runner.models import CommandResult, Host
+from runner.testing.fleet import free_port
+from runner.transport.base import Transport
+from tests.conftest import json_records, run_inprocess
+from tests.fakes import FactoryOf, NoFiles
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
@@ -85,3 +91,56 @@ def test_close_names_are_ordered_best_first(word, names):
     assert ratios == sorted(ratios, reverse=True)
     assert len(found) <= 5 and len(set(found)) == len(found)
     assert set(found) <= set(difflib.get_close_matches(word, names, n=len(names) or 1))
+
+
+class RefusingTransport(NoFiles, Transport):
+    """Every connect is refused (a transient error, as a closed port gives)."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.connects = 0
+
+    def connect(self) -> None:
+        self.connects += 1
+        raise ConnectError(
+            "connection refused (127.0.0.1:2201)",
+            host=self.host.name,
+            hint="is sshd up?",
+            transient=True,
+        )
+
+    def run(self, command, *, stdout, stderr, **kw) -> CommandResult:  # pragma: no cover
+        raise AssertionError("never connected")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("retries", "said"), [(0, ""), (2, " after 3 attempts")])
+def test_the_last_connect_error_says_how_many_attempts(retries, said):
+    made: list[RefusingTransport] = []
+
+    def factory(host: Host) -> RefusingTransport:
+        made.append(RefusingTransport(host))
+        return made[-1]
+
+    engine = Engine(FactoryOf(factory), retries=retries, retry_delay=0.001)
+    results, _ = engine.map([Host("h1")], engine.connection, lambda h, exc: exc)
+    error = results["h1"]
+    assert type(error) is ConnectError and error.kind == "connect" and error.transient
+    assert str(error) == f"connection refused (127.0.0.1:2201){said}"
+    assert error.hint == "is sshd up?" and error.host == "h1"
+    assert made[0].connects == retries + 1
+
+
+def test_retries_against_a_closed_port_say_the_attempts(tmp_path):
+    port = free_port()  # nothing listens there
+    inventory = tmp_path / "closed.yml"
+    inventory.write_text(
+        f"all:\n  hosts:\n    dead:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n"
+    )
+    result = run_inprocess("run", "-i", str(inventory), "--json", "--retries", "2", "all", "true")
+    assert result.exit_code == 4, result
+    (record,) = [r for r in json_records(result.stdout) if r["type"] == "host"]
+    assert record["status"] == "unreachable"
+    assert f"connection refused (127.0.0.1:{port}) after 3 attempts" in record["error"], record

@@ -136,6 +136,9 @@ class Engine:
                 return transport
             except ConnectError as exc:
                 if not exc.transient or attempt >= self.retries or self._cancelled:
+                    if attempt:  # the same error (class, kind, hint), with the count said
+                        exc.message = f"{exc.message} after {attempt + 1} attempts"
+                        exc.args = (exc.message, *exc.args[1:])
                     raise
                 attempt += 1
                 delay = min(5.0, self.retry_delay * 2 ** (attempt - 1))
