@@ -41,6 +41,7 @@ from runner.errors import InputError
 __all__ = [
     "LineDict",
     "load_text",
+    "refuse_vault",
     "check_depth",
     "MAX_DEPTH",
     "MAX_ALIAS_NODES",
@@ -57,6 +58,8 @@ _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+VAULT_NOT_SUPPORTED = "Ansible Vault values are not supported yet"
+VAULT_HINT = "decrypt it with 'ansible-vault decrypt' until runner reads vault files"
 _EXPECTED = {
     "bool": "true/false, yes/no or on/off",
     "int": "an integer",
@@ -209,8 +212,12 @@ class _Constructor(SafeConstructor):
             mapping.line = node.start_mark.line + 1  # type: ignore[attr-defined]
             mapping.key_lines = key_lines  # type: ignore[attr-defined]
 
+    def construct_vault(self, node: yaml.Node) -> Any:
+        raise self.fail(VAULT_NOT_SUPPORTED, node, hint=VAULT_HINT)
+
 
 # the stubs bind add_constructor to yaml's own Loader classes; any constructor subclass works
+_Constructor.add_constructor("!vault", _Constructor.construct_vault)  # type: ignore[type-var]
 _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
 _Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)  # type: ignore[type-var]
 
@@ -320,10 +327,30 @@ def _deep_line(text: str) -> int | None:
     return None
 
 
+def refuse_vault(text: str, path: str, error: type[InputError] = InputError) -> None:
+    """A whole file encrypted with Ansible Vault (it starts ``$ANSIBLE_VAULT;``) is refused
+    by name, rather than read as text and refused for its shape.
+
+    >>> refuse_vault("$ANSIBLE_VAULT;1.1;AES256\\n6638...\\n", "group_vars/all.yml")
+    Traceback (most recent call last):
+    runner.errors.InputError: group_vars/all.yml:1: this file is encrypted with Ansible Vault: Ansible Vault values are not supported yet
+    """
+    if text.lstrip("\ufeff \t\r\n").startswith("$ANSIBLE_VAULT;"):
+        line = text.count("\n", 0, text.index("$ANSIBLE_VAULT;")) + 1
+        raise error(
+            f"this file is encrypted with Ansible Vault: {VAULT_NOT_SUPPORTED}",
+            path=path,
+            line=line,
+            hint=VAULT_HINT,
+        )
+
+
 def load_text(
     text: str, path: str, error: type[InputError] = InputError, *, lines: bool = False
 ) -> Any:
-    """Parse one YAML document safely; with ``lines`` every mapping is a :class:`LineDict`."""
+    """Parse one YAML document safely; with ``lines`` every mapping is a :class:`LineDict`.
+    Ansible Vault (a ``!vault`` value or a whole encrypted file) is refused by name."""
+    refuse_vault(text, path, error)
     check_printable(text, path, error)
     loader = _Loader(text, path, error, lines)
     try:

@@ -34,7 +34,7 @@ from runner.inventory.ranges import (
     split_host_port,
 )
 from runner.inventory.yaml_source import read_text
-from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS
+from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS, refuse_vault
 
 __all__ = ["load_ini_inventory", "parse_ini_value"]
 
@@ -104,6 +104,7 @@ def _coerce(value: Any, depth: int) -> Any:
 def load_ini_inventory(data: InventoryData, path: str) -> None:
     """Add the groups and hosts of one INI inventory file to ``data``."""
     text = read_text(path)
+    refuse_vault(text, path, InventoryError)
     # bytes.translate drops every other byte in C: 4x faster than the regex on 50,000 hosts
     found = None
     if text.encode("utf-8", "surrogateescape").translate(None, _NOT_CONTROL):
