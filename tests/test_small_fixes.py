@@ -198,3 +198,37 @@ def test_ansible_vault_is_refused_by_name(case, tmp_path):
     assert "Ansible Vault values are not supported yet" in result.stderr, result
     assert f"{where}:" in result.stderr, result
     assert "indentation" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _complete(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m runner`` (the console script's path: entry.main) with completion set."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "runner"], capture_output=True, text=True, env=full, timeout=60
+    )
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script_comes_out_of_the_entry_point(shell):
+    done = _complete({"_RUNNER_COMPLETE": f"{shell}_source"})
+    assert done.returncode == 0, done
+    assert "_runner_completion" in done.stdout and "_RUNNER_COMPLETE" in done.stdout
+    if shell == "bash":
+        assert "complete -o nosort -F _runner_completion runner" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("runner ru", ["plain,run"]),
+        ("runner ", ["plain,copy", "plain,fetch", "plain,inventory", "plain,play", "plain,run"]),
+        ("runner inventory --gr", ["plain,--graph"]),  # a lazy command's own options
+    ],
+)
+def test_bash_completion_lists_the_lazy_commands(words, expected):
+    cword = str(len(words.split(" ")) - 1)
+    done = _complete(
+        {"_RUNNER_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": cword}
+    )
+    assert done.returncode == 0, done
+    assert done.stdout.splitlines() == expected

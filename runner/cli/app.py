@@ -4,6 +4,9 @@ The commands live in their own modules beside this one (run, play, inventory, tr
 worker), imported only when used; the CLI is the one layer that knows every other. Each
 command gets the Environment (runner.cli.environment) as its click ``obj``.
 
+Shell completion is click's: ``_RUNNER_COMPLETE=bash_source runner`` (or zsh_source,
+fish_source) prints the script; the lazy commands are listed and completed like the others.
+
 Exit codes are bit flags: 2 some host failed, 4 some host unreachable (6 both), 1 invalid
 input found before any connection, 5 invalid command-line usage, 130 interrupted
 (runner.cli.status).
@@ -105,6 +108,8 @@ def main(
         return int(code) if isinstance(code, int) else int(ExitStatus.OK)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except SystemExit as exc:  # click's shell completion (_RUNNER_COMPLETE=...) ends so
+        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except click.ClickException as exc:  # usage errors included
         exc.show(file=stderr)
         return int(ExitStatus.USAGE)
