@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from runner.inventory.patterns import close_names
 from runner.models import CommandResult, Host
 from runner.testing.fleet import free_port
 from runner.transport.base import Transport
-from tests.conftest import json_records, run_inprocess
+from tests.conftest import json_records, require_sshd, run_inprocess
 from tests.fakes import FactoryOf, NoFiles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,3 +233,21 @@ def test_bash_completion_lists_the_lazy_commands(words, expected):
     )
     assert done.returncode == 0, done
     assert done.stdout.splitlines() == expected
+
+
+@pytest.mark.sshd
+def test_a_second_demo_changes_things_again_and_leaves_nothing(tmp_path):
+    """`make demo` twice: the playbook writes into that run's own folder, so the second
+    run changes as much as the first, and the folder is gone afterwards."""
+    require_sshd()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "runner.testing.fleet", "demo", "--hosts", "2"]
+    command += ["--playbook", "playbooks/rolling_deploy.yml"]
+    for _ in range(2):
+        done = subprocess.run(
+            command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=240
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        changed = re.findall(r"changed=(\d+)", done.stdout)
+        assert changed and all(int(n) > 0 for n in changed), done.stdout[-3000:]
+    assert list(tmp_path.iterdir()) == []  # the demo folder was removed

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
+import json
 import os
 import shutil
 import signal
@@ -372,8 +373,13 @@ def demo(args: argparse.Namespace) -> int:
                 ],
                 [*runner, "run", *common, "--stream", "db", "echo {{ inventory_hostname }} up"],
             ]
+            # The example playbooks write under deploy_root (default /tmp/runner-demo/HOST,
+            # which outlives a run, so a second demo found nothing to change): this run's
+            # own folder, removed with the rest.
+            deploy = {"deploy_root": f"{root / 'deploy'}/{{{{ inventory_hostname }}}}"}
+            deploy_root = json.dumps(deploy)
             for playbook in args.playbook or []:
-                steps.append([*runner, "play", *common, playbook])
+                steps.append([*runner, "play", *common, "-e", deploy_root, playbook])
             for cmd in steps:
                 shown = " ".join(c if " " not in c else repr(c) for c in cmd[3:])
                 print(f"\n$ runner {shown}", flush=True)
