@@ -251,3 +251,12 @@ def test_a_second_demo_changes_things_again_and_leaves_nothing(tmp_path):
         changed = re.findall(r"changed=(\d+)", done.stdout)
         assert changed and all(int(n) > 0 for n in changed), done.stdout[-3000:]
     assert list(tmp_path.iterdir()) == []  # the demo folder was removed
+
+
+def test_the_license_is_an_spdx_expression():
+    """A TOML table (``license = {text = ...}``) makes setuptools >= 77 print a deprecation
+    banner on every install; the SPDX string needs setuptools >= 77 to build."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
