@@ -373,11 +373,8 @@ def demo(args: argparse.Namespace) -> int:
                 ],
                 [*runner, "run", *common, "--stream", "db", "echo {{ inventory_hostname }} up"],
             ]
-            # The example playbooks write under deploy_root (default /tmp/runner-demo/HOST,
-            # which outlives a run, so a second demo found nothing to change): this run's
-            # own folder, removed with the rest.
-            deploy = {"deploy_root": f"{root / 'deploy'}/{{{{ inventory_hostname }}}}"}
-            deploy_root = json.dumps(deploy)
+            # deploy_root in this run's folder: /tmp/runner-demo/HOST outlived a demo
+            deploy_root = json.dumps({"deploy_root": f"{root}/deploy/{{{{ inventory_hostname }}}}"})
             for playbook in args.playbook or []:
                 steps.append([*runner, "play", *common, "-e", deploy_root, playbook])
             for cmd in steps:
