@@ -159,10 +159,14 @@ def test_one_line_copy_says_copied_then_unchanged(make_fleet, in_process, tmp_pa
     fleet = make_fleet(2)
     src = tmp_path / "f.txt"
     src.write_text("data\n")
-    dest = f"/tmp/runner-habits-{free_port()}.txt"
+    # every fleet host is the same machine: one file per host, or they race for one file
+    stem = f"/tmp/runner-habits-{free_port()}"
+    dest = stem + "-{{ inventory_hostname }}.txt"
     first = in_process("copy", *fleet.args(), "-o", "all", str(src), dest)
     assert first.exit_code == 0, first
-    copied = rf"web0[12] \| CHANGED \| rc=0 \| \(stdout\) copied {src} -> {dest} \(5 bytes.*"
+    copied = (
+        rf"(web0[12]) \| CHANGED \| rc=0 \| \(stdout\) copied {src} -> {stem}-\1.txt \(5 bytes.*"
+    )
     assert [bool(re.fullmatch(copied, line)) for line in first.stdout.splitlines()] == [
         True,
         True,
@@ -170,7 +174,9 @@ def test_one_line_copy_says_copied_then_unchanged(make_fleet, in_process, tmp_pa
     ]
     again = in_process("copy", *fleet.args(), "-o", "all", str(src), dest)
     assert again.exit_code == 0, again
-    unchanged = rf"web0[12] \| CHANGED \| rc=0 \| \(stdout\) unchanged {dest} \(sha256 \w+\)"
+    unchanged = (
+        rf"(web0[12]) \| CHANGED \| rc=0 \| \(stdout\) unchanged {stem}-\1.txt \(sha256 \w+\)"
+    )
     lines = again.stdout.splitlines()
     assert [bool(re.fullmatch(unchanged, line)) for line in lines[:2]] == [True, True], lines
     assert re.fullmatch(SUMMARY, lines[2]) and len(lines) == 3
