@@ -18,8 +18,7 @@ def hosts_of(res) -> dict[str, dict]:
 
 
 def test_copy_keeps_mode_and_skips_equal_files(make_fleet, cli, tmp_path):
-    # a real process per run: runner.engine.transfer keeps each source's digest and mode
-    # per process (_SOURCES), so in process the third copy would see the old mode
+    # a real process per run, as an operator runs three copies one after the other
     fleet = make_fleet(3)
     src = tmp_path / "tool.sh"
     src.write_bytes(b"#!/bin/sh\necho tool\n" * 1000)
