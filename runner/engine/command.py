@@ -27,6 +27,35 @@ from runner.transport.base import OutputCapture, Transport
 log = logging.getLogger(__name__)
 
 
+def check_host_template(text: str, where: str) -> None:
+    """A per-host template (the ad-hoc COMMAND, copy's DEST) before any connection: a
+    syntax error, or a constant one over the size limits, is an input error naming
+    ``where``; an undefined variable fails only the host it is undefined for."""
+    from runner import templating
+    from runner.errors import TemplateError
+
+    if not templating.is_template(text):
+        return
+    templating.compile_template(text, where=where)
+    try:
+        templating.check_constant(text)
+    except TemplateError as exc:
+        raise TemplateError(exc.message, path=where) from exc
+
+
+def render_for_host(text: str, host: Host, extra_vars: Mapping[str, Any]) -> str:
+    """``text`` rendered for one host (plain text is returned as it is, without jinja2).
+
+    >>> render_for_host("echo {{ inventory_hostname_short }}", Host("web1.example.com"), {})
+    'echo web1'
+    """
+    from runner import templating
+
+    if not templating.is_template(text):
+        return text
+    return templating.render(text, host_template_vars(host, extra_vars))
+
+
 def host_template_vars(host: Host, extra_vars: Mapping[str, Any]) -> dict[str, Any]:
     """Variables a per-host command template sees (inventory vars, magic vars, then -e)."""
     variables = dict(host.vars)
@@ -56,25 +85,10 @@ class CommandJob(HostJob):
     script_name: str = "script"
 
     def check(self, hosts: Sequence[Host]) -> None:
-        """A template syntax error, or a constant one over the size limits, is an input
-        error before any connection; an undefined variable fails only its host."""
-        from runner import templating
-        from runner.errors import TemplateError
-
-        if not templating.is_template(self.command):
-            return
-        templating.compile_template(self.command, where="COMMAND")
-        try:
-            templating.check_constant(self.command)
-        except TemplateError as exc:
-            raise TemplateError(exc.message, path="COMMAND") from exc
+        check_host_template(self.command, "COMMAND")
 
     def render(self, host: Host, extra_vars: Mapping[str, Any]) -> str:
-        from runner import templating
-
-        if not templating.is_template(self.command):
-            return self.command
-        return templating.render(self.command, host_template_vars(host, extra_vars))
+        return render_for_host(self.command, host, extra_vars)
 
     def on_host(
         self, ctx: JobContext, host: Host, connect: Callable[[], Transport]

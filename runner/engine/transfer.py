@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.become import Become, host_become, new_nonce
-from runner.engine.command import host_template_vars
+from runner.engine.command import check_host_template, render_for_host
 from runner.engine.job import HostJob, JobContext
 from runner.errors import ConfigError, TaskError, UnsafePathError
 from runner.localpaths import fetch_path
@@ -122,25 +122,12 @@ class TransferJob(HostJob):
         if self.direction != "copy":
             return
         self.source  # noqa: B018 - checksummed now: an unreadable SRC is an input error
-        from runner import templating
-        from runner.errors import TemplateError
-
-        if not templating.is_template(self.dest):
-            return
-        templating.compile_template(self.dest, where="DEST")
-        try:
-            templating.check_constant(self.dest)
-        except TemplateError as exc:
-            raise TemplateError(exc.message, path="DEST") from exc
+        check_host_template(self.dest, "DEST")
 
     def render_dest(self, host: Host, extra_vars: Mapping[str, Any]) -> str:
         """A copy's DEST for one host, rendered as ``runner run`` renders its command:
         ``/srv/{{ inventory_hostname }}/app.conf``."""
-        from runner import templating
-
-        if not templating.is_template(self.dest):
-            return self.dest
-        return templating.render(self.dest, host_template_vars(host, extra_vars))
+        return render_for_host(self.dest, host, extra_vars)
 
     @functools.cached_property
     def source(self) -> LocalSource:
