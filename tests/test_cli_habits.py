@@ -237,3 +237,40 @@ def test_one_line_report_interrupted_hosts_and_escaped_controls_on_a_terminal():
             f"web10 | CHANGED | rc=0 | (stdout) {shown}",
             "ok=1 failed=1 unreachable=0 hosts=3 in 0.2s interrupted=1",
         ]
+
+
+def test_one_line_output_is_ansibles_for_the_command_module(make_fleet, in_process, tmp_path):
+    """-o claims ansible -o's shape: the same host line for the same command, compared
+    with real Ansible (ansible-core, a test dependency) on the same host."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ansible = Path(sys.executable).with_name("ansible")
+    if not ansible.exists() and shutil.which("ansible") is None:
+        pytest.skip("ansible-core not installed (pip install -e '.[test]')")
+    fleet = make_fleet(1)
+    home = tmp_path / "ansible-home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
+        "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+        "ANSIBLE_CONFIG": str(home / "none.cfg"),
+        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+    }
+    command = "printf 'one\\ntwo\\n'"
+    theirs = subprocess.run(
+        [str(ansible) if ansible.exists() else "ansible", "all", "-o", "-i", str(fleet.inventory),
+         "-m", "shell", "-a", command, "-e", f"ansible_python_interpreter={sys.executable}"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    ours = in_process("run", *fleet.args(), "-o", "all", command)
+    assert ours.exit_code == 0, ours
+    expected = "web01 | CHANGED | rc=0 | (stdout) one\\ntwo"
+    assert expected in theirs.stdout.splitlines(), theirs
+    assert ours.stdout.splitlines()[0] == expected
