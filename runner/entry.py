@@ -73,26 +73,42 @@ def _defer_import(name: str) -> None:
 
 class Interrupts:
     """Ctrl-C handling: the first SIGINT calls the registered handlers (the engine stops
-    starting hosts and closes running channels); a second one exits at once with 130."""
+    starting hosts and closes running channels); a second one exits at once with 130.
 
-    def __init__(self) -> None:
+    Handlers registered ``before_notice`` (taking a live view off the screen) run before
+    the "press Ctrl-C again" notice is written, so the notice is not drawn over by the
+    view, and the view is not left half-erased by the notice's lines."""
+
+    NOTICE = "\ninterrupted: stopping (press Ctrl-C again to quit at once)\n"
+
+    def __init__(self, stderr: Any = None) -> None:
         self._handlers: list[Callable[[], None]] = []
+        self._screen: list[Callable[[], None]] = []
+        self.stderr = stderr
         self.count = 0
 
-    def register(self, handler: Callable[[], None]) -> Callable[[], None]:
-        self._handlers.append(handler)
-        return lambda: self._handlers.remove(handler) if handler in self._handlers else None
+    def register(
+        self, handler: Callable[[], None], *, before_notice: bool = False
+    ) -> Callable[[], None]:
+        handlers = self._screen if before_notice else self._handlers
+        handlers.append(handler)
+        return lambda: handlers.remove(handler) if handler in handlers else None
 
     def fire(self) -> None:
         self.count += 1
+        stderr = self.stderr or sys.stderr
         if self.count > 1 or not self._handlers:
             try:
-                sys.stderr.write("\ninterrupted\n")
-                sys.stderr.flush()
+                stderr.write("\ninterrupted\n")
+                stderr.flush()
             finally:
                 os._exit(130)
-        sys.stderr.write("\ninterrupted: stopping (press Ctrl-C again to quit at once)\n")
-        sys.stderr.flush()
+        try:
+            for handler in list(self._screen):
+                handler()
+        finally:
+            stderr.write(self.NOTICE)
+            stderr.flush()
         for handler in list(self._handlers):
             handler()
 

@@ -58,11 +58,17 @@ class Environment:
             raise ConfigError(f"{text} requested but stdin is not a terminal; set {env_name}")
         return self.prompt(text)
 
-    def on_interrupt(self, handler: Callable[[], None]) -> Callable[[], None]:
-        """Call ``handler`` on the first Ctrl-C; returns the function that unregisters it."""
+    def on_interrupt(
+        self, handler: Callable[[], None], *, before_notice: bool = False
+    ) -> Callable[[], None]:
+        """Call ``handler`` on the first Ctrl-C; returns the function that unregisters it.
+        ``before_notice``: call it before the "press Ctrl-C again" notice is printed (to
+        take a live view off the screen first)."""
         if self.interrupts is None:
             return lambda: None
-        unregister: Callable[[], None] = self.interrupts.register(handler)
+        unregister: Callable[[], None] = self.interrupts.register(
+            handler, before_notice=before_notice
+        )
         return unregister
 
 

@@ -102,10 +102,13 @@ def execute_host_job(
         hosts, config.connection, config.become, secrets.become_password is not None
     ):
         sink.handle(Notice(text))
+    # The live view leaves the screen first, so Ctrl-C's notice is not drawn over.
+    clear_screen = env.on_interrupt(lambda: stop_sinks(sinks), before_notice=True)
     unregister = env.on_interrupt(executor.cancel)
     try:
         outcome = executor.execute(Run(tuple(hosts), job, config), secrets, sink)
     finally:
         unregister()
+        clear_screen()
         stop_sinks(sinks)
     return exit_status_of(outcome)

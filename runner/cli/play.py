@@ -111,11 +111,14 @@ def _run(env: Environment, config: Any, job: Any, params: dict[str, Any]) -> int
     become = config.become, secrets.become_password is not None
     for text in override_notices(all_hosts.values(), config.connection, *become):
         sink.handle(Notice(text))
+    # The live view leaves the screen first, so Ctrl-C's notice is not drawn over.
+    clear_screen = env.on_interrupt(lambda: stop_sinks(sinks), before_notice=True)
     unregister = env.on_interrupt(executor.cancel)
     try:
         summary = executor.execute(Run(tuple(all_hosts.values()), job, config), secrets, sink)
     finally:
         unregister()
+        clear_screen()
         stop_sinks(sinks)
     return exit_status_of(summary)
 
