@@ -39,6 +39,16 @@ def require_sshd() -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory) -> Path:
+    """Every run/copy/fetch/play records its outcome for --rerun in the user's state
+    folder: the tests' runs (in process or not) keep theirs in a throwaway one, not in
+    the home of whoever runs the tests. Tests of --rerun set their own per test."""
+    path = tmp_path_factory.mktemp("xdg-state")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def ssh_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ssh")

@@ -5,6 +5,7 @@ executor with the chosen renderers, Ctrl-C wired to it."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,18 @@ def select_hosts(config: RunConfig, pattern: str) -> tuple[Any, list[Host]]:
     return inventory, inventory.select(pattern)
 
 
+def choose_hosts(
+    env: Environment, config: RunConfig, pattern: str, rerun: str | None
+) -> tuple[list[Host], list[Notice]]:
+    """The hosts ``pattern`` selects, narrowed by ``--rerun`` to those of the last run
+    it names (runner.cli.rerun), and the notices that narrowing gives."""
+    from runner.cli.rerun import load_rerun, narrow
+
+    last = load_rerun(env, rerun)  # no record: an input error before the inventory loads
+    inventory, hosts = select_hosts(config, pattern)
+    return narrow(last, inventory, hosts, f"the pattern {pattern!r}")
+
+
 def check_connections(hosts: Sequence[Host]) -> None:
     """Before any connection: every host's connection type is one runner speaks (its
     port was checked when the inventory was loaded)."""
@@ -50,12 +63,14 @@ def check_out_dir(config: RunConfig, hosts: Sequence[Host]) -> None:
         check_host_names([h.name for h in hosts], f"--out-dir {out_dir}")
 
 
-def print_host_list(env: Environment, hosts: Sequence[Host]) -> int:
+def print_host_list(env: Environment, hosts: Sequence[Host], notices: Sequence[Notice] = ()) -> int:
     """``--list-hosts``: the selected hosts as ``ansible --list-hosts`` prints them
-    (``  hosts (2):`` then one indented name a line), in inventory order; exit 0.
-    On a terminal, control characters in a name show escaped."""
+    (``  hosts (2):`` then one indented name a line), in inventory order; exit 0; the
+    notices on stderr. On a terminal, control characters in a name show escaped."""
+    from runner.cli.rerun import print_notices
     from runner.output.controls import escape_line, is_terminal_file
 
+    print_notices(env, notices)
     shown = escape_line if is_terminal_file(env.stdout) else (lambda text: text)
     lines = [f"  hosts ({len(hosts)}):"] + [f"    {shown(h.name)}" for h in hosts]
     env.stdout.write("\n".join(lines) + "\n")
@@ -74,9 +89,15 @@ def execute_host_job(
     hosts: Sequence[Host],
     job: Job,
     params: Mapping[str, Any],
+    *,
+    title: tuple[str, str],
+    notices: Sequence[Notice] = (),
 ) -> int:
     """Run ``job`` on ``hosts`` (in this process, or over --procs workers) with the
-    renderers of ``config.output``; return the exit code."""
+    renderers of ``config.output``, ``notices`` shown first; return the exit code.
+    Each host's outcome is recorded for the next ``--rerun`` under ``title`` (the
+    command's name and what was typed)."""
+    from runner.cli.rerun import record_run
     from runner.executors import Run
     from runner.executors.base import Executor
     from runner.executors.inprocess import InProcessExecutor, connection_factory
@@ -102,13 +123,18 @@ def execute_host_job(
         hosts, config.connection, config.become, secrets.become_password is not None
     ):
         sink.handle(Notice(text))
+    for notice in notices:
+        sink.handle(notice)
     # The live view leaves the screen first, so Ctrl-C's notice is not drawn over.
     clear_screen = env.on_interrupt(lambda: stop_sinks(sinks), before_notice=True)
     unregister = env.on_interrupt(executor.cancel)
+    clock = time.monotonic()
     try:
         outcome = executor.execute(Run(tuple(hosts), job, config), secrets, sink)
     finally:
         unregister()
         clear_screen()
         stop_sinks(sinks)
+    names = [h.name for h in hosts]
+    record_run(env, *title, config.inventories, names, outcome, time.monotonic() - clock)
     return exit_status_of(outcome)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import shlex
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +21,7 @@ from runner.cli.options import (
     resolve_secrets,
     without_short_timeout,
 )
+from runner.cli.rerun import load_rerun, narrow, print_notices, rerun_option
 from runner.cli.status import exit_status_of
 
 
@@ -43,6 +46,7 @@ def _split(values: Sequence[str]) -> list[str]:
     help="Request a terminal for commands run with become (sudoers 'requiretty'); "
     "their output then arrives as one stream.",
 )
+@rerun_option
 @without_short_timeout
 @connection_options
 @output_options
@@ -74,19 +78,41 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         for path in playbooks:
             click.echo(f"playbook: {path}", file=env.stdout)
         return 0
+    rerun = load_rerun(env, params["rerun"])
     inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars)
     if job.limit:
         inventory.select(job.limit)  # no match: an input error before anything runs
+    job = dataclasses.replace(job, book=book, inventory=inventory)
+    notices: list = []
+    if rerun is not None:
+        job, notices = _narrow_to_rerun(rerun, job)
     if params["list_hosts"] or params["list_tasks"]:
-        _print_listing(env, book, inventory, params)
+        print_notices(env, notices)
+        _print_listing(env, book, inventory, params, job.only)
         return 0
-    return _run(env, config, dataclasses.replace(job, book=book, inventory=inventory), params)
+    return _run(env, config, job, params, notices)
 
 
-def _run(env: Environment, config: Any, job: Any, params: dict[str, Any]) -> int:
+def _narrow_to_rerun(rerun: Any, job: Any) -> tuple[Any, list]:
+    """The job on those hosts of its plays (after --limit) that --rerun selects."""
+    from runner.playbook.hosts import play_hosts
+
+    names = {
+        h.name for play in job.book.plays for h in play_hosts(job.inventory, play, job.limit)[0]
+    }
+    hosts = [h for h in job.inventory.hosts.values() if h.name in names]
+    what = "the plays' patterns" + (f" and --limit {job.limit!r}" if job.limit else "")
+    kept, notices = narrow(rerun, job.inventory, hosts, what)
+    return dataclasses.replace(job, only=tuple(h.name for h in kept)), notices
+
+
+def _run(
+    env: Environment, config: Any, job: Any, params: dict[str, Any], notices: Sequence[Any]
+) -> int:
     """Connect as `runner run` does (same transports, credentials asked once, keys loaded
     before the first connection, bastion connections closed at the end) and run."""
     from runner.cli.execute import HOST_KEY_OFF
+    from runner.cli.rerun import record_run
     from runner.events import Notice
     from runner.executors import Run
     from runner.executors.inprocess import InProcessExecutor, connection_factory
@@ -95,7 +121,9 @@ def _run(env: Environment, config: Any, job: Any, params: dict[str, Any]) -> int
     from runner.playbook.hosts import play_hosts
 
     all_hosts: dict[str, Any] = {}
-    per_play = [(play, play_hosts(job.inventory, play, job.limit)[0]) for play in job.book.plays]
+    per_play = [
+        (play, play_hosts(job.inventory, play, job.limit, job.only)[0]) for play in job.book.plays
+    ]
     for _play, hosts in per_play:
         for host in hosts:
             all_hosts[host.name] = host
@@ -111,15 +139,22 @@ def _run(env: Environment, config: Any, job: Any, params: dict[str, Any]) -> int
     become = config.become, secrets.become_password is not None
     for text in override_notices(all_hosts.values(), config.connection, *become):
         sink.handle(Notice(text))
+    for notice in notices:
+        sink.handle(notice)
     # The live view leaves the screen first, so Ctrl-C's notice is not drawn over.
     clear_screen = env.on_interrupt(lambda: stop_sinks(sinks), before_notice=True)
     unregister = env.on_interrupt(executor.cancel)
+    clock = time.monotonic()
     try:
         summary = executor.execute(Run(tuple(all_hosts.values()), job, config), secrets, sink)
     finally:
         unregister()
         clear_screen()
         stop_sinks(sinks)
+    typed = ["play", *job.paths, *(["--limit", job.limit] if job.limit else [])]
+    duration = time.monotonic() - clock
+    title = "play", "runner " + shlex.join(typed)
+    record_run(env, *title, config.inventories, list(all_hosts), summary, duration)
     return exit_status_of(summary)
 
 
@@ -153,7 +188,9 @@ def _tasks_and_handlers(play: Any) -> Any:
     yield from iter_tasks(play.handlers)
 
 
-def _print_listing(env: Environment, book: Any, inventory: Any, params: dict) -> None:
+def _print_listing(
+    env: Environment, book: Any, inventory: Any, params: dict, only: Any = None
+) -> None:
     from runner.aggregate import fold_hosts
     from runner.output.controls import escape_controls, is_terminal_file
     from runner.playbook.batches import plan_batches
@@ -171,7 +208,7 @@ def _print_listing(env: Environment, book: Any, inventory: Any, params: dict) ->
         tags = ", ".join(sorted(play.tags))
         echo(f"\n  play #{number} ({play.hosts}): {play.name}\tTAGS: [{tags}]")
         if params["list_hosts"]:
-            hosts, _skipped = play_hosts(inventory, play, params["limit"])
+            hosts, _skipped = play_hosts(inventory, play, params["limit"], only)
             echo(
                 f"    pattern: {play.hosts!r}"
                 + (f" limit: {params['limit']!r}" if params["limit"] else "")

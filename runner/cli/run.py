@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -13,9 +14,9 @@ from runner.cli.environment import Environment
 from runner.cli.execute import (
     check_connections,
     check_out_dir,
+    choose_hosts,
     execute_host_job,
     print_host_list,
-    select_hosts,
 )
 from runner.cli.options import (
     build_config,
@@ -26,6 +27,7 @@ from runner.cli.options import (
     parse_env,
     read_input_file,
 )
+from runner.cli.rerun import rerun_option
 
 QUOTE_HINT = (
     "quote the command (runner run PATTERN 'ls -la /tmp') or put it after --: "
@@ -105,6 +107,7 @@ def command_options(func: Callable) -> Callable:
 @connection_options
 @command_options
 @host_job_options
+@rerun_option
 @output_options
 @click.option(
     "--procs",
@@ -140,10 +143,10 @@ def run_command(
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
     if params["list_hosts"]:
-        return print_host_list(env, select_hosts(config, pattern)[1])
+        return print_host_list(env, *choose_hosts(env, config, pattern, params["rerun"]))
     if not command and not params["script"]:
         raise click.UsageError("give a COMMAND, or --script FILE")
-    _inventory, hosts = select_hosts(config, pattern)
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
     check_connections(hosts)
     check_out_dir(config, hosts)
     script = params["script"]
@@ -156,4 +159,11 @@ def run_command(
         script=read_input_file(script, "--script"),
         script_name=os.path.basename(script) if script else "script",
     )
-    return execute_host_job(env, config, hosts, job, params)
+    typed = [
+        "run",
+        pattern,
+        *(["--script", script] if script else []),
+        *([command] if command else []),
+    ]
+    title = ("run", "runner " + shlex.join(typed))
+    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)

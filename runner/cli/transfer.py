@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any
 
 import click
@@ -11,9 +12,9 @@ from runner.cli.environment import Environment
 from runner.cli.execute import (
     check_connections,
     check_out_dir,
+    choose_hosts,
     execute_host_job,
     print_host_list,
-    select_hosts,
 )
 from runner.cli.options import (
     build_config,
@@ -22,6 +23,7 @@ from runner.cli.options import (
     host_job_options,
     output_options,
 )
+from runner.cli.rerun import rerun_option
 from runner.models import Host
 
 
@@ -31,6 +33,7 @@ from runner.models import Host
 @click.argument("dest")
 @connection_options
 @host_job_options
+@rerun_option
 @output_options
 @click.pass_obj
 def copy_command(env: Environment, pattern: str, src: str, dest: str, **params: Any) -> int:
@@ -51,6 +54,7 @@ def copy_command(env: Environment, pattern: str, src: str, dest: str, **params: 
 @click.argument("destdir", type=click.Path(file_okay=False))
 @connection_options
 @host_job_options
+@rerun_option
 @output_options
 @click.pass_obj
 def fetch_command(env: Environment, pattern: str, src: str, destdir: str, **params: Any) -> int:
@@ -70,16 +74,17 @@ def _transfer(
 
     config = build_config(params, env.environ)
     configure_logging(config.output.verbose, env.stderr)
-    _inventory, hosts = select_hosts(config, pattern)
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
     if params["list_hosts"]:
-        return print_host_list(env, hosts)
+        return print_host_list(env, hosts, notices)
     check_connections(hosts)
     check_out_dir(config, hosts)
     job = TransferJob(direction, src, dest)
     if direction == "fetch":
         check_fetch(job, hosts)
         os.makedirs(dest, exist_ok=True)
-    return execute_host_job(env, config, hosts, job, params)
+    title = (direction, "runner " + shlex.join([direction, pattern, src, dest]))
+    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
 
 
 def check_fetch(job: Any, hosts: list[Host]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from runner.errors import HostPatternError
@@ -9,9 +10,12 @@ from runner.models import Host
 from runner.playbook.model import Play
 
 
-def play_hosts(inventory: Any, play: Play, limit: str | None) -> tuple[list[Host], str | None]:
+def play_hosts(
+    inventory: Any, play: Play, limit: str | None, only: Collection[str] | None = None
+) -> tuple[list[Host], str | None]:
     """(the play's hosts, why the play is skipped or None). A pattern that matches no host
-    skips the play, as in Ansible, instead of failing the run."""
+    skips the play, as in Ansible, instead of failing the run. ``only``: the host names
+    ``--rerun`` keeps (None: no such narrowing)."""
     try:
         hosts = inventory.select(play.hosts)
     except HostPatternError as exc:
@@ -19,4 +23,6 @@ def play_hosts(inventory: Any, play: Play, limit: str | None) -> tuple[list[Host
     if limit:
         allowed = {h.name for h in inventory.select(limit)}
         hosts = [h for h in hosts if h.name in allowed]
+    if only is not None:
+        hosts = [h for h in hosts if h.name in only]
     return hosts, None

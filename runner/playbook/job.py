@@ -33,6 +33,7 @@ class PlaybookJob(Job):
 
     paths: tuple[str, ...]
     limit: str | None = None
+    only: tuple[str, ...] | None = None  # --rerun's hosts, when given
     check_mode: bool = False
     diff: bool = False
     pty: bool = False  # a terminal for commands run with become
@@ -58,6 +59,7 @@ class PlaybookJob(Job):
             local_factory=LocalTransport,
             extra_vars=config.extra_vars,
             limit=self.limit,
+            only=None if self.only is None else frozenset(self.only),
             check=self.check_mode,
             diff=self.diff,
             max_output=output.max_output,
@@ -102,6 +104,7 @@ class PlaybookJob(Job):
             "kind": self.kind,
             "paths": list(self.paths),
             "limit": self.limit,
+            "only": None if self.only is None else list(self.only),
             "check_mode": self.check_mode,
             "diff": self.diff,
             "pty": self.pty,
@@ -115,6 +118,7 @@ class PlaybookJob(Job):
         return cls(
             paths=tuple(data["paths"]),
             limit=data["limit"],
+            only=None if data.get("only") is None else tuple(data["only"]),
             check_mode=bool(data["check_mode"]),
             diff=bool(data["diff"]),
             pty=bool(data["pty"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class PlaybookRunner:
         local_factory: Callable[[Host], Transport],
         extra_vars: Mapping[str, Any] | None = None,
         limit: str | None = None,
+        only: Collection[str] | None = None,
         check: bool = False,
         diff: bool = False,
         max_output: int = 1 << 20,
@@ -74,6 +75,7 @@ class PlaybookRunner:
         self.local_factory = local_factory
         self.extra_vars = dict(extra_vars or {})
         self.limit = limit
+        self.only = only  # --rerun's hosts
         self.check = check
         self.diff = diff
         self.max_output = max_output
@@ -102,7 +104,7 @@ class PlaybookRunner:
 
     def play_hosts(self, play: Play) -> list[Host]:
         """The play's hosts (pattern, then --limit), in inventory order."""
-        hosts, skipped = play_hosts(self.inventory, play, self.limit)
+        hosts, skipped = play_hosts(self.inventory, play, self.limit, self.only)
         if skipped:
             self.sink.handle(Notice(skipped))
         return hosts
