@@ -88,7 +88,8 @@ def test_rerun_selects_the_failed_the_unreachable_or_both_within_the_pattern(fle
     nothing = runner("run", *fleet.args(), "--rerun", "failed", "all", "true")
     assert nothing.exit_code == 1, nothing
     assert "--rerun failed: no host failed in the last run: nothing to do" in nothing.stderr
-    assert "runner run front 'echo fixed'" in nothing.stderr  # the hint names that run
+    # the hint names that run, as typed
+    assert "runner run --rerun failed front 'echo fixed' (" in nothing.stderr
 
 
 def test_rerun_that_leaves_no_host_of_the_pattern_is_an_input_error(fleet, tmp_path):

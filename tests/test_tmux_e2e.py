@@ -92,8 +92,10 @@ def test_first_ctrl_c_clears_the_screen_then_prints_the_notice_then_stops_the_ru
 
 @pytest.mark.sshd
 @pytest.mark.parametrize("command", ["run", "play"])
-def test_ctrl_c_takes_the_live_view_off_the_screen(command, make_fleet, tmux, tmp_path: Path):
-    fleet = make_fleet(12)
+def test_ctrl_c_takes_the_live_view_off_the_screen(
+    command, make_fleet, user_sshd, tmux, tmp_path: Path
+):
+    fleet = make_fleet(12, server=user_sshd)  # a non-root login: Ctrl-C ends its sleeps
     if command == "run":
         args = ["run", *fleet.args(), "all", SLEEP]
     else:

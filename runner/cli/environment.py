@@ -34,7 +34,7 @@ class Environment:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
     secrets: Secrets = field(default_factory=Secrets)
-    interrupts: Any = None  # runner.entry.Interrupts: register(handler) -> unregister
+    interrupts: Any = None  # runner.entry.Interrupts: register(handler, before_notice=)
     prompt: Prompt = _terminal_prompt  # asks with hidden input; only when stdin_isatty
     stdin_isatty: Callable[[], bool] | None = None
 

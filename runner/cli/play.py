@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shlex
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from runner.cli.options import (
     resolve_secrets,
     without_short_timeout,
 )
-from runner.cli.rerun import load_rerun, narrow, print_notices, rerun_option
+from runner.cli.rerun import load_rerun, narrow, print_notices, rerun_option, title_of
 from runner.cli.status import exit_status_of
 
 
@@ -151,9 +150,10 @@ def _run(
         unregister()
         clear_screen()
         stop_sinks(sinks)
-    typed = ["play", *job.paths, *(["--limit", job.limit] if job.limit else [])]
     duration = time.monotonic() - clock
-    title = "play", "runner " + shlex.join(typed)
+    title = title_of(
+        "play", params["rerun"], *(["--limit", job.limit] if job.limit else []), *job.paths
+    )
     record_run(env, *title, config.inventories, list(all_hosts), summary, duration)
     return exit_status_of(summary)
 

@@ -108,6 +108,19 @@ def narrow(
     return kept, notices
 
 
+def title_of(command: str, rerun: str | None, *words: str) -> tuple[str, str]:
+    """(the command's name, the command as typed) for the record: its words, quoted as
+    a shell would need them, with ``--rerun`` when given.
+
+    >>> title_of("run", "failed", "web", "echo hi")
+    ('run', "runner run --rerun failed web 'echo hi'")
+    """
+    import shlex
+
+    typed = [command, *(["--rerun", rerun] if rerun else []), *words]
+    return command, "runner " + shlex.join(typed)
+
+
 def print_notices(env: Environment, notices: Sequence[Notice]) -> None:
     """Notices before anything runs (``--list-hosts``), on stderr."""
     from runner.output.controls import escape_controls, is_terminal_file
@@ -140,4 +153,12 @@ def record_run(
         )
 
 
-__all__ = ["Rerun", "load_rerun", "narrow", "print_notices", "record_run", "rerun_option"]
+__all__ = [
+    "Rerun",
+    "load_rerun",
+    "narrow",
+    "print_notices",
+    "record_run",
+    "rerun_option",
+    "title_of",
+]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -27,7 +26,7 @@ from runner.cli.options import (
     parse_env,
     read_input_file,
 )
-from runner.cli.rerun import rerun_option
+from runner.cli.rerun import rerun_option, title_of
 
 QUOTE_HINT = (
     "quote the command (runner run PATTERN 'ls -la /tmp') or put it after --: "
@@ -159,11 +158,6 @@ def run_command(
         script=read_input_file(script, "--script"),
         script_name=os.path.basename(script) if script else "script",
     )
-    typed = [
-        "run",
-        pattern,
-        *(["--script", script] if script else []),
-        *([command] if command else []),
-    ]
-    title = ("run", "runner " + shlex.join(typed))
+    words = [pattern, *(["--script", script] if script else []), *([command] if command else [])]
+    title = title_of("run", params["rerun"], *words)
     return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from typing import Any
 
 import click
@@ -23,7 +22,7 @@ from runner.cli.options import (
     host_job_options,
     output_options,
 )
-from runner.cli.rerun import rerun_option
+from runner.cli.rerun import rerun_option, title_of
 from runner.models import Host
 
 
@@ -83,7 +82,7 @@ def _transfer(
     if direction == "fetch":
         check_fetch(job, hosts)
         os.makedirs(dest, exist_ok=True)
-    title = (direction, "runner " + shlex.join([direction, pattern, src, dest]))
+    title = title_of(direction, params["rerun"], pattern, src, dest)
     return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
 
 
