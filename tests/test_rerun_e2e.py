@@ -98,12 +98,19 @@ def test_rerun_that_leaves_no_host_of_the_pattern_is_an_input_error(fleet, tmp_p
     res = run_inprocess("run", *fleet.args(), "--rerun", "unreachable", "front", "true", env=state)
     assert res.exit_code == 1, res
     assert (
-        "--rerun unreachable: none of the 1 hosts that were unreachable in the last run (web06) "
-        "is among those the pattern 'front' selects"
+        "--rerun unreachable: the one host that was unreachable in the last run (web06) "
+        "is not among those the pattern 'front' selects"
     ) in res.stderr
     # the same exit code as a pattern that matches nothing
     nomatch = run_inprocess("run", *fleet.args(), "nosuchgroup", "true", env=state)
     assert nomatch.exit_code == res.exit_code
+    both = run_inprocess("run", *fleet.args(), "--rerun", "both", "web01:web03", "true", env=state)
+    assert both.exit_code == 1, both
+    assert (
+        "--rerun both: none of the 3 hosts that failed or were unreachable in the last run "
+        "(web[02,04,06]) is among those the pattern 'web01:web03' selects"
+    ) in both.stderr
+    assert "hint: the last run: runner run all 'test" in both.stderr
 
 
 def test_hosts_gone_from_the_inventory_are_named(fleet, make_fleet, tmp_path):

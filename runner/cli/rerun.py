@@ -93,17 +93,21 @@ def narrow(
             )
         )
     if not kept:
-        raise ConfigError(
-            f"{rerun.option}: none of the {len(wanted)} hosts that {many} in the last run "
-            f"({fold_hosts(wanted)}) is among those {what} selects",
-            hint=f"the last run: {rerun.about()}",
-        )
+        hint = f"the last run: {rerun.about()}"
+        if gone:
+            hint += f"; not in the inventory any more: {fold_hosts(gone)}"
+        if len(wanted) == 1:
+            which = f"the one host that {one} in the last run ({wanted[0]}) is not"
+        else:
+            which = f"none of the {len(wanted)} hosts that {many} in the last run "
+            which += f"({fold_hosts(wanted)}) is"
+        raise ConfigError(f"{rerun.option}: {which} among those {what} selects", hint=hint)
+    if len(wanted) == 1:
+        these = f"the one host that {one}"
+    else:
+        these = f"{len(kept)} of the {len(wanted)} hosts that {many}"
     notices.append(
-        Notice(
-            f"{rerun.option}: {len(kept)} of the {len(wanted)} hosts that {many} in the "
-            f"last run: {rerun.about()}",
-            level="info",
-        )
+        Notice(f"{rerun.option}: {these} in the last run: {rerun.about()}", level="info")
     )
     return kept, notices
 
