@@ -74,8 +74,10 @@ def test_rerun_selects_the_failed_the_unreachable_or_both_within_the_pattern(fle
     assert hosts("both", "all") == ["web02", "web04", "web06"]
     assert hosts("both", "back") == ["web04", "web06"]
     assert hosts("failed", "front:web04") == ["web02", "web04"]
-    # --list-hosts connects nowhere and leaves the record alone
-    assert hosts("failed", "all") == ["web02", "web04"]
+    # --list-hosts connects nowhere and leaves the record alone; its notice goes to stderr
+    listing = runner("run", *fleet.args(), "--rerun", "failed", "--list-hosts", "all")
+    assert listed(listing.stdout) == ["web02", "web04"]
+    assert listing.stderr.startswith("info: --rerun failed: the 2 hosts that failed in the last ")
 
     again = runner("run", *fleet.args(), "--json", "--rerun", "failed", "front", "echo fixed")
     assert again.exit_code == 0, again

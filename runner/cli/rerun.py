@@ -104,6 +104,8 @@ def narrow(
         raise ConfigError(f"{rerun.option}: {which} among those {what} selects", hint=hint)
     if len(wanted) == 1:
         these = f"the one host that {one}"
+    elif len(kept) == len(wanted):
+        these = f"the {len(wanted)} hosts that {many}"
     else:
         these = f"{len(kept)} of the {len(wanted)} hosts that {many}"
     notices.append(
