@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from runner.models import HostResult
+from runner.module_results import result_text
 
 __all__ = [
     "OutputGroup",
@@ -228,6 +229,7 @@ class OutputGroup:
     exit_code: int
     stdout: str
     stderr: str
+    status: str | None = None  # a module's verdict (runner run -m): ok, changed, skipped
 
     @cached_property
     def folded(self) -> str:
@@ -241,7 +243,10 @@ class OutputGroup:
 
 
 def group_results(results: Iterable[HostResult]) -> list[OutputGroup]:
-    """Group hosts that have a command result by identical (exit code, stdout, stderr).
+    """Group hosts that have a command result by identical (exit code, stdout, stderr),
+    and the hosts of a module run (``runner run -m``) also by verdict; those a module
+    ran on without a command (file, copy...) by identical result text
+    (runner.module_results), its failures left to their failure lines.
 
     Hosts without a command (unreachable, template errors...) are left out. One hash
     per host on the raw bytes (and the dropped-byte counts, which change the text); the
@@ -249,11 +254,19 @@ def group_results(results: Iterable[HostResult]) -> list[OutputGroup]:
     hosts inside a group are sorted naturally. 500 identical outputs -> one group.
     """
     buckets: dict[tuple, list[HostResult]] = {}
+    texts: dict[tuple, str] = {}
     for result in results:
         cmd = result.command
-        if cmd is None:
+        status = result.status.value if result.module else None
+        if cmd is not None:
+            key: tuple = (cmd.exit_code, cmd.stdout, cmd.stdout_dropped, cmd.stderr)
+            key += (cmd.stderr_dropped, status)
+        elif result.module_result is not None and result.status.value in _MODULE_SHOWN:
+            text = result_text(result.module_result)  # a module's result, not a command's
+            key = (None, text, status)
+            texts[key] = text
+        else:
             continue
-        key = (cmd.exit_code, cmd.stdout, cmd.stdout_dropped, cmd.stderr, cmd.stderr_dropped)
         bucket = buckets.get(key)
         if bucket is None:
             buckets[key] = [result]
@@ -261,13 +274,22 @@ def group_results(results: Iterable[HostResult]) -> list[OutputGroup]:
             bucket.append(result)
 
     groups: list[OutputGroup] = []
-    for members in buckets.values():
-        cmd = members[0].command
-        assert cmd is not None
+    for key, members in buckets.items():
+        first = members[0]
         hosts = tuple(sorted((r.host for r in members), key=natural_key))
-        groups.append(OutputGroup(hosts, cmd.exit_code, cmd.stdout_text, cmd.stderr_text))
-    groups.sort(key=lambda g: (g.exit_code, g.folded))
+        status = key[-1]
+        if first.command is None:
+            groups.append(OutputGroup(hosts, 0, texts[key], "", status))
+        else:
+            cmd = first.command
+            groups.append(
+                OutputGroup(hosts, cmd.exit_code, cmd.stdout_text, cmd.stderr_text, status)
+            )
+    groups.sort(key=lambda g: (g.exit_code, g.status or "", g.folded))
     return groups
+
+
+_MODULE_SHOWN = frozenset({"ok", "changed", "skipped"})  # failures get a failure line
 
 
 # -- folding failure reasons ------------------------------------------------------------

@@ -114,6 +114,9 @@ class HostResult:
     ``error`` is a human message when the host failed without a command result
     (unreachable, timeout, template error); ``error_kind`` a short machine tag
     (``connect``, ``auth``, ``hostkey``, ``lost``, ``timeout``, ``task``, ``interrupted``).
+    ``module`` names the module of a ``runner run -m`` run and ``module_result`` is what
+    it returned on this host (JSON data: ``changed``, ``msg``, ``rc``, ``path``...);
+    ``command`` then holds a command module's exit code and output.
     """
 
     host: str
@@ -123,6 +126,8 @@ class HostResult:
     error_kind: str | None = None
     started: float = 0.0
     duration: float = 0.0
+    module: str | None = None
+    module_result: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
     def exit_code(self) -> int | None:

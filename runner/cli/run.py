@@ -100,6 +100,37 @@ def command_options(func: Callable) -> Callable:
     return func
 
 
+def module_options(func: Callable) -> Callable:
+    """``-m MODULE -a ARGS``: a module of ``runner play`` as a one-task play."""
+    options = [
+        click.option(
+            "-m",
+            "--module-name",
+            "module_name",
+            metavar="MODULE",
+            help="Run MODULE (any module runner play supports: file, copy, shell...) "
+            "instead of COMMAND [default with -a: command].",
+        ),
+        click.option(
+            "-a",
+            "--args",
+            "module_args",
+            metavar="ARGS",
+            help="The module's arguments: 'key=value ...' (Ansible's quoting), a JSON "
+            "object, or the command line of shell/command/raw/script.",
+        ),
+        click.option(
+            "-C",
+            "--check",
+            is_flag=True,
+            help="With -m: change nothing, report what would change.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command("run", cls=RunCommandLine)
 @click.argument("pattern")
 @click.argument("command_words", metavar="[COMMAND]...", nargs=-1)
@@ -121,8 +152,9 @@ def command_options(func: Callable) -> Callable:
     is_flag=True,
     help="Show each output group as a unified diff of its stdout against the largest "
     "group of the lowest exit code "
-    "(no effect with -q, --json or --stream).",
+    "(no effect with -q, --json or --stream). With -m: the diff copy/template make.",
 )
+@module_options
 @click.pass_obj
 def run_command(
     env: Environment, pattern: str, command_words: tuple[str, ...], **params: Any
@@ -137,10 +169,17 @@ def run_command(
 
     ctx = click.get_current_context()
     command = command_text(command_words, bool(ctx.meta.get("runner.dashdash")))
+    adhoc = params["module_name"] is not None or params["module_args"] is not None
+    if adhoc:
+        check_module_usage(command, params)
+    elif params["check"]:
+        raise click.UsageError("--check needs -m MODULE: a COMMAND cannot be dry-run")
     config = build_config(params, env.environ)
-    if params["diff"]:
+    if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
+    if adhoc:
+        return run_module(env, config, pattern, params)
     if params["list_hosts"]:
         return print_host_list(env, *choose_hosts(env, config, pattern, params["rerun"]))
     if not command and not params["script"]:
@@ -159,5 +198,54 @@ def run_command(
         script_name=os.path.basename(script) if script else "script",
     )
     words = [pattern, *(["--script", script] if script else []), *([command] if command else [])]
+    title = title_of("run", params["rerun"], *words)
+    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
+
+
+def check_module_usage(command: str, params: dict[str, Any]) -> None:
+    """-m/-a replace COMMAND and the options that only a COMMAND has (usage errors)."""
+    if command:
+        raise click.UsageError(
+            f"give COMMAND or -m/-a, not both (COMMAND is {command!r})\n"
+            "  hint: runner run PATTERN -m shell -a 'COMMAND' runs COMMAND as a module"
+        )
+    for name, option, instead in (
+        ("script", "--script", "-m script -a 'FILE ARGS...'"),
+        ("stdin_file", "--stdin-file", "-a 'stdin=TEXT' of shell or command"),
+        ("chdir", "--chdir", "-a '... chdir=DIR' of shell, command or script"),
+    ):
+        if params[name]:
+            raise click.UsageError(f"{option} cannot be combined with -m/-a; use {instead}")
+
+
+def run_module(env: Environment, config: Any, pattern: str, params: dict[str, Any]) -> int:
+    """``-m MODULE -a ARGS``: the module and its arguments checked before anything
+    connects (exit 1 naming what is wrong), then one task on every host."""
+    from runner.playbook.adhoc import ModuleJob
+    from runner.playbook.adhoc_args import module_args, module_name
+
+    base_dir = os.getcwd()
+    module = module_name(params["module_name"] or "command")
+    args = module_args(module, params["module_args"], base_dir)
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
+    if params["list_hosts"]:
+        return print_host_list(env, hosts, notices)
+    check_connections(hosts)
+    check_out_dir(config, hosts)
+    job = ModuleJob(
+        module,
+        args,
+        check_mode=bool(params["check"]),
+        diff=bool(params["diff"]),
+        env=parse_env(params["env_vars"] or ()),
+        pty=bool(params["pty"]),
+        base_dir=base_dir,
+    )
+    words = [
+        pattern,
+        "-m",
+        module,
+        *(["-a", params["module_args"]] if params["module_args"] else []),
+    ]
     title = title_of("run", params["rerun"], *words)
     return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)

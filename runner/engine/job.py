@@ -88,6 +88,17 @@ class HostJob(Job):
         HostError/RunnerError for a host that could not do it; ``connect()`` gives the
         host's one connection."""
 
+    def host_result(self, host: Host, outcome: Any, started: float, duration: float) -> HostResult:
+        """The host's result from what ``on_host`` returned: a CommandResult, ok when its
+        exit code is 0, else failed (a job whose outcome is another value says how)."""
+        command: CommandResult = outcome
+        status = Status.OK if command.exit_code == 0 else Status.FAILED
+        return HostResult(host.name, status, command, started=started, duration=duration)
+
+    def finish_result(self, result: HostResult) -> HostResult:
+        """Every host's result, failures included, as it is reported (a hook: as is)."""
+        return result
+
     def run(self, ctx: JobContext, hosts: Sequence[Host]) -> RunReport:
         engine = ctx.new_engine()
         sink = ctx.sink
@@ -98,22 +109,20 @@ class HostJob(Job):
             wall, started = time.time(), time.monotonic()
             sink.handle(HostStarted(host.name, started))
             try:
-                outcome: CommandResult = self.on_host(ctx, host, lambda: engine.connection(host))
-                status = Status.OK if outcome.exit_code == 0 else Status.FAILED
-                result = HostResult(
-                    host.name, status, outcome, started=wall, duration=time.monotonic() - started
-                )
+                outcome = self.on_host(ctx, host, lambda: engine.connection(host))
+                result = self.host_result(host, outcome, wall, time.monotonic() - started)
             except Cancelled:
                 raise
             except Exception as exc:
                 result = error_result(host.name, exc, wall, time.monotonic() - started)
             finally:
                 engine.disconnect(host)
+            result = self.finish_result(result)
             sink.handle(HostFinished(result))
             return result
 
         def on_error(host: Host, exc: BaseException) -> HostResult:
-            result = error_result(host.name, exc, time.time(), 0.0)
+            result = self.finish_result(error_result(host.name, exc, time.time(), 0.0))
             sink.handle(HostFinished(result))
             return result
 

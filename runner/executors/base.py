@@ -48,9 +48,24 @@ class Run:
             hosts = tuple(
                 Host(h["name"], decode_value(h["vars"]), tuple(h["groups"])) for h in data["hosts"]
             )
-            return cls(hosts, job_from_dict(data["job"]), RunConfig.from_dict(data["config"]))
+            return cls(hosts, read_job(data["job"]), RunConfig.from_dict(data["config"]))
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"malformed run: {exc}") from exc
+
+
+def read_job(data: Mapping[str, Any]) -> Job:
+    """The job a Run's ``job`` record describes: the engine's own jobs, and the ad-hoc
+    module job (runner.playbook.adhoc, above the engine, which never imports it).
+
+    >>> read_job({"kind": "module", "module": "ping", "args": {}, "check_mode": False,
+    ...           "diff": False, "env": {}, "pty": False, "base_dir": "/"}).module
+    'ping'
+    """
+    if isinstance(data, Mapping) and data.get("kind") == "module":
+        from runner.playbook.adhoc import ModuleJob
+
+        return ModuleJob.from_dict(data)
+    return job_from_dict(data)
 
 
 class Executor(abc.ABC):

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 from runner.errors import ConfigError
 from runner.events import HostFinished, HostOutput, HostStarted, Notice, RunFinished, RunStarted
+from runner.jsonvalues import decode_value, encode_value
 from runner.models import CommandResult, HostResult, RunReport, Status
 
 PROTOCOL_VERSION = 1
@@ -111,6 +112,8 @@ def encode_result(result: HostResult) -> dict[str, Any]:
         "error_kind": result.error_kind,
         "started": result.started,
         "duration": result.duration,
+        "module": result.module,
+        "module_result": encode_value(result.module_result),
     }
 
 
@@ -123,6 +126,8 @@ def decode_result(data: Mapping[str, Any]) -> HostResult:
         error_kind=data["error_kind"],
         started=float(data["started"]),
         duration=float(data["duration"]),
+        module=data.get("module"),
+        module_result=decode_value(data.get("module_result")),
     )
 
 

@@ -32,24 +32,32 @@ from runner.models import HostResult, RunReport, Status
 from runner.output.console import Verbatim
 from runner.output.controls import display_filter
 
-__all__ = ["GroupedReport", "failure_lines", "notice_text", "summary_line"]
+__all__ = ["GroupedReport", "failure_lines", "is_module_run", "notice_text", "summary_line"]
 
 _FAILURES = (Status.FAILED, Status.UNREACHABLE)
 _DIFF_STYLES = {"-": "red", "+": "green", "@": "cyan"}
+
+
+def is_module_run(report: RunReport) -> bool:
+    """Whether the run was a module's (``runner run -m``), not a command's."""
+    return any(r.module for r in report.results.values())
 
 
 def summary_line(report: RunReport) -> str:
     """``ok=90 failed=5 unreachable=5 hosts=100 in 1.8s`` (+ `` interrupted=N``).
 
     ``ok`` counts ok and changed hosts; ``hosts`` counts every host of the run, including
-    those cut off before they had a result. `` skipped=N`` is added when any were skipped.
+    those cut off before they had a result. `` skipped=N`` is added when any were skipped;
+    a module run (``runner run -m``) says `` changed=N`` after ``ok``, as Ansible's recap.
     """
     counts = dict.fromkeys(Status, 0)
     for result in report.results.values():
         counts[result.status] += 1
     hosts = len(report.results) + sum(1 for h in report.interrupted if h not in report.results)
+    changed = f" changed={counts[Status.CHANGED]}" if is_module_run(report) else ""
     line = (
-        f"ok={counts[Status.OK] + counts[Status.CHANGED]} failed={counts[Status.FAILED]} "
+        f"ok={counts[Status.OK] + counts[Status.CHANGED]}{changed} "
+        f"failed={counts[Status.FAILED]} "
         f"unreachable={counts[Status.UNREACHABLE]} hosts={hosts} in {report.duration:.1f}s"
     )
     if counts[Status.SKIPPED]:
@@ -163,7 +171,7 @@ class GroupedReport:
             for group in groups:
                 printed_groups = True
                 if reference is None or group is reference:
-                    self._print_group_header(name(group.label), group.exit_code)
+                    self._print_group_header(name(group.label), group.exit_code, group.status)
                     outputs: list[tuple[str, str | None]] = [
                         (group.stdout, None),
                         (group.stderr, "red"),
@@ -214,9 +222,14 @@ class GroupedReport:
                 style = _DIFF_STYLES.get(line[:1], "")
             self.console.print(Verbatim(safe(line) + "\n", style or None))
 
-    def _print_group_header(self, label: str, exit_code: int) -> None:
+    def _print_group_header(self, label: str, exit_code: int, status: str | None) -> None:
+        """``---- web[1-3] (3) ----``, ``... exit 2 ----``; a module run's groups say
+        their verdict: ``---- web[1-3] (3) changed ----`` (``ok``, ``skipped``)."""
         if exit_code:
             self.console.print(Text(f"---- {label} exit {exit_code} ----", style="bold red"))
+        elif status:
+            style = "bold yellow" if status == "changed" else "bold cyan"
+            self.console.print(Text(f"---- {label} {status} ----", style=style))
         else:
             self.console.print(Text(f"---- {label} ----", style="bold cyan"))
 
@@ -225,6 +238,7 @@ class GroupedReport:
         failed = report.count(Status.FAILED)
         unreachable = report.count(Status.UNREACHABLE)
         text.highlight_regex(r"^ok=\d+", "green")
+        text.highlight_regex(r"changed=[1-9]\d*", "yellow")
         if failed:
             text.highlight_regex(r"failed=\d+", "bold red")
         if unreachable:

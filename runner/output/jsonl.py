@@ -33,10 +33,13 @@ def host_record(result: HostResult) -> dict[str, Any]:
 
     stdout/stderr are decoded text (invalid UTF-8 -> U+FFFD) carrying the truncation
     marker (always strings, empty when no command ran); ``exit_code`` is null when no
-    command ran, ``started`` null when unknown.
+    command ran, ``started`` null when unknown. A module run (``runner run -m``) adds
+    ``module``, ``changed`` and ``result`` (what the module returned, null when the
+    host was not reached); a command module's rc and output are ``exit_code``,
+    ``stdout`` and ``stderr``.
     """
     cmd = result.command
-    return {
+    record: dict[str, Any] = {
         "type": "host",
         "host": result.host,
         "status": result.status.value,
@@ -48,12 +51,18 @@ def host_record(result: HostResult) -> dict[str, Any]:
         "started": iso_utc(result.started),
         "duration": round(result.duration, 3),
     }
+    if result.module:
+        record["module"] = result.module
+        record["changed"] = result.status is Status.CHANGED
+        record["result"] = dict(result.module_result) if result.module_result else None
+    return record
 
 
 def summary_record(report: RunReport) -> dict[str, Any]:
     """``{"type":"summary","hosts":..,"ok":..,"failed":..,"unreachable":..,"duration":..}``.
 
-    ``ok`` counts ok and changed hosts; ``interrupted`` (host names) only when non-empty.
+    ``ok`` counts ok and changed hosts; ``interrupted`` (host names) only when non-empty;
+    ``changed`` only in a module run (``runner run -m``).
     """
     statuses = [r.status for r in report.results.values()]
     record: dict[str, Any] = {
@@ -65,6 +74,8 @@ def summary_record(report: RunReport) -> dict[str, Any]:
         "unreachable": statuses.count(Status.UNREACHABLE),
         "duration": round(report.duration, 3),
     }
+    if any(r.module for r in report.results.values()):
+        record["changed"] = statuses.count(Status.CHANGED)
     if report.interrupted:
         record["interrupted"] = list(report.interrupted)
     return record

@@ -14,15 +14,22 @@ characters show escaped too (runner.output.controls). A host with a result is
 ``CHANGED`` (exit 0, as ansible's command module says) or ``FAILED``, a copy or fetch
 saying ``copied ...`` or ``unchanged ...`` as its stdout; a host without one (timeout,
 template error) is ``FAILED!: reason``, as an unreachable one is ``UNREACHABLE!: reason``.
+A module run (``runner run -m``) says the module's verdict as ansible does: ``SUCCESS``
+(ok), ``CHANGED``, ``FAILED``, with a command module's ``rc=`` and output, any other
+module's result as JSON: ``web01 | CHANGED => {"changed": true,"path": "/tmp/x"}``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 
 from runner.aggregate import natural_key
 from runner.events import Notice, RunFinished
 from runner.models import HostResult, RunReport, Status
+from runner.module_results import result_json, verdict
 from runner.output.controls import display_filter
 from runner.output.grouped import notice_text, summary_line
 
@@ -60,6 +67,8 @@ def one_line(result: HostResult) -> str:
     command = result.command
     if result.status is Status.UNREACHABLE:
         return f"{result.host} | UNREACHABLE!: {result.error or 'no result'}"
+    if result.module and result.module_result is not None:
+        return _module_line(result, result.module_result)
     if command is None:
         if result.status is Status.FAILED:
             return f"{result.host} | FAILED!: {result.error or 'no result'}"
@@ -69,6 +78,28 @@ def one_line(result: HostResult) -> str:
     if command.stderr:
         line += f" (stderr) {_flat(command.stderr)}"
     return line
+
+
+def _module_line(result: HostResult, data: Mapping[str, Any]) -> str:
+    """A module run's line, as ``ansible -o`` prints it: a command module's
+    ``CHANGED | rc=0 | (stdout) ...``, any other module's ``CHANGED => {...}``.
+
+    >>> _module_line(HostResult("w1", Status.OK, module="file"), {"path": "/x"})
+    'w1 | SUCCESS => {"path": "/x"}'
+    """
+    caption = verdict(result.status.value)
+    command = result.command
+    if command is not None:
+        line = f"{result.host} | {caption} | rc={command.exit_code} | (stdout) "
+        line += _flat(command.stdout)
+        if command.stderr:
+            line += f" (stderr) {_flat(command.stderr)}"
+        return line
+    if result.status is Status.FAILED:
+        caption += "!"
+    if result.status is Status.SKIPPED:
+        return f"{result.host} | {caption}"
+    return f"{result.host} | {caption} => {result_json(data)}"
 
 
 class OneLineReport:

@@ -24,6 +24,7 @@ from rich.console import Console
 
 from runner.events import EventSink, HostFinished, HostOutput
 from runner.models import Status
+from runner.module_results import result_lines
 from runner.output.console import color_on, paint
 from runner.output.controls import display_filter
 from runner.output.grouped import GroupedReport
@@ -92,7 +93,13 @@ class StreamPrinter:
             self._write(f"{prefix} {self._line(text)}\n" if text else f"{prefix}\n")
         elif isinstance(event, HostFinished):
             result = event.result
-            if result.error and result.status in (Status.FAILED, Status.UNREACHABLE):
+            data = result.module_result
+            if data is not None and result.command is None and not result.error:
+                shown = self._line(", ".join(result_lines(data)))  # a module's result
+                out, _ = self._prefix(result.host)
+                note = paint(self.console, f"[{result.status.value}]", "dim")
+                self._write(f"{out} {note} {shown}\n" if shown else f"{out} {note}\n")
+            elif result.error and result.status in (Status.FAILED, Status.UNREACHABLE):
                 reason = self._line(" ".join(result.error.splitlines()))
                 note = f"[{result.status.value}: {reason}]"
                 style = "red" if result.status is Status.FAILED else "magenta"
