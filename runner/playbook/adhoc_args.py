@@ -135,21 +135,42 @@ def parse_kv(text: str, options: frozenset[str] | None = None) -> dict[str, Any]
     {'chdir': '/srv', '_raw_params': 'echo a=b | wc -c'}
     """
     args: dict[str, Any] = {}
-    raw: list[str] = []
-    for word, after in split_words(text):
+    words = split_words(text)
+    lead = _extra_space(text[: len(text) - len(text.lstrip(" \n"))], last=False)
+    raw: list[str] = [lead] if lead and words else []
+    for index, (word, after) in enumerate(words):
+        extra = _extra_space(after, last=index == len(words) - 1)
         decoded = decode_escapes(word)
         at = _split_at_equals(decoded)
         if at is None:
-            raw.append((decoded.replace("\\=", "=") if "=" in decoded else word) + (after or " "))
+            raw.append((decoded.replace("\\=", "=") if "=" in decoded else word) + extra)
             continue
         key = decoded[:at].strip()
         if options is not None and key not in options:
-            raw.append(word + (after or " "))
+            raw.append(word + extra)
             continue
         args[key] = unquote(decoded[at + 1 :].strip())
     if raw:
-        args["_raw_params"] = "".join(raw).strip()
+        args["_raw_params"] = _join(raw)
     return args
+
+
+def _extra_space(after: str, *, last: bool) -> str:
+    """The whitespace a word keeps after it in the command line, besides the one space
+    that joins it to the next word: all of it on its own line; on the next word's line,
+    one space less (as Ansible's split_args keeps it)."""
+    if "\n" in after:
+        head, _, tail = after.rpartition("\n")
+        return f"{head}\n{tail if last else tail[1:]}"
+    return after if last else after[1:]
+
+
+def _join(words: list[str]) -> str:
+    """Words joined by one space, none after a newline."""
+    text = ""
+    for word in words:
+        text += word if not text or text.endswith("\n") else " " + word
+    return text
 
 
 def parse_module_args(module: str, text: str | None) -> dict[str, Any]:
@@ -175,8 +196,8 @@ def parse_module_args(module: str, text: str | None) -> dict[str, Any]:
     if spec.free_form:
         return parse_kv(text, COMMAND_OPTIONS)
     args = parse_kv(text)
-    raw = args.pop("_raw_params", None)
-    if raw is not None and not spec.any_params:
+    raw = args.pop("_raw_params", "").strip()
+    if raw and not spec.any_params:
         word = raw.split()[0]
         raise ValueError(f"{module} takes key=value arguments, got {word!r}")
     return args
