@@ -20,6 +20,7 @@ from pathlib import Path
 from runner.aggregate import natural_key
 from runner.events import RunFinished
 from runner.models import HostResult, RunReport, Status
+from runner.module_results import result_text
 
 __all__ = ["JUnitWriter", "junit_tree", "xml_safe"]
 
@@ -60,7 +61,12 @@ def _testcase(suite: ET.Element, result: HostResult | None, host: str, interrupt
         if cmd is not None and cmd.stderr_text:
             failure.text = xml_safe(cmd.stderr_text)
     elif result.status is Status.SKIPPED:
-        ET.SubElement(case, "skipped", message=xml_safe(result.error or "skipped"))
+        data = result.module_result or {}
+        ET.SubElement(
+            case, "skipped", message=xml_safe(result.error or data.get("msg") or "skipped")
+        )
+    if cmd is None and result is not None and result.module_result:
+        ET.SubElement(case, "system-out").text = xml_safe(result_text(result.module_result))
     if cmd is not None:
         if cmd.stdout_text:
             ET.SubElement(case, "system-out").text = xml_safe(cmd.stdout_text)
