@@ -164,6 +164,9 @@ def run_command(
     COMMAND is one quoted argument, or the words after --, joined with spaces as ssh
     joins them ('runner run web -- ls -la /tmp'). It runs through the remote login shell
     and is a Jinja2 template rendered per host: 'echo {{ inventory_hostname }}'.
+
+    Or run a module of runner play instead, as ansible -m does:
+    'runner run web -m file -a "path=/srv/app state=directory"'.
     """
     from runner.engine.command import CommandJob
 
