@@ -359,3 +359,21 @@ def test_become_runs_the_module_as_the_become_user(make_fleet, in_process):
     )
     assert res.exit_code == 0, res
     assert res.stdout.splitlines()[0] == "web01 | CHANGED | rc=0 | (stdout) nobody"
+
+
+def test_command_options_in_the_free_form_as_ansible_takes_them(make_fleet, in_process, tmp_path):
+    """chdir= and creates= are taken out of the command line; the rest runs; the -o
+    lines are ansible's for the same -a on the same host."""
+    fleet = make_fleet(1)
+    marker = tmp_path / "made"
+    marker.write_text("")
+    for args in (
+        ["-m", "shell", "-a", f"pwd; echo a=b chdir={tmp_path}"],
+        ["-m", "command", "-a", f"touch {tmp_path}/never creates={marker}"],
+        ["-a", "printf '%s|' 'x  y' \"a\\tb\""],
+    ):
+        ours = in_process("run", *fleet.args(), "all", "-o", *args)
+        theirs = ansible(fleet, tmp_path, "all", "-o", *args)
+        line = ours.stdout.splitlines()[0]
+        assert line in theirs.stdout.splitlines(), (args, ours, theirs)
+    assert not (tmp_path / "never").exists()
