@@ -377,3 +377,17 @@ def test_command_options_in_the_free_form_as_ansible_takes_them(make_fleet, in_p
         line = ours.stdout.splitlines()[0]
         assert line in theirs.stdout.splitlines(), (args, ours, theirs)
     assert not (tmp_path / "never").exists()
+
+
+def test_a_command_timeout_fails_the_host_as_in_runner_run(make_fleet, in_process):
+    fleet = make_fleet(1)
+    ours = in_process(
+        "run", *fleet.args(), "all", "--json", "-t", "0.5", "-m", "shell", "-a", "sleep 30"
+    )
+    plain = in_process("run", *fleet.args(), "all", "--json", "-t", "0.5", "sleep 30")
+    assert ours.exit_code == plain.exit_code == 2, (ours, plain)
+    (module_host,) = [r for r in json_records(ours.stdout) if r["type"] == "host"]
+    (command_host,) = [r for r in json_records(plain.stdout) if r["type"] == "host"]
+    for key in ("status", "error", "error_kind", "exit_code"):
+        assert module_host[key] == command_host[key], key
+    assert module_host["error_kind"] == "timeout"

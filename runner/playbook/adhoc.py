@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from runner.engine.command import host_template_vars
 from runner.engine.job import HostJob, JobContext
+from runner.errors import HostError
 from runner.events import HostOutput
 from runner.jsonvalues import decode_value, encode_value
 from runner.localpaths import out_paths
@@ -94,7 +95,7 @@ class ModuleJob(HostJob):
             as_is = "inventory_hostname" in dest
             check_host_names([h.name for h in hosts], f"-a dest {dest!r}", as_is=as_is)
 
-    def on_host(self, ctx: JobContext, host: Host, connect: Callable[[], Transport]) -> TaskOutcome:
+    def on_host(self, ctx: JobContext, host: Host, connect: Callable[[], Transport]) -> _Outcome:
         import gevent  # the cooperative sleep of pause
 
         config, output = ctx.config, ctx.config.output
@@ -106,9 +107,10 @@ class ModuleJob(HostJob):
         def on_output(name: str, stream: str, line: bytes) -> None:
             sink.handle(HostOutput(name, stream, line))
 
+        seen: list[HostError] = []
         executor = TaskExecutor(
             scope=AdhocScope(config.extra_vars, self.check_mode),
-            connect=lambda _host: connect(),
+            connect=lambda _host: cast(Transport, _Watched(connect(), seen)),
             local_connect=_no_local,
             base_dir=self.base_dir,
             check_mode=self.check_mode,
@@ -128,14 +130,15 @@ class ModuleJob(HostJob):
         task = AdhocTask(
             module=self.module, args=dict(self.args), path="-a", line=0, environment=self.env
         )
-        return executor.run(task, host)
+        return _Outcome(executor.run(task, host), seen[-1].kind if seen else "task")
 
     def host_result(self, host: Host, outcome: Any, started: float, duration: float) -> HostResult:
         """The module's verdict (ok, changed, failed, skipped) and its result; a command
         module's exit code and output as a CommandResult; a failure's ``msg`` as the
         error of a host that has no exit code to show."""
-        assert isinstance(outcome, TaskOutcome)
-        result = dict(outcome.result)
+        assert isinstance(outcome, _Outcome)
+        task, error_kind = outcome.task, outcome.error_kind
+        result = dict(task.result)
         result.pop("failed", None)  # the status says it, as ansible's output does
         command = None
         rc = result.get("rc")
@@ -147,11 +150,11 @@ class ModuleJob(HostJob):
                 duration,
             )
         error = kind = None
-        if outcome.status is Status.FAILED and (command is None or command.exit_code == 0):
-            error, kind = str(result.get("msg") or "failed"), "task"
+        if task.status is Status.FAILED and (command is None or command.exit_code == 0):
+            error, kind = str(result.get("msg") or "failed"), error_kind
         return HostResult(
             host.name,
-            outcome.status,
+            task.status,
             command,
             error,
             kind,
@@ -188,6 +191,34 @@ class ModuleJob(HostJob):
             pty=bool(data["pty"]),
             base_dir=data["base_dir"],
         )
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The task's outcome on one host, and the kind of error that failed it (a command
+    timeout is ``timeout`` as in ``runner run``; ``task`` otherwise)."""
+
+    task: TaskOutcome
+    error_kind: str
+
+
+class _Watched:
+    """The host's connection, keeping the errors its commands raised: the executor makes
+    a failed result of them, and the host's result says their kind."""
+
+    def __init__(self, transport: Transport, seen: list[HostError]) -> None:
+        self._transport = transport
+        self._seen = seen
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def run(self, *args: Any, **kwargs: Any) -> CommandResult:
+        try:
+            return self._transport.run(*args, **kwargs)
+        except HostError as exc:
+            self._seen.append(exc)
+            raise
 
 
 def _no_local(host: Host) -> Transport:
