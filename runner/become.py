@@ -65,6 +65,7 @@ def resolve_become(
     password: str | None = None,
     keyword: bool | None = None,
     keyword_user: str | None = None,
+    origins: Mapping[str, str] | None = None,
 ) -> tuple[Become | None, dict[str, str]]:
     """Whether and how a host escalates, and where each of the three answers came from.
     The one become precedence of run, copy, fetch and play (Ansible's), highest first:
@@ -78,6 +79,9 @@ def resolve_become(
        RUNNER_BECOME_PASSWORD (``password``);
     4. defaults: no become, user root.
 
+    ``origins`` (BecomeConfig.origins) names where ``enabled`` and ``user`` came from
+    when not from the command line (ansible.cfg ``[privilege_escalation]``, ANSIBLE_BECOME*).
+
     >>> resolve_become({"ansible_become": "no"}, enabled=True)
     (None, {'enabled': 'inventory: ansible_become'})
     >>> resolve_become({"ansible_become_user": "pg"}, enabled=True, user="app")[0]
@@ -86,8 +90,12 @@ def resolve_become(
     True
     """
     sources: dict[str, str] = {}
+    origins = origins or {}
     on, sources["enabled"] = _pick(
-        host_vars, "enabled", (keyword, "keyword: become"), (enabled or None, "command line: -b")
+        host_vars,
+        "enabled",
+        (keyword, "keyword: become"),
+        (enabled or None, origins.get("enabled", "command line: -b")),
     )
     on = _truthy(on)
     if not on:
@@ -96,7 +104,7 @@ def resolve_become(
         host_vars,
         "user",
         (keyword_user, "keyword: become_user"),
-        (user, "command line: --become-user"),
+        (user, origins.get("user", "command line: --become-user")),
     )
     secret, sources["password"] = _pick(host_vars, "password", (password, "command line: -K"))
     return Become(_str_or_none(target), _str_or_none(secret)), sources

@@ -46,6 +46,11 @@ class ConnectionConfig:
     jump: str | None = None  # a ProxyJump value; "none" ignores the inventory's and ssh_config's
     connect_timeout: float | None = None
     keepalive: float | None = None
+    proxy_command: str | None = None  # from ansible.cfg ssh_args only (no flag)
+    ask_pass: bool = False  # -k or ansible.cfg ask_pass: ask once for the SSH password
+    # Where a value came from when not from the command line ("file: PATH:LINE ...",
+    # "env: NAME"), by field name; a field absent here was typed (runner.project).
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.host_key_checking not in (None, *HOST_KEY_POLICIES):
@@ -62,6 +67,8 @@ class BecomeConfig:
 
     enabled: bool = False
     user: str | None = None
+    ask_password: bool = False  # -K or ansible.cfg become_ask_pass
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)  # as above
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,23 @@ class OutputConfig:
     def __post_init__(self) -> None:
         if self.mode not in OUTPUT_MODES:
             raise ConfigError(f"output mode {self.mode!r} is not one of {', '.join(OUTPUT_MODES)}")
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """Project settings (ansible.cfg, ANSIBLE_* variables) kept for the features that
+    use them: roles and collections, fact gathering, vault. Paths are resolved."""
+
+    config_file: str | None = None  # the ansible.cfg read, if any
+    roles_path: tuple[str, ...] = ()
+    collections_path: tuple[str, ...] = ()
+    gathering: str = "implicit"  # implicit | explicit | smart
+    gather_subset: tuple[str, ...] = ("all",)
+    vault_password_file: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("roles_path", "collections_path", "gather_subset"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,7 @@ class RunConfig:
     procs: int | None = None  # None: decided from the number of hosts
     retries: int = 0  # extra connection attempts after a transient connect error
     command_timeout: float | None = None  # -t/--timeout, per host and command
+    project: ProjectConfig = field(default_factory=ProjectConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inventories", tuple(self.inventories))
@@ -120,6 +145,7 @@ class RunConfig:
             "procs": self.procs,
             "retries": self.retries,
             "command_timeout": self.command_timeout,
+            "project": _plain(self.project),
         }
 
     @classmethod
@@ -142,13 +168,18 @@ class RunConfig:
                 procs=data["procs"],
                 retries=int(data["retries"]),
                 command_timeout=data["command_timeout"],
+                project=ProjectConfig(**data["project"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed run configuration: {exc}") from exc
 
 
 def _plain(value: Any) -> dict[str, Any]:
-    return {f.name: getattr(value, f.name) for f in fields(value)}
+    out = {f.name: getattr(value, f.name) for f in fields(value)}
+    return {
+        k: list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, Mapping) else v
+        for k, v in out.items()
+    }
 
 
 # -- secrets ----------------------------------------------------------------------------
@@ -243,6 +274,7 @@ __all__ = [
     "HOST_KEY_POLICIES",
     "KEY_PASSPHRASE",
     "OutputConfig",
+    "ProjectConfig",
     "RunConfig",
     "SECRET_VARIABLES",
     "SSH_PASSWORD",

@@ -25,7 +25,8 @@ def override_notices(
 ) -> list[str]:
     """One text per (flag, variable) that overrode it, naming the hosts, folded.
     ``become_password``: -K (or RUNNER_BECOME_PASSWORD) gave one. A variable that sets
-    the same value as the flag overrides nothing.
+    the same value as the flag overrides nothing; a value the project gave (ansible.cfg,
+    ANSIBLE_*: in ``origins``) is a default hosts may override, and says nothing.
 
     >>> hosts = [Host(f"web{i:02d}", {"ansible_user": "deploy"}) for i in range(1, 21)]
     >>> hosts += [Host("db1", {"ansible_user": "root"}), Host("db2", {"ansible_become": "no"})]
@@ -61,7 +62,8 @@ def _connection_overrides(host: Host, cli: ConnectionConfig, baseline) -> list[t
     for setting, (attr, flag) in CLI_OPTIONS.items():
         given = getattr(cli, attr)
         source = settings.sources.get(setting, "")
-        if given is None or not source.startswith("inventory: "):
+        if given is None or attr in cli.origins or not source.startswith("inventory: "):
+            # not typed (ansible.cfg, ANSIBLE_*): a project default that hosts override
             continue
         if getattr(settings, setting) != getattr(baseline, setting):
             out.append((f"{flag} {given}", source.removeprefix("inventory: ")))
@@ -75,12 +77,14 @@ def _become_overrides(host: Host, cli: BecomeConfig, password: bool) -> list[tup
         host.vars, enabled=cli.enabled, user=cli.user, password="-K" if password else None
     )
     out = []
-    if cli.enabled and result is None and sources["enabled"].startswith("inventory: "):
+    typed_enabled = cli.enabled and "enabled" not in cli.origins
+    if typed_enabled and result is None and sources["enabled"].startswith("inventory: "):
         out.append(("-b", sources["enabled"].removeprefix("inventory: ")))
     if result is None:
         return out
     user = sources.get("user", "")
-    if cli.user and user.startswith("inventory: ") and result.user != cli.user:
+    typed_user = cli.user and "user" not in cli.origins
+    if typed_user and user.startswith("inventory: ") and result.user != cli.user:
         out.append((f"--become-user {cli.user}", user.removeprefix("inventory: ")))
     secret = sources.get("password", "")
     if password and secret.startswith("inventory: "):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import io
 import json
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runner.cli.environment import Environment
 from runner.cli.options import build_config
 from runner.config import (
     BecomeConfig,
     ConnectionConfig,
     OutputConfig,
+    ProjectConfig,
     RunConfig,
     Secrets,
 )
@@ -70,16 +73,28 @@ def test_a_full_run_config_round_trips_through_json():
             jump="ops@gw:2222",
             connect_timeout=3.5,
             keepalive=15.0,
+            proxy_command="ssh -W %h:%p gw",
+            ask_pass=True,
+            origins={"user": "file: /p/ansible.cfg:3 [defaults] remote_user"},
         ),
-        become=BecomeConfig(enabled=True, user="postgres"),
+        become=BecomeConfig(enabled=True, user="postgres", ask_password=True),
         output=OutputConfig(mode="json", out_dir="out", junit="r.xml", max_output=10, verbose=2),
         forks=37,
         procs=3,
         retries=2,
         command_timeout=9.0,
+        project=ProjectConfig(
+            config_file="/p/ansible.cfg",
+            roles_path=("/p/roles",),
+            gathering="explicit",
+            gather_subset=("min",),
+            vault_password_file="/p/.vault-pass",
+        ),
     )
     text = json.dumps(config.to_dict())
-    assert RunConfig.from_dict(json.loads(text)) == config
+    back = RunConfig.from_dict(json.loads(text))
+    assert back == config
+    assert back.connection.origins == config.connection.origins  # not compared by ==
     assert json.loads(text)["version"] == 1
 
 
@@ -113,7 +128,7 @@ def test_secrets_are_never_shown_and_never_part_of_the_config():
     )
 
 
-def test_the_command_line_is_read_in_one_place():
+def test_the_command_line_is_read_in_one_place(tmp_path):
     params = {
         "inventories": ("a.yml",),
         "extra_vars": ("x=1",),
@@ -130,7 +145,10 @@ def test_the_command_line_is_read_in_one_place():
         "retries": 1,
         "verbose": 1,
     }
-    config = build_config(params, {})
+    home = tmp_path / "home"
+    home.mkdir()
+    env = Environment(environ={"HOME": str(home)}, cwd=str(tmp_path), stderr=io.StringIO())
+    config = build_config(params, env)
     assert config.inventories == ("a.yml",) and dict(config.extra_vars) == {"x": "1"}
     assert config.connection.user == "ops" and config.connection.host_key_checking == "off"
     assert config.become == BecomeConfig(enabled=True, user="app")

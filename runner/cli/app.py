@@ -77,6 +77,7 @@ cli.lazy_commands.update(
         "play": "runner.cli.play:play_command",
         "copy": "runner.cli.transfer:copy_command",
         "fetch": "runner.cli.transfer:fetch_command",
+        "config": "runner.cli.config_cmd:config_command",
     }
 )
 

@@ -33,23 +33,12 @@ def connection_view_options(func: Callable) -> Callable:
     return func
 
 
-def view_configs(params: Mapping[str, Any]) -> tuple[ConnectionConfig, BecomeConfig]:
-    connection = ConnectionConfig(
-        **{
-            name: params.get(name)
-            for name in (
-                "user",
-                "private_key",
-                "ssh_config",
-                "known_hosts",
-                "host_key_checking",
-                "jump",
-                "connect_timeout",
-                "keepalive",
-            )
-        }
-    )
-    return connection, BecomeConfig(bool(params.get("become")), params.get("become_user"))
+def view_configs(settings: Any) -> tuple[ConnectionConfig, BecomeConfig]:
+    """The run's connection and become defaults from the project settings
+    (runner.project.settings.ProjectSettings: options, environment, ansible.cfg)."""
+    from runner.project.runconfig import become_config, connection_config
+
+    return connection_config(settings), become_config(settings)
 
 
 def connection_settings(
@@ -84,7 +73,7 @@ def connection_settings(
         for name, value in values.items():
             out[name] = _entry(value, s.sources.get(name, "default"))
     result, sources = resolve_become(
-        host.vars, enabled=become.enabled, user=become.user, password=None
+        host.vars, enabled=become.enabled, user=become.user, password=None, origins=become.origins
     )
     out["become"] = _entry(result is not None, sources["enabled"])
     if result is not None:

@@ -37,12 +37,26 @@ class Environment:
     interrupts: Any = None  # runner.entry.Interrupts: register(handler, before_notice=)
     prompt: Prompt = _terminal_prompt  # asks with hidden input; only when stdin_isatty
     stdin_isatty: Callable[[], bool] | None = None
+    cwd: str | None = None  # the folder the command runs in (None: this process's)
 
     def console(self, *, stderr: bool = False) -> Console:
         """A rich console on stdout or stderr (runner.output.console.make_console)."""
         from runner.output.console import make_console
 
         return make_console(self.stderr if stderr else self.stdout, environ=self.environ)
+
+    def getcwd(self) -> str:
+        """The current folder (where ./ansible.cfg is looked for)."""
+        return self.cwd or os.getcwd()
+
+    def home(self) -> str:
+        """The operator's home folder: HOME from this Environment, else the user's."""
+        home = self.environ.get("HOME")
+        if home:
+            return home
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
 
     def is_interactive(self) -> bool:
         if self.stdin_isatty is not None:

@@ -106,7 +106,7 @@ def execute_host_job(
     from runner.overrides import override_notices
 
     job.check(hosts)
-    secrets = resolve_secrets(params, env)
+    secrets = resolve_secrets(config, env)
     make_out_dir(config)
     procs = config.procs if config.procs is not None else default_procs(len(hosts))
     prompt = PassphrasePrompt(env)

@@ -40,7 +40,8 @@ __all__ = ["inventory_command"]
     multiple=True,
     metavar="SOURCE",
     help="Inventory file, directory, script or 'host1,host2,' list (repeatable; "
-    "merged in order). Default: $RUNNER_INVENTORY.",
+    "merged in order). Default: $RUNNER_INVENTORY, $ANSIBLE_INVENTORY, ansible.cfg's "
+    "inventory.",
 )
 @click.option(
     "-e",
@@ -108,9 +109,10 @@ def inventory_command(
     if show_connection and host is None:
         raise click.UsageError("--connection goes with --host HOST")
     extra = parse_extra_vars(extra_vars)
-    from runner.cli.options import inventory_sources
+    from runner.cli.options import project_settings
 
-    inv = load_inventory(list(inventory_sources(sources, env.environ)), extra)
+    settings = project_settings({**connection, "inventories": sources}, env)
+    inv = load_inventory(list(settings["inventory"]), extra)
     # Names and values come from the inventory: on a terminal, its controls show escaped.
     out = env.stdout
     show = escape_controls if is_terminal_file(out) else str
@@ -125,9 +127,9 @@ def inventory_command(
         host_variables(inv, host)  # an unknown host: the same error as --host
         found_host = inv.get(host)
         assert found_host is not None
-        settings = connection_settings(found_host, *view_configs(connection), extra)
+        view = connection_settings(found_host, *view_configs(settings), extra)
         render = render_json if as_json else render_text
-        click.echo(show(render(found_host.name, settings)), file=out)
+        click.echo(show(render(found_host.name, view)), file=out)
     elif host is not None:
         found = host_variables(inv, host, export)
         text = dump_yaml(found) if as_yaml else dump_json(found)

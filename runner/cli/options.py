@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -17,13 +17,14 @@ from runner.config import (
     DEFAULT_MAX_OUTPUT,
     HOST_KEY_POLICIES,
     SSH_PASSWORD,
-    BecomeConfig,
-    ConnectionConfig,
     OutputConfig,
     RunConfig,
     Secrets,
 )
 from runner.errors import ConfigError
+
+if TYPE_CHECKING:
+    from runner.project.settings import ProjectSettings
 
 
 def connection_options(func: Callable) -> Callable:
@@ -36,7 +37,8 @@ def connection_options(func: Callable) -> Callable:
             multiple=True,
             metavar="PATH",
             help="Inventory file, directory, script or inline list 'h1,h2:2222,' "
-            "(repeatable; env RUNNER_INVENTORY).",
+            "(repeatable) [default: env RUNNER_INVENTORY, ANSIBLE_INVENTORY, ansible.cfg "
+            "inventory].",
         ),
         click.option(
             "-e",
@@ -50,9 +52,9 @@ def connection_options(func: Callable) -> Callable:
             "-f",
             "--forks",
             type=click.IntRange(min=1),
-            default=DEFAULT_FORKS,
-            show_default=True,
-            help="Hosts worked on at once (lowered to fit the open-file limit).",
+            default=None,
+            show_default=str(DEFAULT_FORKS),
+            help="Hosts worked on at once (lowered to fit the open-file limit; ansible.cfg forks).",
         ),
         click.option(
             "-u",
@@ -94,8 +96,8 @@ def connection_options(func: Callable) -> Callable:
         click.option(
             "--retries",
             type=click.IntRange(min=0),
-            default=0,
-            show_default=True,
+            default=None,
+            show_default="0",
             help="Extra connection attempts on transient connect errors (commands never re-run).",
         ),
         click.option(
@@ -184,8 +186,8 @@ def output_options(func: Callable) -> Callable:
         click.option(
             "--max-output",
             type=click.IntRange(min=0),
-            default=DEFAULT_MAX_OUTPUT,
-            show_default=True,
+            default=None,
+            show_default=str(DEFAULT_MAX_OUTPUT),
             metavar="BYTES",
             help="Output kept in memory per stream and host.",
         ),
@@ -238,62 +240,60 @@ def output_mode(params: Mapping[str, Any]) -> str:
     return "report"
 
 
-def inventory_sources(given: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
-    """``-i`` values, else ``RUNNER_INVENTORY`` (sources separated by whitespace).
+def project_settings(params: Mapping[str, Any], env: Environment) -> ProjectSettings:
+    """Every setting from the command line, the environment and the project's ansible.cfg
+    (runner.project.settings has the one precedence rule); the notices it gave (an
+    ignored ./ansible.cfg, ssh options runner does not use) are printed on stderr."""
+    from runner.project.settings import resolve_project_settings
 
-    >>> inventory_sources((), {"RUNNER_INVENTORY": "a.yml  b.ini"}), inventory_sources(("c",), {})
-    (('a.yml', 'b.ini'), ('c',))
-    """
-    if given:
-        return tuple(given)
-    return tuple(environ.get("RUNNER_INVENTORY", "").split())
+    settings = resolve_project_settings(params, env.environ, env.getcwd(), env.home())
+    for text in settings.notices:
+        env.stderr.write(f"warning: {text}\n")
+    return settings
 
 
-def build_config(params: Mapping[str, Any], environ: Mapping[str, str]) -> RunConfig:
-    """The run's configuration from a command's click parameters and the environment:
-    the one place they are read. ``-e`` values are parsed here (an input error names the
-    file or the value)."""
+def build_config(
+    params: Mapping[str, Any], env: Environment, settings: ProjectSettings | None = None
+) -> RunConfig:
+    """The run's configuration from a command's click parameters, the environment and
+    the project's ansible.cfg: the one place they are read. ``-e`` values are parsed
+    here (an input error names the file or the value)."""
     from runner.inventory.extravars import parse_extra_vars
+    from runner.project.runconfig import become_config, connection_config, project_config
 
+    settings = settings or project_settings(params, env)
     mode = output_mode(params)
     return RunConfig(
-        inventories=inventory_sources(params.get("inventories") or (), environ),
+        inventories=tuple(settings["inventory"]),
         extra_vars=parse_extra_vars(params.get("extra_vars") or ()),
-        connection=ConnectionConfig(
-            user=params.get("user"),
-            private_key=params.get("private_key"),
-            ssh_config=params.get("ssh_config"),
-            known_hosts=params.get("known_hosts"),
-            host_key_checking=params.get("host_key_checking"),
-            jump=params.get("jump"),
-            connect_timeout=params.get("connect_timeout"),
-            keepalive=params.get("keepalive"),
-        ),
-        become=BecomeConfig(enabled=bool(params.get("become")), user=params.get("become_user")),
+        connection=connection_config(settings),
+        become=become_config(settings),
         output=OutputConfig(
             mode=mode,
             out_dir=params.get("out_dir"),
             junit=params.get("junit"),
-            max_output=params.get("max_output", DEFAULT_MAX_OUTPUT),
+            max_output=settings["max_output"],
             quiet=bool(params.get("quiet")),
             verbose=int(params.get("verbose") or 0),
         ),
-        forks=params.get("forks") or DEFAULT_FORKS,
-        procs=params.get("procs"),
-        retries=params.get("retries") or 0,
-        command_timeout=params.get("timeout"),
+        forks=settings["forks"],
+        procs=settings["procs"],
+        retries=settings["retries"],
+        command_timeout=settings["command_timeout"],
+        project=project_config(settings),
     )
 
 
-def resolve_secrets(params: Mapping[str, Any], env: Environment) -> Secrets:
+def resolve_secrets(config: RunConfig, env: Environment) -> Secrets:
     """The run's secrets: those taken from the environment at start, the SSH password
-    asked once for -k and the become (sudo) password once for -K when it had none."""
+    asked once for -k (or ask_pass) and the become (sudo) password once for -K (or
+    become_ask_pass) when it had none."""
     given = env.secrets
     ssh_password = given.ssh_password
-    if not ssh_password and params.get("ask_pass"):
+    if not ssh_password and config.connection.ask_pass:
         ssh_password = env.ask_secret("SSH password", SSH_PASSWORD)
     become_password = given.become_password
-    if not become_password and params.get("ask_become_pass"):
+    if not become_password and config.become.ask_password:
         become_password = env.ask_secret("BECOME (sudo) password", BECOME_PASSWORD)
     return Secrets(
         ssh_password=ssh_password,

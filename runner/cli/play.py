@@ -58,7 +58,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
     """
     from runner.playbook.job import PlaybookJob
 
-    config = build_config(params, env.environ)
+    config = build_config(params, env)
     configure_logging(config.output.verbose, env.stderr)
     job = PlaybookJob(
         paths=tuple(playbooks),
@@ -128,7 +128,7 @@ def _run(
             all_hosts[host.name] = host
     check_connections(list(all_hosts.values()))
     _check_local_names(per_play, list(all_hosts), config.output.out_dir)
-    secrets = resolve_secrets(params, env)
+    secrets = resolve_secrets(config, env)
     make_out_dir(config)
     executor = InProcessExecutor(connection_factory(PassphrasePrompt(env)))
     sinks = playbook_sinks(config.output, sorted(all_hosts), env)

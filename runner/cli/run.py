@@ -177,7 +177,7 @@ def run_command(
         check_module_usage(command, params)
     elif params["check"]:
         raise click.UsageError("--check needs -m MODULE: a COMMAND cannot be dry-run")
-    config = build_config(params, env.environ)
+    config = build_config(params, env)
     if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)

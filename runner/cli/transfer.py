@@ -71,7 +71,7 @@ def _transfer(
 ) -> int:
     from runner.engine.transfer import TransferJob
 
-    config = build_config(params, env.environ)
+    config = build_config(params, env)
     configure_logging(config.output.verbose, env.stderr)
     hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
     if params["list_hosts"]:

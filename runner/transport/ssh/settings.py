@@ -7,8 +7,10 @@ run, play, copy and fetch, Ansible's. Highest first:
    ``ansible_ssh_common_args`` / ``ansible_ssh_extra_args`` (``-J``, ``-p``, ``-l``,
    ``-i``, ``-o Keyword=value``), ``runner_jump_host``, ``ansible_ssh_timeout`` /
    ``ansible_timeout``, ``ansible_host_key_checking`` / ``runner_host_key_checking``;
-2. the command line: ``-u``, ``--private-key``, ``-J``, ``--connect-timeout``,
-   ``--host-key-checking``, ``--known-hosts``, ``--keepalive``;
+2. the run's settings: the command line (``-u``, ``--private-key``, ``-J``,
+   ``--connect-timeout``, ``--host-key-checking``, ``--known-hosts``, ``--keepalive``),
+   else the environment and the project's ansible.cfg (``remote_user``, ``ssh_args``...:
+   runner.project.settings decides among those three);
 3. ``ssh_config`` (``~/.ssh/config`` or ``-F PATH``), looked up by ``ansible_host`` or,
    when that is unset, the inventory name (then its ``HostName`` applies);
 4. defaults (port 22, the local user name, accept-new, ``~/.ssh/known_hosts``; as ssh,
@@ -128,8 +130,9 @@ CLI_OPTIONS = {
 
 
 def _cli(cli: ConnectionConfig, setting: str) -> Candidate:
+    """The run's value: typed (FLAG), or from the project (ansible.cfg, ANSIBLE_*)."""
     attr, flag = CLI_OPTIONS[setting]
-    return f"command line: {flag}", getattr(cli, attr)
+    return cli.origins.get(attr) or f"command line: {flag}", getattr(cli, attr)
 
 
 def _cfg(config: Mapping[str, Any], key: str, keyword: str) -> Candidate:
@@ -203,7 +206,9 @@ def resolve_settings(
     proxy_command = None
     if jump_spec is None or str(jump_spec).strip().lower() == "none":
         proxy_command, source = _first(
-            _arg(args, "proxycommand"), _cfg(config, "proxycommand", "ProxyCommand")
+            _arg(args, "proxycommand"),
+            (cli.origins.get("proxy_command", "project"), cli.proxy_command),
+            _cfg(config, "proxycommand", "ProxyCommand"),
         )
         if proxy_command and str(proxy_command).strip().lower() == "none":
             proxy_command = None

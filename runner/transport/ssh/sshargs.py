@@ -79,27 +79,43 @@ def parse_ssh_args(text: str) -> tuple[tuple[str, str], ...]:
     >>> parse_ssh_args("-o 'ProxyCommand=ssh -W %h:%p gw' -C")
     (('proxycommand', 'ssh -W %h:%p gw'),)
     """
+    return tuple((key, value) for key, value, _words in split_ssh_args(text) if key)
+
+
+def split_ssh_args(text: str) -> tuple[tuple[str, str, str], ...]:
+    """Every word group of an ssh argument string as (keyword, value, as written):
+    ``-o K=V``, ``-J``, ``-p``, ``-i``, ``-l`` give their ssh_config keyword (lower
+    case); any other word has the keyword "" (ValueError for unbalanced quotes).
+
+    >>> split_ssh_args("-C -o ControlPersist=60s -J gw")
+    (('', '', '-C'), ('controlpersist', '60s', '-o ControlPersist=60s'), ('proxyjump', 'gw', '-J gw'))
+    """
     try:
         tokens = shlex.split(text)
     except ValueError as exc:
         raise ValueError(f"cannot parse ssh arguments {text!r}: {exc}") from exc
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, str]] = []
     i = 0
     while i < len(tokens):
         token = tokens[i]
         i += 1
         flag, value = token[:2], token[2:]
         if flag == "-o" or flag in _ARG_OPTIONS:
+            written = token
             if not value:
                 if i >= len(tokens):
+                    out.append(("", "", token))
                     break
                 value = tokens[i]
+                written = f"{token} {value}"
                 i += 1
             if flag == "-o":
                 key, sep, val = value.partition("=")
                 if not sep:
                     key, _, val = value.partition(" ")
-                out.append((key.strip().lower(), val.strip()))
+                out.append((key.strip().lower(), val.strip(), written))
             else:
-                out.append((_ARG_OPTIONS[flag], value))
+                out.append((_ARG_OPTIONS[flag], value, written))
+        else:
+            out.append(("", "", token))
     return tuple(out)
