@@ -161,9 +161,15 @@ class CLIResult:
         return f"CLIResult(exit={self.exit_code}, stdout={self.stdout[-2000:]!r}, stderr={self.stderr[-2000:]!r})"
 
 
+def hermetic_environ() -> dict[str, str]:
+    """This process's environment without the ANSIBLE_* variables of whoever runs the
+    tests (runner reads them as project settings); a test passes its own in ``env``."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120, **kw) -> CLIResult:
     """Run the real `runner` command (python -m runner) in a subprocess."""
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    full_env = {**hermetic_environ(), "PYTHONPATH": str(REPO), **(env or {})}
     full_env.pop("RUNNER_INVENTORY", None) if env is None or "RUNNER_INVENTORY" not in env else None
     proc = subprocess.run(
         [sys.executable, "-m", "runner", *args],
@@ -205,7 +211,7 @@ def run_inprocess(
         raise ValueError(
             f"runner reads {sorted(PROCESS_ONLY_VARIABLES)} from os.environ: use run_cli"
         )
-    environ = {k: v for k, v in os.environ.items() if k != "RUNNER_INVENTORY"}
+    environ = {k: v for k, v in hermetic_environ().items() if k != "RUNNER_INVENTORY"}
     for name, value in (env or {}).items():
         if value is None:
             environ.pop(name, None)
