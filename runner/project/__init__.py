@@ -4,5 +4,7 @@ the command line into the run's settings (settings.py), each with where it came 
 
     cfgfile.py   finding and parsing ansible.cfg, with the line of every value
     values.py    Ansible's value types: booleans, integers, paths, path lists
-    settings.py  the settings, their names in the file and the environment, the rule
+    table.py     the settings: their names in the file and the environment, defaults
+    settings.py  the one precedence rule, each value with where it came from
+    runconfig.py the RunConfig parts the settings decide
 """
