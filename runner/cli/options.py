@@ -53,8 +53,8 @@ def connection_options(func: Callable) -> Callable:
             "--forks",
             type=click.IntRange(min=1),
             default=None,
-            show_default=str(DEFAULT_FORKS),
-            help="Hosts worked on at once (lowered to fit the open-file limit; ansible.cfg forks).",
+            help="Hosts worked on at once, lowered to fit the open-file limit "
+            f"[default: ansible.cfg forks, else {DEFAULT_FORKS}].",
         ),
         click.option(
             "-u",
@@ -97,8 +97,8 @@ def connection_options(func: Callable) -> Callable:
             "--retries",
             type=click.IntRange(min=0),
             default=None,
-            show_default="0",
-            help="Extra connection attempts on transient connect errors (commands never re-run).",
+            help="Extra connection attempts on transient connect errors (commands never "
+            "re-run) [default: 0].",
         ),
         click.option(
             "--host-key-checking",
@@ -187,9 +187,8 @@ def output_options(func: Callable) -> Callable:
             "--max-output",
             type=click.IntRange(min=0),
             default=None,
-            show_default=str(DEFAULT_MAX_OUTPUT),
             metavar="BYTES",
-            help="Output kept in memory per stream and host.",
+            help=f"Output kept in memory per stream and host [default: {DEFAULT_MAX_OUTPUT}].",
         ),
         click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary."),
         click.option("-v", "--verbose", count=True, help="More detail (repeat for debug logs)."),
