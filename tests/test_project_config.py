@@ -35,6 +35,12 @@ def project(tmp_path):
     return folder, home
 
 
+def touch(*paths: Path) -> None:
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+
+
 def settings_in(folder: Path, home: Path, env: dict | None = None, **params):
     environ = {"HOME": str(home), **(env or {})}
     return resolve_project_settings(params, environ, str(folder), str(home))
@@ -131,6 +137,7 @@ def test_paths_from_the_file_start_at_its_folder_and_from_variables_at_the_cwd(p
     cfg.write_text(
         "[defaults]\ninventory = hosts.ini, ../inv/more.yml\nprivate_key_file = ~/k/id\n"
     )
+    touch(cfg.parent / "hosts.ini", tmp_path / "inv/more.yml", folder / "a", folder / "b")
     s = settings_in(folder, home, {"ANSIBLE_CONFIG": str(cfg)})
     assert s["inventory"] == (str(cfg.parent / "hosts.ini"), str(tmp_path / "inv/more.yml"))
     assert s["private_key_file"] == str(home / "k/id")
@@ -147,6 +154,7 @@ def test_command_line_beats_environment_beats_file_beats_default(project):
     (folder / "ansible.cfg").write_text(
         "[defaults]\nforks = 3\nremote_user = filer\ninventory = f.ini\n[runner]\nretries = 4\n"
     )
+    touch(folder / "f.ini")
     s = settings_in(folder, home)
     assert (s["forks"], s["remote_user"], s["retries"]) == (3, "filer", 4)
     env = {"ANSIBLE_FORKS": "5", "ANSIBLE_REMOTE_USER": "envy", "RUNNER_RETRIES": "6"}
@@ -279,6 +287,22 @@ def test_a_bad_file_is_an_input_error_naming_file_and_line(project, text, line, 
         build_config({}, env)
     assert str(caught.value).startswith(f"{cfg}:{line}: "), str(caught.value)
     assert message in str(caught.value)
+
+
+def test_an_inventory_the_project_names_must_exist(project):
+    folder, home = project
+    cfg = folder / "ansible.cfg"
+    cfg.write_text("[defaults]\n\ninventory = hosts.ini\n")
+    with pytest.raises(ConfigError) as caught:
+        settings_in(folder, home)
+    assert str(caught.value) == (
+        f"{cfg}:3: [defaults] inventory: the inventory {folder / 'hosts.ini'} does not exist"
+    )
+    with pytest.raises(ConfigError, match="ANSIBLE_INVENTORY: the inventory .*/nope does not"):
+        settings_in(folder, home, {"ANSIBLE_INVENTORY": "nope"})
+    # typed, or in RUNNER_INVENTORY (host lists too), the inventory loader judges it
+    assert settings_in(folder, home, {"RUNNER_INVENTORY": "w1,w2,"})["inventory"] == ("w1,w2,",)
+    assert settings_in(folder, home, inventories=("x",))["inventory"] == ("x",)
 
 
 def test_unknown_ansible_keys_are_ignored_and_so_is_another_become_method_without_become(
@@ -425,6 +449,7 @@ def test_values_and_origins_are_ansibles(project, case):
     folder, home = project
     text, env = CASES[case]
     (folder / "ansible.cfg").write_text(text)
+    touch(*(folder / name for name in ("hosts.ini", "inv/more.yml", "a.ini", "env1.ini", "env2")))
     theirs = ansible_config_dump(folder, home, env)
     ours = settings_in(folder, home, env)
     compared = 0

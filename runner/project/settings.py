@@ -123,6 +123,7 @@ def resolve_project_settings(
             "UserKnownHostsFile, ServerAliveInterval from ssh_args and keeps its own "
             "connections"
         )
+    _check_inventory(values["inventory"])
     ordered = {s.name: values[s.name] for s in SETTINGS}
     return ProjectSettings(ordered, discovery.path, discovery.via, tuple(notices))
 
@@ -223,6 +224,23 @@ def _ssh_arg_values(found: Value, derived: dict[str, list[Value]], ignored: list
         derived.setdefault(target, []).append(
             Value(value, source, found.level, found.path, found.line)
         )
+
+
+def _check_inventory(found: Value) -> None:
+    """An inventory the project names must exist: the error names the line that named
+    it (Ansible warns and goes on with no hosts). Typed ones and RUNNER_INVENTORY's
+    (which may be host lists) are the inventory loader's to judge."""
+    if found.level not in ("env", "file") or found.key == "RUNNER_INVENTORY":
+        return
+    for path in found.value:
+        if not os.path.exists(path):
+            raise ConfigError(
+                f"{found.key}: the inventory {path} does not exist",
+                path=found.path,
+                line=found.line,
+                hint="give an inventory file or folder (a relative path starts at the "
+                "folder of the ansible.cfg; in ANSIBLE_INVENTORY at the current folder)",
+            )
 
 
 def _best(found: Value, derived: list[Value]) -> Value:
