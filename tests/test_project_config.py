@@ -20,7 +20,7 @@ from runner.cli.options import build_config
 from runner.errors import ConfigError
 from runner.project.cfgfile import SYSTEM_CONFIG, find_config_file
 from runner.project.settings import resolve_project_settings
-from tests.conftest import run_inprocess
+from tests.conftest import run_cli, run_inprocess
 
 ANSIBLE_CONFIG_TOOL = Path(sys.executable).with_name("ansible-config")
 
@@ -465,3 +465,46 @@ def test_values_and_origins_are_ansibles(project, case):
         assert found.source.startswith(expected), (name, found.source, origin)
         compared += 1
     assert compared >= 5
+
+
+def ansible_list_hosts(folder: Path, home: Path, env: dict, pattern: str) -> str:
+    exe = ANSIBLE_CONFIG_TOOL.with_name("ansible")
+    if not exe.exists():
+        ansible_config_dump(folder, home, env)  # skips (or fails under CI) the same way
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    environ.update(HOME=str(home), ANSIBLE_LOCALHOST_WARNING="false", **env)
+    done = subprocess.run(
+        [str(exe), pattern, "--list-hosts"],
+        capture_output=True, text=True, env=environ, cwd=folder, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize(
+    ("where", "env"),
+    [
+        ("./ansible.cfg", {}),
+        ("~/.ansible.cfg", {}),
+        ("ANSIBLE_CONFIG folder", {"ANSIBLE_CONFIG": "{conf}"}),
+        ("./ansible.cfg", {"ANSIBLE_INVENTORY": "{folder}/other.ini"}),
+    ],
+    ids=["cwd", "home", "ANSIBLE_CONFIG", "ANSIBLE_INVENTORY"],
+)
+def test_the_hosts_a_project_selects_are_ansibles(project, tmp_path, where, env):
+    """With no -i, runner and ansible read the same file and select the same hosts."""
+    folder, home = project
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    cfg = {"./ansible.cfg": folder, "~/.ansible.cfg": home, "ANSIBLE_CONFIG folder": conf}[where]
+    name = ".ansible.cfg" if where == "~/.ansible.cfg" else "ansible.cfg"
+    (cfg / "inv").mkdir()
+    (cfg / "inv" / "hosts.ini").write_text("[web]\nweb[1:3]\n[db]\ndb1\n")
+    (cfg / name).write_text("[defaults]\ninventory = inv/hosts.ini\n")
+    (folder / "other.ini").write_text("[web]\nother1\nother2\n")
+    env = {k: v.format(conf=conf, folder=folder) for k, v in env.items()}
+    theirs = ansible_list_hosts(folder, home, env, "web:db")
+    assert "hosts (" in theirs
+    ours = run_cli("run", "web:db", "--list-hosts", env={"HOME": str(home), **env}, cwd=folder)
+    assert ours.exit_code == 0, ours
+    assert ours.stdout == theirs
