@@ -110,6 +110,7 @@ def test_comments_case_continuations_defaults_and_quotes(project):
         "; another\n"
         "[DEFAULT]\n"
         "become_user = fromdefault\n"
+        "host_key_checking = False\n"
         "[defaults]\n"
         "Remote_User = 'deploy'   ; inline comment\n"
         "FORKS: 12\n"
@@ -119,6 +120,7 @@ def test_comments_case_continuations_defaults_and_quotes(project):
         "vault_password_file = $VAULT_DIR/pass\n"
         "[privilege_escalation]\n"
         "become = Yes\n"
+        "[runner]\n"  # takes none of [DEFAULT]'s keys: False is no runner policy
     )
     s = settings_in(folder, home, {"VAULT_DIR": "/secrets"})
     assert s["remote_user"] == "deploy" and s["forks"] == 12
@@ -126,7 +128,9 @@ def test_comments_case_continuations_defaults_and_quotes(project):
     assert s["gather_subset"] == ("network", "virtual")
     assert s["vault_password_file"] == "/secrets/pass"
     assert s["become"] is True and s["become_user"] == "fromdefault"
-    assert s.values["forks"].source == f"file: {folder / 'ansible.cfg'}:7 [defaults] forks"
+    assert s.values["host_key_checking"].key == "[defaults] host_key_checking"
+    assert s["host_key_checking"] == "off"
+    assert s.values["forks"].source == f"file: {folder / 'ansible.cfg'}:8 [defaults] forks"
     assert s.values["become_user"].line == 4  # where [DEFAULT] says it
 
 
