@@ -144,10 +144,10 @@ def read_config_file(path: str) -> CfgFile:
     values: dict[tuple[str, str], tuple[str, int]] = {}
     for section in parser.sections():  # a section's options include [DEFAULT]'s...
         for key in parser.options(section):
-            line = lines.get((section, key))
-            if line is None and section == "runner":
+            own = lines.get((section, key))
+            if own is None and section == "runner":
                 continue  # ...but runner's own section takes no Ansible defaults
-            line = line or lines.get((parser.default_section, key), 0)
+            line = own or lines.get((parser.default_section, key), 0)
             values[(section, key)] = (parser.get(section, key, raw=True), line)
     for key, text in parser.defaults().items():
         values[(parser.default_section, key)] = (text, lines.get((parser.default_section, key), 0))
