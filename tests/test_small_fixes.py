@@ -222,7 +222,17 @@ def test_completion_script_comes_out_of_the_entry_point(shell):
     ("words", "expected"),
     [
         ("runner ru", ["plain,run"]),
-        ("runner ", ["plain,copy", "plain,fetch", "plain,inventory", "plain,play", "plain,run"]),
+        (
+            "runner ",
+            [
+                "plain,config",
+                "plain,copy",
+                "plain,fetch",
+                "plain,inventory",
+                "plain,play",
+                "plain,run",
+            ],
+        ),
         ("runner inventory --gr", ["plain,--graph"]),  # a lazy command's own options
     ],
 )
