@@ -512,3 +512,20 @@ def test_the_hosts_a_project_selects_are_ansibles(project, tmp_path, where, env)
     ours = run_cli("run", "web:db", "--list-hosts", env={"HOME": str(home), **env}, cwd=folder)
     assert ours.exit_code == 0, ours
     assert ours.stdout == theirs
+
+
+def test_a_password_the_file_asks_for_names_the_line_when_nobody_can_answer(project):
+    folder, home = project
+    cfg = folder / "ansible.cfg"
+    cfg.write_text("[defaults]\nask_pass = true\n")
+    res = run_inprocess("run", "-i", "h1,", "all", "true", env={"ANSIBLE_CONFIG": str(cfg)})
+    assert res.exit_code == 1, res
+    assert (
+        "SSH password requested but stdin is not a terminal; set RUNNER_SSH_PASSWORD "
+        f"(asked for by file: {cfg}:2 [defaults] ask_pass)" in res.stderr
+    ), res
+    cfg.write_text("[privilege_escalation]\nbecome_ask_pass = 1\n")
+    env = {"ANSIBLE_CONFIG": str(cfg), "ANSIBLE_BECOME_ASK_PASS": "yes"}
+    res = run_inprocess("run", "-i", "h1,", "all", "true", env=env)
+    assert res.exit_code == 1, res
+    assert "(asked for by env: ANSIBLE_BECOME_ASK_PASS)" in res.stderr, res

@@ -290,15 +290,28 @@ def resolve_secrets(config: RunConfig, env: Environment) -> Secrets:
     given = env.secrets
     ssh_password = given.ssh_password
     if not ssh_password and config.connection.ask_pass:
-        ssh_password = env.ask_secret("SSH password", SSH_PASSWORD)
+        why = config.connection.origins.get("ask_pass")
+        ssh_password = _ask(env, "SSH password", SSH_PASSWORD, why)
     become_password = given.become_password
     if not become_password and config.become.ask_password:
-        become_password = env.ask_secret("BECOME (sudo) password", BECOME_PASSWORD)
+        why = config.become.origins.get("ask_password")
+        become_password = _ask(env, "BECOME (sudo) password", BECOME_PASSWORD, why)
     return Secrets(
         ssh_password=ssh_password,
         become_password=become_password,
         key_passphrase=given.key_passphrase,
     )
+
+
+def _ask(env: Environment, text: str, variable: str, why: str | None) -> str:
+    """Ask for a secret; when nobody can answer, the error says which setting asked
+    (an ansible.cfg line, a variable) if it was not a flag."""
+    try:
+        return env.ask_secret(text, variable)
+    except ConfigError as exc:
+        if why is None:
+            raise
+        raise ConfigError(f"{exc.message} (asked for by {why})", hint=exc.hint) from exc
 
 
 class PassphrasePrompt:
