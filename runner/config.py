@@ -88,6 +88,10 @@ class OutputConfig:
             raise ConfigError(f"output mode {self.mode!r} is not one of {', '.join(OUTPUT_MODES)}")
 
 
+#: When a play gathers facts (runner.playbook.gathering says how each one works).
+GATHERING = ("implicit", "explicit", "smart")
+
+
 @dataclass(frozen=True)
 class ProjectConfig:
     """Project settings (ansible.cfg, ANSIBLE_* variables) kept for the features that
@@ -103,6 +107,11 @@ class ProjectConfig:
     def __post_init__(self) -> None:
         for name in ("roles_path", "collections_path", "gather_subset"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.gathering not in GATHERING:
+            raise ConfigError(
+                f"gathering {self.gathering!r} is not one of {', '.join(GATHERING)}",
+                hint="implicit gathers facts unless a play says gather_facts: false",
+            )
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,16 @@ class RunConfig:
         object.__setattr__(self, "inventories", tuple(self.inventories))
         if self.forks < 1:
             raise ConfigError(f"forks must be at least 1, not {self.forks}")
+
+    @property
+    def gathering(self) -> str:
+        """When plays gather facts (the project's ``gathering``)."""
+        return self.project.gathering
+
+    @property
+    def gather_subset(self) -> tuple[str, ...]:
+        """The project's ``gather_subset`` (Ansible's default: all)."""
+        return self.project.gather_subset
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data, with a schema version."""

@@ -195,8 +195,13 @@ def run_playbook(
     start_at_task: str | None = None,
     become: Any = None,
     pty: bool = False,
+    gathering: str = "explicit",
 ):
-    """Load ``text`` as a playbook and run it on the fake fleet -> (summary, Recorder)."""
+    """Load ``text`` as a playbook and run it on the fake fleet -> (summary, Recorder).
+
+    Facts are gathered only where a play says ``gather_facts: true`` (gathering
+    ``explicit``): these tests are about scheduling, and fake hosts run no fact script.
+    tests/test_facts*.py cover gathering with Ansible's default (``implicit``)."""
     from runner.playbook import PlaybookRunner, load_playbook, select_tasks
 
     path = tmp_path / "play.yml"
@@ -216,6 +221,7 @@ def run_playbook(
         sleep=fleet.sleeps.append,
         become=become,
         pty=pty,
+        gathering=gathering,
     )
     summary = runner.run(book)
     return summary, recorder

@@ -185,7 +185,8 @@ def test_local_transport_refuses_a_become_password_as_a_task_failure(tmp_path):
 
     path = tmp_path / "play.yml"
     path.write_text(
-        "- hosts: all\n  tasks:\n    - shell: echo local\n      become: true\n      register: out\n"
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo local\n"
+        "      become: true\n      register: out\n"
     )
     host = Host("ctl", {"ansible_connection": "local"})
     recorder = Recorder()

@@ -135,7 +135,10 @@ def test_ctrl_c_keeps_the_hosts_that_had_finished_the_task(tmp_path):
 
     fleet = FakeFleet(["fast1", "fast2", "slow1"], responder=responder)
     path = tmp_path / "play.yml"
-    path.write_text("- hosts: all\n  tasks:\n    - shell: echo one\n    - shell: echo two\n")
+    path.write_text(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: echo one\n"
+        "    - shell: echo two\n"
+    )
     recorder, out = Recorder(), io.StringIO()
     json_sink = PlaybookJsonLines(out)
 

@@ -79,10 +79,16 @@ def test_serial_and_max_fail_percentage_validation(tmp_path):
     assert "0 to 100" in exc.message
 
 
-def test_gather_facts_true_warns(tmp_path):
-    book = load(tmp_path, "- hosts: all\n  gather_facts: true\n  tasks: []\n")
-    assert "gather_facts is ignored" in book.warnings[0]
-    assert not load(tmp_path, "- hosts: all\n  gather_facts: false\n").warnings
+def test_gather_keywords_are_read_and_checked(tmp_path):
+    book = load(tmp_path, "- hosts: all\n  gather_facts: yes\n  gather_subset: '!all,network'\n")
+    play = book.plays[0]
+    assert (play.gather_facts, play.gather_subset, book.warnings) == (True, ("!all", "network"), [])
+    assert load(tmp_path, "- hosts: all\n  gather_facts: false\n").plays[0].gather_facts is False
+    assert load(tmp_path, "- hosts: all\n").plays[0].gather_facts is None  # the setting decides
+    exc = error(tmp_path, "- hosts: all\n  gather_facts: maybe\n")
+    assert str(exc).startswith(f"{tmp_path}/play.yml:2: gather_facts must be true or false")
+    exc = error(tmp_path, "- hosts: all\n  gather_subset: [hardwre]\n")
+    assert str(exc).startswith(f"{tmp_path}/play.yml:2: Bad subset 'hardwre'")
 
 
 def test_free_form_arguments():

@@ -74,6 +74,11 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
 
     book = job.load_book(config.extra_vars)
     if params["syntax_check"]:
+        from runner.output.controls import escape_controls
+        from runner.playbook.gathering import gathering_warnings
+
+        for warning in gathering_warnings(book.plays, config.gathering):
+            click.echo(f"[WARNING]: {escape_controls(warning)}", file=env.stderr)
         for path in playbooks:
             click.echo(f"playbook: {path}", file=env.stdout)
         return 0

@@ -18,13 +18,13 @@ PLAY_KEYWORDS = frozenset(
     {
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
-        "handlers", "environment", "tags", "strategy",
+        "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
     }
 )  # fmt: skip
 _INHERITED = frozenset(
     {
         "name", "when", "become", "become_user", "become_method", "environment", "tags",
-        "vars", "ignore_errors", "run_once", "delegate_to", "any_errors_fatal",
+        "vars", "ignore_errors", "run_once", "delegate_to", "delegate_facts", "any_errors_fatal",
         "check_mode", "no_log",
     }
 )  # fmt: skip
@@ -43,7 +43,6 @@ UNSUPPORTED = {
     "async": "use 'timeout' (runner runs every task to completion)",
     "poll": "use 'timeout' (runner runs every task to completion)",
     "throttle": "use --forks",
-    "delegate_facts": "set_fact on the host itself",
     "remote_user": "set ansible_user in the inventory or use -u/--user",
     "connection": "set ansible_connection in the inventory",
     "port": "set ansible_port in the inventory",
@@ -56,8 +55,7 @@ UNSUPPORTED = {
     "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
     "become_flags": "none (runner runs sudo -H -S, -n without a password)",
     "become_exe": "none (runner runs sudo)",
-    "fact_path": "none (runner gathers no facts)",
-    "gather_subset": "none (runner gathers no facts)",
+    "fact_path": "none (runner reads no local facts.d files)",
     "vars_prompt": "pass the values with -e/--extra-vars",
     "hosts": "'hosts' belongs to plays, not tasks",
 }
@@ -81,8 +79,6 @@ class Checks:
                 args = modspec.parse_free_form(module, raw)
             elif isinstance(raw, dict):
                 args = plain(raw)
-                if module == "set_fact":
-                    args.pop("cacheable", None)
             else:
                 raise ValueError(f"arguments must be a string or a mapping, not {raw!r}")
             extra = data.get("args")

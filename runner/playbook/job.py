@@ -73,6 +73,8 @@ class PlaybookJob(Job):
                 password=ctx.secrets.become_password,
             ),
             pty=self.pty,
+            gathering=config.gathering,
+            gather_subset=config.gather_subset,
         )
         return runner.run(book)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
 from runner.playbook.checks import PLAY_KEYWORDS, opt_str, plain, tags_of
+from runner.playbook.gathering import gather_keywords
 from runner.playbook.model import Play, Playbook, Task
 from runner.playbook.reader import line_of, load_yaml
 from runner.playbook.tasks import Inherited, TaskLoader
@@ -91,12 +92,7 @@ class _Loader(TaskLoader):
                 f"strategy {data['strategy']!r} is not supported; runner runs the linear "
                 "strategy", path=path, line=line_of(data, "strategy"),
             )  # fmt: skip
-        gather = data.get("gather_facts", False)
-        if gather not in (False, None, "no", "false", "False"):
-            self.warnings.append(
-                f"{path}:{line_of(data, 'gather_facts')}: gather_facts is ignored: runner "
-                "gathers no facts (set gather_facts: false to silence this)"
-            )
+        gather = gather_keywords(data, path)
         play_vars = self._mapping(data, "vars", path)
         self._check_templates(play_vars, path, line_of(data, "vars"))
         vars_files = self._vars_files(data, path, play_vars)
@@ -125,7 +121,9 @@ class _Loader(TaskLoader):
             max_fail_percentage=mfp,
             any_errors_fatal=bool(data.get("any_errors_fatal", False)),
             tags=tags_of(data.get("tags"), path, line_of(data, "tags")),
-            gather_facts=bool(gather) if isinstance(gather, bool) else False,
+            gather_facts=gather[0],
+            gather_subset=gather[1],
+            gather_timeout=gather[2],
         )
         inherited = Inherited(
             become=data.get("become"),

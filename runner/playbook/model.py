@@ -33,6 +33,7 @@ class Task:
     failed_when: Any = None
     run_once: bool = False
     delegate_to: str | None = None
+    delegate_facts: bool = False
     notify: tuple[str, ...] = ()
     listen: tuple[str, ...] = ()
     become: Any = None  # None: not set here (the command line decides); bool or template
@@ -95,7 +96,9 @@ class Play:
     max_fail_percentage: float | None = None
     any_errors_fatal: bool = False
     tags: frozenset[str] = frozenset()
-    gather_facts: bool = False
+    gather_facts: bool | None = None  # None: not set (the gathering setting decides)
+    gather_subset: tuple[str, ...] | None = None
+    gather_timeout: float | None = None
 
     def all_tasks(self) -> Iterator[Task]:
         """Every task in document order (block, rescue, always, depth first)."""

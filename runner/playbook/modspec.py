@@ -59,6 +59,7 @@ SPECS: dict[str, ModuleSpec] = {
         required_one_of=(("that",),),
     ),
     "pause": ModuleSpec(frozenset({"seconds", "minutes"})),
+    "setup": ModuleSpec(frozenset({"gather_subset", "filter", "gather_timeout", "fact_path"})),
 }
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
@@ -76,7 +77,6 @@ INSTEAD = {
     "replace": "template, or shell: sed -i ...",
     "stat": "command: stat ... with register",
     "ping": "command: 'true'",
-    "setup": "shell commands with register (runner gathers no facts)",
     "uri": "command: curl ...",
     "get_url": "command: curl -fsSLo DEST URL",
     "synchronize": "command: rsync ... with delegate_to: localhost",

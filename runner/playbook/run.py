@@ -68,6 +68,8 @@ class PlaybookRunner:
         out_dir: str | None = None,
         become: BecomeDefaults | None = None,
         pty: bool = False,
+        gathering: str = "implicit",
+        gather_subset: tuple[str, ...] | None = None,
     ) -> None:
         self.inventory = inventory
         self.engine_factory = engine_factory
@@ -85,6 +87,8 @@ class PlaybookRunner:
         self.out_dir = out_dir
         self.become = become or BecomeDefaults()
         self.pty = pty
+        self.gathering = gathering
+        self.gather_subset = gather_subset or None
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
@@ -201,6 +205,8 @@ class PlaybookRunner:
                     dead=self.dead,
                     diff=self.diff,
                     cancelled=lambda: self._cancelled,
+                    gathering=self.gathering,
+                    gather_subset=self.gather_subset,
                 ).run()
                 if reason:
                     not_run = [h.name for b in batches[number:] for h in b]

@@ -20,6 +20,7 @@ from runner.models import Host, Status
 from runner.playbook import batches as rules
 from runner.playbook.events import TaskFinished, TaskHostDone, TaskOutcome, TaskStarted
 from runner.playbook.executor import TaskExecutor
+from runner.playbook.gathering import gather_task, plays_gather
 from runner.playbook.model import Block, Node, Play, Task
 from runner.playbook.recap import Stats
 from runner.playbook.variables import Facts
@@ -86,6 +87,8 @@ class LinearBatch:
         dead: set[str],
         diff: bool,
         cancelled: Callable[[], bool],
+        gathering: str = "implicit",
+        gather_subset: tuple[str, ...] | None = None,
     ) -> None:
         self.play = play
         self.batch = batch
@@ -97,20 +100,47 @@ class LinearBatch:
         self.dead = dead
         self.diff = diff
         self.cancelled = cancelled
+        self.gathering = gathering
+        self.gather_subset = gather_subset
+
+    def gather_facts(self) -> set[str]:
+        """The implicit Gathering Facts task (if the play gathers); the hosts it lost."""
+        if not plays_gather(self.play, self.gathering):
+            return set()
+        hosts = self.batch.hosts
+        if self.gathering == "smart":
+            hosts = [h for h in hosts if not self.facts.gathered(h.name)]
+        if not hosts:
+            return set()
+        outcomes = self.run_task(gather_task(self.play, self.gather_subset), hosts)
+        lost = set()
+        for host in hosts:
+            outcome = outcomes[host.name]
+            if outcome.status is Status.UNREACHABLE or outcome.hard_failed:
+                lost.add(host.name)
+                self.dead.add(host.name)
+        return lost
 
     def run(self) -> str | None:
         """Run the batch; the reason the play stops (max_fail_percentage...) or None."""
         batch = self.batch
         flows: dict[str, Flow] = {}
         pending: dict[str, Task] = {}
+        lost = self.gather_facts()
+        if lost:
+            reason = self._verdict(False, False)
+            if reason:
+                return reason
         for host in batch.hosts:
+            if host.name in lost:
+                continue
             walk = flow(self.play.tasks)
             try:
                 pending[host.name] = next(walk)
                 flows[host.name] = walk
             except StopIteration:
                 pass
-        survivors = {h.name for h in batch.hosts}
+        survivors = {h.name for h in batch.hosts} - lost
 
         while pending:
             task = min(pending.values(), key=lambda t: t.index)
@@ -251,7 +281,14 @@ class LinearBatch:
             self.facts.set(host, {task.register: result})
         facts = result.get("ansible_facts")
         if isinstance(facts, Mapping) and outcome.status is not Status.FAILED:
-            self.facts.set(host, facts)
+            # delegate_facts: the facts belong to the host the task was delegated to
+            owner = task.delegate_to if task.delegate_facts and task.delegate_to else host
+            if task.module == "set_fact":
+                self.facts.set(owner, facts)
+                if result.get("_ansible_facts_cacheable"):
+                    self.facts.cache(owner, facts)
+            else:  # setup: the fact cache, seen as ansible_facts and ansible_* names
+                self.facts.cache(owner, facts)
         if outcome.rescued:
             self.facts.set(
                 host,

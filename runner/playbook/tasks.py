@@ -24,6 +24,7 @@ from runner.playbook.checks import (
 )
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
+from runner.templating import truth
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Inherited:
     ignore_errors: Any = False
     run_once: bool = False
     delegate_to: str | None = None
+    delegate_facts: bool = False
     any_errors_fatal: bool = False
     check_mode: bool | None = None
     no_log: bool = False
@@ -112,6 +114,7 @@ class TaskLoader(Checks):
             ignore_errors=data.get("ignore_errors", base.ignore_errors),
             run_once=bool(data.get("run_once", base.run_once)),
             delegate_to=self._delegate(data, path, base.delegate_to),
+            delegate_facts=truth(data.get("delegate_facts", base.delegate_facts)),
             any_errors_fatal=bool(data.get("any_errors_fatal", base.any_errors_fatal)),
             check_mode=data.get("check_mode", base.check_mode),
             no_log=bool(data.get("no_log", base.no_log)),
@@ -197,6 +200,7 @@ class TaskLoader(Checks):
             failed_when=data.get("failed_when"),
             run_once=inner.run_once or module == "pause",
             delegate_to=inner.delegate_to,
+            delegate_facts=inner.delegate_facts,
             notify=tuple(str(n) for n in as_tuple(notify)),
             listen=tuple(str(n) for n in as_tuple(listen)),
             become=inner.become,

@@ -1,6 +1,10 @@
 """The variables a task sees, and their precedence (lowest first):
 
 1. inventory variables of the host (group vars, then host vars, as the inventory merges them)
+1b. the host's facts: gathered (setup, "Gathering Facts") and ``set_fact`` with
+   ``cacheable: true``, injected as they were returned (``ansible_distribution``...) and
+   as ``ansible_facts`` (the same without the ``ansible_`` prefix), as in Ansible (its
+   "host facts / cached set_facts", between inventory host vars and play vars)
 2. play ``vars``, then play ``vars_files`` (in the order listed)
 3. block ``vars``, then task ``vars`` (inner blocks win)
 4. facts from ``set_fact`` and results from ``register`` (kept for the whole run,
@@ -32,16 +36,41 @@ _MAGIC = frozenset(
 
 
 class Facts:
-    """Per-host facts (set_fact) and registered results for a whole playbook run."""
+    """Per-host facts for a whole playbook run: ``set_fact`` facts and registered results
+    (``of``/``set``), and the fact cache (``cached``/``cache``: gathered facts and
+    cacheable set_fact facts), which lasts across the plays of the run."""
 
     def __init__(self) -> None:
         self._by_host: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, dict[str, Any]] = {}
 
     def of(self, host: str) -> dict[str, Any]:
         return self._by_host.setdefault(host, {})
 
     def set(self, host: str, values: Mapping[str, Any]) -> None:
         self.of(host).update(values)
+
+    def cached(self, host: str) -> dict[str, Any]:
+        return self._cache.get(host, {})
+
+    def cache(self, host: str, values: Mapping[str, Any]) -> None:
+        self._cache.setdefault(host, {}).update(values)
+
+    def gathered(self, host: str) -> bool:
+        """Whether setup ran on ``host`` in this run (``gathering: smart``)."""
+        return bool(self._cache.get(host, {}).get("module_setup"))
+
+
+def ansible_facts(cached: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``ansible_facts`` variable: the cached facts without their ``ansible_`` prefix.
+
+    >>> ansible_facts({"ansible_os_family": "Debian", "role": "web"})
+    {'os_family': 'Debian', 'role': 'web'}
+    """
+    return {
+        (k[8:] if k.startswith("ansible_") and k != "ansible_local" else k): v
+        for k, v in cached.items()
+    }
 
 
 def groups_of(hosts: Mapping[str, Host]) -> dict[str, list[str]]:
@@ -64,7 +93,10 @@ class HostVars(Mapping):
     def __getitem__(self, name: str) -> dict[str, Any]:
         host = self._scope.hosts.get(name)
         if host is None:
-            raise KeyError(name)
+            cached = self._scope.facts.cached(name)
+            if not cached:  # delegate_facts can give facts to localhost outside the inventory
+                raise KeyError(name)
+            return {**cached, "ansible_facts": ansible_facts(cached)}
         return self._scope.host_layer(host)
 
     def __iter__(self) -> Iterator[str]:
@@ -112,6 +144,9 @@ class VarScope:
     def host_layer(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
         merged: dict[str, Any] = {}
         merged.update(host.vars)
+        cached = self.facts.cached(host.name)
+        merged.update(cached)
+        merged["ansible_facts"] = ansible_facts(cached)
         merged.update(self.play_vars)
         if task_vars:
             merged.update(task_vars)
@@ -123,6 +158,8 @@ class VarScope:
         merged["group_names"] = sorted(g for g in host.groups if g != "all")
         # Facts and registered results are data: a "{{" in them is never rendered.
         unsafe = (set(facts) - set(self.extra_vars)) | _MAGIC
+        overridden = set(self.play_vars) | set(task_vars or {}) | set(self.extra_vars)
+        unsafe |= {"ansible_facts", *(set(cached) - overridden)}
         return LazyVars(merged, unsafe)
 
     def for_host(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:

@@ -99,7 +99,7 @@ SETTINGS: tuple[Setting, ...] = (
         default=("~/.ansible/collections", "/usr/share/ansible/collections"),
     ),
     _s("gathering", "gathering", default="implicit"),
-    _s("gather_subset", "list", default=("all",)),
+    _s("gather_subset", "subset", default=("all",)),
     _s("vault_password_file", "path", cli="vault_password_file", flag="--vault-password-file"),
     _s("become", "bool", PE, cli="become", flag="-b", default=False),
     _s("become_method", "str", PE, default="sudo"),

@@ -167,10 +167,22 @@ def to_text(text: str, where: Where) -> str:
     return text
 
 
+def to_subset(text: str, where: Where) -> tuple[str, ...]:
+    """gather_subset: a list of Ansible's subset names (``!hardware,network``)."""
+    from runner.playbook.facts.subsets import SubsetError, collectors, normalise
+
+    subset = tuple(normalise(text))
+    try:
+        collectors(subset)
+    except SubsetError as exc:
+        raise where.error(text, f"gather_subset names ({exc})") from exc
+    return subset
+
+
 def to_gathering(text: str, where: Where) -> str:
-    if text.strip() not in ("implicit", "explicit", "smart"):
+    if text.strip().lower() not in ("implicit", "explicit", "smart"):
         raise where.error(text, "one of implicit, explicit, smart")
-    return text.strip()
+    return text.strip().lower()
 
 
 CONVERTERS: dict[str, Callable[..., Any]] = {
@@ -189,6 +201,7 @@ CONVERTERS: dict[str, Callable[..., Any]] = {
     "jump": to_jump,
     "ssh_config": to_ssh_config,
     "gathering": to_gathering,
+    "subset": to_subset,
 }
 
 

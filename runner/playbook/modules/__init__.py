@@ -7,6 +7,7 @@ from typing import Any
 
 from runner.playbook.modules import commands, files, logic
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
+from runner.playbook.modules.setup import setup
 
 Module = Callable[[ModuleContext, dict[str, Any]], ModuleResult]
 
@@ -24,6 +25,7 @@ MODULES: dict[str, Module] = {
     "fail": logic.fail,
     "assert": logic.assert_,
     "pause": logic.pause,
+    "setup": setup,
 }
 
 # Modules that never touch the host: no connection is opened for them.

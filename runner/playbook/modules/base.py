@@ -61,20 +61,30 @@ class ModuleContext:
         executable: str = "/bin/sh",
         become: bool | None = None,
         env: bool = True,
+        hooks: bool = True,
     ) -> CommandResult:
         """Run a shell snippet with this task's environment, chdir and become
         (``become=False``: as the login user even when the task becomes)."""
         body = shell_body(script, env=self.environment if env else None, chdir=chdir)
         command = f"{executable} -c {shlex.quote(body)}"
-        return self.run_raw(command, stdin=stdin, become=None if become is False else self.become)
+        return self.run_raw(
+            command, stdin=stdin, become=None if become is False else self.become, hooks=hooks
+        )
 
     def run_raw(
-        self, command: str, *, stdin: bytes | None = None, become: Become | None = None
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        become: Become | None = None,
+        hooks: bool = True,
     ) -> CommandResult:
-        """``command`` as is through the login shell (through sudo when ``become``)."""
+        """``command`` as is through the login shell (through sudo when ``become``);
+        ``hooks=False``: its output is not streamed or kept under --out-dir."""
         transport = self.connect()
-        out_line, out_file = self.output_hooks("stdout") if self.output_hooks else (None, None)
-        err_line, err_file = self.output_hooks("stderr") if self.output_hooks else (None, None)
+        output_hooks = self.output_hooks if hooks else None
+        out_line, out_file = output_hooks("stdout") if output_hooks else (None, None)
+        err_line, err_file = output_hooks("stderr") if output_hooks else (None, None)
         try:
             return transport.run(
                 command,

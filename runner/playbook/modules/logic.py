@@ -21,8 +21,11 @@ def debug(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 
 
 def set_fact(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """The facts, and whether they also go to the fact cache (``cacheable``), in the
+    result keys Ansible's set_fact uses."""
     facts = {k: v for k, v in args.items() if k != "cacheable"}
-    return {"changed": False, "ansible_facts": facts}
+    cacheable = as_bool(args.get("cacheable"))
+    return {"changed": False, "ansible_facts": facts, "_ansible_facts_cacheable": cacheable}
 
 
 def fail(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
