@@ -93,10 +93,11 @@ class HostVars(Mapping):
     def __getitem__(self, name: str) -> dict[str, Any]:
         host = self._scope.hosts.get(name)
         if host is None:
-            cached = self._scope.facts.cached(name)
-            if not cached:  # delegate_facts can give facts to localhost outside the inventory
+            # delegate_facts can give facts to localhost outside the inventory
+            cached, facts = self._scope.facts.cached(name), self._scope.facts.of(name)
+            if not cached and not facts:
                 raise KeyError(name)
-            return {**cached, "ansible_facts": ansible_facts(cached)}
+            return {**cached, **facts, "ansible_facts": ansible_facts(cached)}
         return self._scope.host_layer(host)
 
     def __iter__(self) -> Iterator[str]:
