@@ -262,3 +262,36 @@ def test_fact_cache_variables_and_precedence():
     assert variables["ansible_hostname"] == "play"
     assert variables["ansible_facts"]["os_family"] == "Debian"
     assert variables["ansible_facts"]["hostname"] == "{{ evil }}"  # data: never rendered
+
+
+def test_gathering_task_first_with_the_plays_become_and_failures_leave_the_play(tmp_path):
+    """Fake hosts: the implicit task runs first, as the play's become user; a host whose
+    fact script fails is out of the play (failed in the recap), the others go on."""
+    from runner.playbook.events import TaskStarted
+    from tests.fakes import FakeFleet, default_responder, run_playbook, shell_text
+
+    def responder(host: str, command: str) -> tuple[int, str, str]:
+        text = shell_text(command)
+        if text.startswith("M="):
+            if host == "bad":
+                return 127, "", "sh: not found"
+            marker = text.split("\n", 1)[0][2:]
+            return 0, f"{marker} uname\nLinux\n6.1\n#1\nx86_64\n{host}\n", ""
+        return default_responder(host, command)
+
+    fleet = FakeFleet(["good", "bad"], responder=responder)
+    text = "- hosts: all\n  become: true\n  become_user: app\n  tasks:\n"
+    text += "    - shell: echo {{ ansible_hostname }}\n"
+    summary, recorder = run_playbook(fleet, text, tmp_path, gathering="implicit")
+    started = [e.task for e in recorder.of_type(TaskStarted)]
+    assert started == ["Gathering Facts", "shell"]
+    assert fleet.runs[0].become is not None and fleet.runs[0].become.user == "app"
+    assert fleet.commands("good")[-1] == "echo good"
+    assert len(fleet.commands("bad")) == 1  # only the fact script
+    assert (summary.recap["good"].ok, summary.recap["bad"].failed) == (2, 1)
+    # gather_facts: false and gathering=explicit: no script at all
+    quiet = FakeFleet(["one"])
+    run_playbook(quiet, "- hosts: all\n  gather_facts: false\n  tasks: []\n", tmp_path,
+                 gathering="implicit")  # fmt: skip
+    run_playbook(quiet, "- hosts: all\n  tasks: []\n", tmp_path, gathering="explicit")
+    assert quiet.commands("one") == []

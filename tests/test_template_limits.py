@@ -295,7 +295,7 @@ def test_adhoc_undefined_inside_a_list_fails_the_host(make_fleet, cli):
 @pytest.mark.sshd
 def test_json_and_out_dir_take_values_json_has_no_type_for(make_fleet, cli, tmp_path):
     fleet = make_fleet(1)
-    book = write(tmp_path / "site.yml", "- hosts: all\n  tasks:\n"
+    book = write(tmp_path / "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
                  "    - debug: {msg: '{{ cycler }}'}\n    - debug: {msg: '{{ 1e308 * 10 }}'}\n")  # fmt: skip
     res = cli("play", *fleet.args(), "--json", "--out-dir", str(tmp_path / "out"), str(book))
     assert res.exit_code == 0, res

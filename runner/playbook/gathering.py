@@ -103,6 +103,9 @@ def gather_task(play: Play, default_subset: tuple[str, ...] | None) -> Task:
         line=play.line,
         name=GATHER_TASK_NAME,
         timeout=play.gather_timeout,
+        become=play.become,
+        become_user=play.become_user,
+        environment=dict(play.environment),
         tags=frozenset({"always"}),
         index=0,
     )
@@ -112,77 +115,22 @@ def gather_task(play: Play, default_subset: tuple[str, ...] | None) -> Task:
 
 #: Fact names (without ``ansible_``) that runner gathers; ansible_<name> reads a fact.
 FACT_NAMES = frozenset(
-    [
-        "all_ipv4_addresses",
-        "all_ipv6_addresses",
-        "architecture",
-        "bios_date",
-        "bios_vendor",
-        "bios_version",
-        "board_name",
-        "board_vendor",
-        "date_time",
-        "default_ipv4",
-        "default_ipv6",
-        "distribution",
-        "distribution_file_parsed",
-        "distribution_file_path",
-        "distribution_file_variety",
-        "distribution_major_version",
-        "distribution_minor_version",
-        "distribution_release",
-        "distribution_version",
-        "dns",
-        "domain",
-        "effective_group_id",
-        "effective_user_id",
-        "env",
-        "fqdn",
-        "hostname",
-        "interfaces",
-        "kernel",
-        "kernel_version",
-        "lsb",
-        "machine",
-        "machine_id",
-        "memfree_mb",
-        "memory_mb",
-        "memtotal_mb",
-        "mounts",
-        "nodename",
-        "os_family",
-        "pkg_mgr",
-        "processor",
-        "processor_cores",
-        "processor_count",
-        "processor_nproc",
-        "processor_threads_per_core",
-        "processor_vcpus",
-        "product_name",
-        "product_version",
-        "python",
-        "python_version",
-        "real_group_id",
-        "real_user_id",
-        "selinux",
-        "service_mgr",
-        "swapfree_mb",
-        "swaptotal_mb",
-        "system",
-        "system_vendor",
-        "user_dir",
-        "user_gecos",
-        "user_gid",
-        "user_id",
-        "user_shell",
-        "user_uid",
-        "userspace_architecture",
-        "userspace_bits",
-        "virtualization_role",
-        "virtualization_tech_guest",
-        "virtualization_tech_host",
-        "virtualization_type",
-    ]
+    """all_ipv4_addresses all_ipv6_addresses apparmor architecture bios_date bios_vendor
+    bios_version board_asset_tag board_name board_serial board_vendor board_version
+    chassis_asset_tag chassis_serial chassis_vendor chassis_version cmdline date_time
+    default_ipv4 default_ipv6 distribution distribution_file_parsed distribution_file_path
+    distribution_file_variety distribution_major_version distribution_minor_version
+    distribution_release distribution_version dns domain effective_group_id
+    effective_user_id env fips form_factor fqdn hostname interfaces kernel kernel_version
+    lsb machine machine_id memfree_mb memory_mb memtotal_mb mounts nodename os_family
+    pkg_mgr proc_cmdline processor processor_cores processor_count processor_nproc
+    processor_threads_per_core processor_vcpus product_name product_serial product_uuid
+    product_version python python_version real_group_id real_user_id selinux service_mgr
+    ssh_host_key_dsa_public ssh_host_key_ecdsa_public ssh_host_key_ed25519_public
+    ssh_host_key_rsa_public swapfree_mb swaptotal_mb system system_vendor user_dir
+    user_gecos user_gid user_id user_shell user_uid userspace_architecture userspace_bits
+    virtualization_role virtualization_tech_guest virtualization_tech_host
+    virtualization_type""".split()  # noqa: SIM905 (a word list reads better)
 )
 _READ = re.compile(r"\bansible_(facts\b|[a-z0-9_]+)")
 

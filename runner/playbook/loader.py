@@ -124,6 +124,9 @@ class _Loader(TaskLoader):
             gather_facts=gather[0],
             gather_subset=gather[1],
             gather_timeout=gather[2],
+            become=data.get("become"),
+            become_user=opt_str(data.get("become_user")),
+            environment=self._mapping(data, "environment", path),
         )
         inherited = Inherited(
             become=data.get("become"),

@@ -99,6 +99,10 @@ class Play:
     gather_facts: bool | None = None  # None: not set (the gathering setting decides)
     gather_subset: tuple[str, ...] | None = None
     gather_timeout: float | None = None
+    # what the play's own keywords give its implicit Gathering Facts task
+    become: Any = None
+    become_user: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
 
     def all_tasks(self) -> Iterator[Task]:
         """Every task in document order (block, rescue, always, depth first)."""

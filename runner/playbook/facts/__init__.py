@@ -53,6 +53,7 @@ def parse_facts(sections: Mapping[str, str], wanted: set[str]) -> dict[str, Any]
     for name, step in steps:
         if name in wanted:
             facts.update(step())
+    facts.update(system.small_facts(sections, wanted))
     return facts
 
 

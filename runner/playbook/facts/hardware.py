@@ -165,17 +165,31 @@ def mount_facts(sections: Sections) -> dict[str, Any]:
     return {"mounts": mounts}
 
 
+# SMBIOS chassis types, by number (Ansible's form_factor)
+_CHASSIS = (
+    "Unknown", "Other", "Unknown", "Desktop", "Low Profile Desktop", "Pizza Box",
+    "Mini Tower", "Tower", "Portable", "Laptop", "Notebook", "Hand Held", "Docking Station",
+    "All In One", "Sub Notebook", "Space-saving", "Lunch Box", "Main Server Chassis",
+    "Expansion Chassis", "Sub Chassis", "Bus Expansion Chassis", "Peripheral Chassis",
+    "RAID Chassis", "Rack Mount Chassis", "Sealed-case PC", "Multi-system", "CompactPCI",
+    "AdvancedTCA", "Blade", "Blade Enclosure", "Tablet", "Convertible", "Detachable",
+    "IoT Gateway", "Embedded PC", "Mini PC", "Stick PC",
+)  # fmt: skip
+
+
 def dmi_facts(sections: Sections) -> dict[str, Any]:
     """DMI names from /sys (``NA`` where unreadable, as Ansible says)."""
-    names = {"product_name": "product_name", "sys_vendor": "system_vendor",
-             "product_version": "product_version", "bios_vendor": "bios_vendor",
-             "bios_version": "bios_version", "bios_date": "bios_date",
-             "board_vendor": "board_vendor", "board_name": "board_name"}  # fmt: skip
+    names = {"sys_vendor": "system_vendor", "chassis_type": "form_factor"}
     facts: dict[str, Any] = {}
     for line in (sections.get("dmi") or "").splitlines():
-        key, _, value = line.partition("=")
-        if key in names:
-            facts[names[key]] = value.strip() or "NA"
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.strip() or "NA"
+        if key == "chassis_type" and value.isdigit():
+            number = int(value)
+            value = _CHASSIS[number] if number < len(_CHASSIS) else f"unknown ({value})"
+        facts[names.get(key, key)] = value
     return facts
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 _PRELUDE = r"""s() { printf '\n%s %s\n' "$M" "$1"; }
 f() { if [ -f "$1" ]; then s "file:$1"; cat "$1" 2>/dev/null; fi; }
 e() { for p in "$@"; do if [ -e "$p" ]; then echo "$p"; fi; done; }
+r() { if read -r v 2>/dev/null < "$1"; then printf '%s\n' "$v"; else printf '%s\n' "$2"; fi; }
 """
 
 SECTIONS: dict[str, str] = {
@@ -36,6 +37,15 @@ s empty; e /etc/arch-release /etc/vmware-release
 """,
     "lsb": r"""s lsb; lsb_release -a 2>/dev/null
 """,
+    "apparmor": r"""s apparmor; e /sys/kernel/security/apparmor
+""",
+    "cmdline": r"""f /proc/cmdline
+""",
+    "fips": r"""s fips; r /proc/sys/crypto/fips_enabled
+""",
+    "ssh_pub_keys": r"""for p in /etc/ssh /etc/openssh /etc; do for a in dsa rsa ecdsa ed25519; do
+ f "$p/ssh_host_${a}_key.pub"; done; done
+""",
     "user": r"""s user; echo "${LOGNAME:-${USER:-${LNAME:-${USERNAME:-}}}}"; id -ru; id -u; id -rg
 n=$(echo "${LOGNAME:-${USER:-${LNAME:-${USERNAME:-$(id -un)}}}}")
 getent passwd "$n" 2>/dev/null || getent passwd "$(id -u)" 2>/dev/null || grep "^$n:" /etc/passwd
@@ -47,7 +57,7 @@ getent passwd "$n" 2>/dev/null || getent passwd "$(id -u)" 2>/dev/null || grep "
     "date_time": r"""s date; LC_ALL=C date '+%Y|%m|%A|%w|%W|%d|%H|%M|%S|%s|%Z|%z|%N'
 y=$(date +%Y); date -d "$y-01-01 12:00" '+%Z|%z' 2>/dev/null; date -d "$y-07-01 12:00" '+%Z|%z' 2>/dev/null
 """,
-    "service_mgr": r"""s proc1; cat /proc/1/comm 2>/dev/null || ps -p 1 -o comm 2>/dev/null | tail -n 1
+    "service_mgr": r"""s proc1; r /proc/1/comm "$(ps -p 1 -o comm 2>/dev/null | tail -n 1)"
 s init; readlink /sbin/init 2>/dev/null
 s svc; e /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/ /etc/init/ /sbin/openrc \
  /etc/init.d/ /etc/dinit.d/
@@ -84,8 +94,10 @@ while read -r d m t _; do case "$d" in /*|\\*|*:/*) if [ "$t" != none ]; then
  printf '%s|' "$m"; stat -f -c '%S|%s|%b|%a|%c|%d' "$(printf '%b' "$m")" 2>/dev/null || echo; fi;;
  esac; done
 s dmi; for k in product_name sys_vendor product_version bios_vendor bios_version bios_date \
- board_vendor board_name product_family; do printf '%s=' "$k"
- cat "/sys/devices/virtual/dmi/id/$k" 2>/dev/null || echo "NA"; done
+ board_vendor board_name board_asset_tag board_serial board_version chassis_asset_tag \
+ chassis_serial chassis_vendor chassis_version chassis_type product_serial product_uuid; do
+ printf '%s=' "$k"
+ r "/sys/devices/virtual/dmi/id/$k" NA; done
 """,
     "virtual": r"""f /proc/1/cgroup
 s environ1; { tr '\000' '\n' < /proc/1/environ; } 2>/dev/null | grep '^container='
@@ -95,7 +107,7 @@ s vxid; grep '^VxID:' /proc/self/status 2>/dev/null
 s modules; grep -E '^(kvm|vboxdrv|virtio) ' /proc/modules 2>/dev/null
 s vcpu; grep -E '^(vendor_id|model name|machine)[[:space:]]*:' /proc/cpuinfo 2>/dev/null
 s vdmi; for k in product_name sys_vendor product_family bios_vendor; do printf '%s=' "$k"
- cat "/sys/devices/virtual/dmi/id/$k" 2>/dev/null || echo; done
+ r "/sys/devices/virtual/dmi/id/$k"; done
 s dmidecode; dmidecode -s system-product-name 2>/dev/null
 if [ -d /rhev/ ]; then s vdsm; cat /proc/[0-9]*/comm 2>/dev/null | grep -E '^vdsmd?$'; fi
 """,
@@ -104,13 +116,13 @@ s route6; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null
 if command -v ip >/dev/null 2>&1; then for d in /sys/class/net/*; do
  [ -d "$d" ] || continue; n=${d##*/}; s "iface:$n"
  for k in address mtu operstate type speed flags; do
-  if [ -e "$d/$k" ]; then printf '%s=' "$k"; cat "$d/$k" 2>/dev/null || echo; fi; done
- if [ -e "$d/device" ]; then echo "pciid=$(basename "$(readlink "$d/device")")"; fi
+  if [ -e "$d/$k" ]; then printf '%s=' "$k"; r "$d/$k"; fi; done
+ if [ -e "$d/device" ]; then l=$(readlink "$d/device"); echo "pciid=${l##*/}"; fi
  if [ -e "$d/device/driver/module" ]; then
-  echo "module=$(basename "$(readlink -f "$d/device/driver/module")")"; fi
+  l=$(readlink -f "$d/device/driver/module"); echo "module=${l##*/}"; fi
  if [ -e "$d/bridge" ]; then echo "bridge=$(cd "$d/brif" 2>/dev/null && echo *)"
-  printf 'bridge_id='; cat "$d/bridge/bridge_id" 2>/dev/null || echo
-  printf 'stp_state='; cat "$d/bridge/stp_state" 2>/dev/null || echo; fi
+  printf 'bridge_id='; r "$d/bridge/bridge_id"
+  printf 'stp_state='; r "$d/bridge/stp_state"; fi
  echo "@primary"; ip addr show primary dev "$n" 2>/dev/null || ip addr show dev "$n"
  echo "@secondary"; ip addr show secondary dev "$n" 2>/dev/null; done; fi
 """,

@@ -36,7 +36,8 @@ VALID = MINIMAL | {
 READ = frozenset(
     {
         "platform", "distribution", "lsb", "user", "env", "dns", "date_time", "service_mgr",
-        "pkg_mgr", "python", "selinux", "hardware", "virtual", "network",
+        "pkg_mgr", "python", "selinux", "hardware", "virtual", "network", "apparmor", "fips",
+        "ssh_pub_keys", "cmdline",
     }
 )  # fmt: skip
 # Ansible gathers what a collector needs too (required_facts).

@@ -293,6 +293,57 @@ def python_facts(sections: Sections) -> dict[str, Any]:
     }
 
 
+def small_facts(sections: Sections, wanted: set[str]) -> dict[str, Any]:
+    """apparmor, fips and the SSH host public keys (Ansible's first key directory of
+    /etc/ssh, /etc/openssh, /etc)."""
+    facts: dict[str, Any] = {}
+    if "apparmor" in wanted:
+        enabled = bool((sections.get("apparmor") or "").strip())
+        facts["apparmor"] = {"status": "enabled" if enabled else "disabled"}
+    data = (sections.get("file:/proc/cmdline") or "").strip()
+    if "cmdline" in wanted and data:
+        facts["cmdline"], facts["proc_cmdline"] = _cmdline(data)
+    if "fips" in wanted:
+        facts["fips"] = (sections.get("fips") or "").strip() == "1"
+    if "ssh_pub_keys" in wanted:
+        keys: dict[str, str] = {}
+        for folder in ("/etc/ssh", "/etc/openssh", "/etc"):
+            for algo in ("dsa", "rsa", "ecdsa", "ed25519"):
+                name = f"ssh_host_key_{algo}_public"
+                if name in keys:
+                    return {**facts, **keys}
+                words = (sections.get(f"file:{folder}/ssh_host_{algo}_key.pub") or "").split()
+                if len(words) >= 2:
+                    keys[name], keys[f"{name}_keytype"] = words[1], words[0]
+        facts.update(keys)
+    return facts
+
+
+def _cmdline(data: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """/proc/cmdline -> (cmdline: the last value of each key, proc_cmdline: repeated keys
+    as lists); a word without ``=`` is True."""
+    import shlex
+
+    last: dict[str, Any] = {}
+    every: dict[str, Any] = {}
+    try:
+        pieces = shlex.split(data, posix=False)
+    except ValueError:
+        return {}, {}
+    for piece in pieces:
+        key, sep, value = piece.partition("=")
+        if not sep:
+            last[key] = every[key] = True
+            continue
+        last[key] = value
+        if key in every:
+            old = every[key]
+            every[key] = [*old, value] if isinstance(old, list) else [old, value]
+        else:
+            every[key] = value
+    return last, every
+
+
 def selinux_facts(sections: Sections) -> dict[str, Any]:
     """SELinux from /sys/fs/selinux and /etc/selinux/config."""
     lines = _lines(sections, "selinux")
