@@ -295,3 +295,20 @@ def test_gathering_task_first_with_the_plays_become_and_failures_leave_the_play(
                  gathering="implicit")  # fmt: skip
     run_playbook(quiet, "- hosts: all\n  tasks: []\n", tmp_path, gathering="explicit")
     assert quiet.commands("one") == []
+
+
+def test_gathering_settings_in_the_run_config():
+    from runner.cli.options import build_config
+    from runner.config import RunConfig
+    from runner.errors import ConfigError
+
+    config = RunConfig(gathering="smart", gather_subset=("!all", "network"))
+    assert RunConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="implicit, explicit, smart"):
+        RunConfig(gathering="always")
+    env = {"ANSIBLE_GATHERING": "Explicit", "ANSIBLE_GATHER_SUBSET": "!hardware,network"}
+    built = build_config({}, env)
+    assert (built.gathering, built.gather_subset) == ("explicit", ("!hardware", "network"))
+    assert build_config({}, {}).gathering == "implicit"
+    with pytest.raises(ConfigError, match="ANSIBLE_GATHER_SUBSET: Bad subset 'net'"):
+        build_config({}, {"ANSIBLE_GATHER_SUBSET": "net"})

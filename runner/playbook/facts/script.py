@@ -57,7 +57,8 @@ getent passwd "$n" 2>/dev/null || getent passwd "$(id -u)" 2>/dev/null || grep "
     "date_time": r"""s date; LC_ALL=C date '+%Y|%m|%A|%w|%W|%d|%H|%M|%S|%s|%Z|%z|%N'
 y=$(date +%Y); date -d "$y-01-01 12:00" '+%Z|%z' 2>/dev/null; date -d "$y-07-01 12:00" '+%Z|%z' 2>/dev/null
 """,
-    "service_mgr": r"""s proc1; r /proc/1/comm "$(ps -p 1 -o comm 2>/dev/null | tail -n 1)"
+    "service_mgr": r"""s proc1; if read -r v 2>/dev/null < /proc/1/comm; then echo "$v"
+ else ps -p 1 -o comm 2>/dev/null | tail -n 1; fi
 s init; readlink /sbin/init 2>/dev/null
 s svc; e /run/systemd/system/ /dev/.run/systemd/ /dev/.systemd/ /etc/init/ /sbin/openrc \
  /etc/init.d/ /etc/dinit.d/
