@@ -312,3 +312,25 @@ def test_gathering_settings_in_the_run_config():
     assert build_config({}, {}).gathering == "implicit"
     with pytest.raises(ConfigError, match="ANSIBLE_GATHER_SUBSET: Bad subset 'net'"):
         build_config({}, {"ANSIBLE_GATHER_SUBSET": "net"})
+
+
+def test_set_fact_in_a_loop_and_cacheable_across_plays(tmp_path):
+    from tests.fakes import FakeFleet, run_playbook
+
+    text = """\
+- hosts: all
+  tasks:
+    - set_fact:
+        x: "{{ item | upper }}"
+        cacheable: "{{ item == 'a' }}"
+      loop: [a, b]
+- hosts: all
+  tasks:
+    - assert:
+        that:
+          - x == 'B'
+          - ansible_facts.x == 'A'
+"""
+    summary, _ = run_playbook(FakeFleet(["one", "two"]), text, tmp_path)
+    assert not summary.any_failed, summary.recap
+    assert summary.recap["one"].ok == 2

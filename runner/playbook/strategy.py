@@ -272,6 +272,19 @@ class LinearBatch:
         )
         return outcomes
 
+    def _keep_facts(self, task: Task, host: str, result: Mapping[str, Any]) -> None:
+        """A result's ``ansible_facts``: set_fact's for the run (and the fact cache when
+        cacheable), any other module's (setup) for the fact cache. With delegate_facts
+        they belong to the host the task was delegated to."""
+        facts = result["ansible_facts"]
+        owner = task.delegate_to if task.delegate_facts and task.delegate_to else host
+        if task.module == "set_fact":
+            self.facts.set(owner, facts)
+            if result.get("_ansible_facts_cacheable"):
+                self.facts.cache(owner, facts)
+        else:
+            self.facts.cache(owner, facts)
+
     def _apply(self, task: Task, host: str, outcome: TaskOutcome) -> None:
         """Register, set facts, remember rescue details and handler notifications."""
         if outcome.status is Status.UNREACHABLE:
@@ -279,16 +292,11 @@ class LinearBatch:
         result = dict(outcome.result)
         if task.register:
             self.facts.set(host, {task.register: result})
-        facts = result.get("ansible_facts")
-        if isinstance(facts, Mapping) and outcome.status is not Status.FAILED:
-            # delegate_facts: the facts belong to the host the task was delegated to
-            owner = task.delegate_to if task.delegate_facts and task.delegate_to else host
-            if task.module == "set_fact":
-                self.facts.set(owner, facts)
-                if result.get("_ansible_facts_cacheable"):
-                    self.facts.cache(owner, facts)
-            else:  # setup: the fact cache, seen as ansible_facts and ansible_* names
-                self.facts.cache(owner, facts)
+        if outcome.status is not Status.FAILED:
+            items = result.get("results")
+            for one in [result, *(items if isinstance(items, list) else [])]:
+                if isinstance(one, Mapping) and isinstance(one.get("ansible_facts"), Mapping):
+                    self._keep_facts(task, host, one)
         if outcome.rescued:
             self.facts.set(
                 host,
