@@ -140,13 +140,13 @@ def main() -> int:
             for label, (m, target) in by_label.items():
                 what = "gather_facts (default)" if label == "gather" else "gather_facts: false"
                 print(f"| {name} | {what} | {m.wall:.2f} | {m.cpu:.2f} | {target:.2f} |")
-        print("\nWhat gathering adds, per host:")
-        print("| tool | wall ms (run / hosts) | client CPU ms | target CPU ms |")
+        print(f"\nWhat gathering adds: to the run's wall time, and CPU per host ({n} hosts)")
+        print("| tool | wall s (whole run) | client CPU ms/host | target CPU ms/host |")
         print("|---|---|---|---|")
         for name, by_label in results.items():
             (g, gt), (b, bt) = by_label["gather"], by_label["bare"]
             print(
-                f"| {name} | {1000 * (g.wall - b.wall) / n:.1f} | {1000 * (g.cpu - b.cpu) / n:.1f}"
+                f"| {name} | {g.wall - b.wall:.2f} | {1000 * (g.cpu - b.cpu) / n:.1f}"
                 f" | {1000 * (gt - bt) / n:.1f} |"
             )
         print(

@@ -76,7 +76,7 @@ if [ -e /usr/bin/dnf ]; then echo "dnf-real $(readlink -f /usr/bin/dnf)"; fi
 if [ -e /usr/bin/rpm ] && [ -e /usr/bin/apt-get ]; then
  /usr/bin/rpm -q --whatprovides /usr/bin/apt-get >/dev/null 2>&1 && echo apt_rpm; fi
 """,
-    "python": r"""s python; for p in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9 \
+    "python": r"""s python; for p in python3.13 python3.12 python3.11 python3.10 python3.9 \
  python3.8 /usr/bin/python3 python3; do
  x=$(command -v "$p" 2>/dev/null) && { echo "$x"; "$x" --version 2>&1; break; }; done
 """,
