@@ -297,21 +297,40 @@ def test_gathering_task_first_with_the_plays_become_and_failures_leave_the_play(
     assert quiet.commands("one") == []
 
 
-def test_gathering_settings_in_the_run_config():
+def test_gathering_settings_in_the_run_config(tmp_path):
+    import io
+
+    from runner.cli.environment import Environment
     from runner.cli.options import build_config
-    from runner.config import RunConfig
+    from runner.config import ProjectConfig, RunConfig
     from runner.errors import ConfigError
 
-    config = RunConfig(gathering="smart", gather_subset=("!all", "network"))
+    config = RunConfig(project=ProjectConfig(gathering="smart", gather_subset=("!all", "network")))
     assert RunConfig.from_dict(config.to_dict()) == config
+    assert (config.gathering, config.gather_subset) == ("smart", ("!all", "network"))
     with pytest.raises(ConfigError, match="implicit, explicit, smart"):
-        RunConfig(gathering="always")
+        ProjectConfig(gathering="always")
+
+    def built(environ: dict[str, str], cfg: str | None = None) -> RunConfig:
+        if cfg is not None:
+            (tmp_path / "ansible.cfg").write_text(cfg)
+        base = {"HOME": str(tmp_path / "home")}
+        return build_config(
+            {}, Environment(environ={**base, **environ}, cwd=str(tmp_path), stderr=io.StringIO())
+        )
+
     env = {"ANSIBLE_GATHERING": "Explicit", "ANSIBLE_GATHER_SUBSET": "!hardware,network"}
-    built = build_config({}, env)
-    assert (built.gathering, built.gather_subset) == ("explicit", ("!hardware", "network"))
-    assert build_config({}, {}).gathering == "implicit"
-    with pytest.raises(ConfigError, match="ANSIBLE_GATHER_SUBSET: Bad subset 'net'"):
-        build_config({}, {"ANSIBLE_GATHER_SUBSET": "net"})
+    config = built(env)
+    assert (config.gathering, config.gather_subset) == ("explicit", ("!hardware", "network"))
+    assert built({}).gathering == "implicit"
+    with pytest.raises(ConfigError, match="ANSIBLE_GATHER_SUBSET = 'net'.*Bad subset 'net'"):
+        built({"ANSIBLE_GATHER_SUBSET": "net"})
+    # the same settings from the project's ansible.cfg, an error naming its line
+    config = built({}, "[defaults]\ngathering = smart\ngather_subset = min\n")
+    assert (config.gathering, config.gather_subset) == ("smart", ("min",))
+    with pytest.raises(ConfigError, match="gather_subset") as bad:
+        built({}, "[defaults]\n\ngather_subset = hardwear\n")
+    assert bad.value.line == 3
 
 
 def test_set_fact_in_a_loop_and_cacheable_across_plays(tmp_path):

@@ -171,7 +171,7 @@ def to_subset(text: str, where: Where) -> tuple[str, ...]:
     """gather_subset: a list of Ansible's subset names (``!hardware,network``)."""
     from runner.playbook.facts.subsets import SubsetError, collectors, normalise
 
-    subset = tuple(normalise(text))
+    subset = tuple(normalise(list(to_list(text, where))))
     try:
         collectors(subset)
     except SubsetError as exc:
