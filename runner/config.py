@@ -135,6 +135,8 @@ class RunConfig:
     retries: int = 0  # extra connection attempts after a transient connect error
     command_timeout: float | None = None  # -t/--timeout, per host and command
     project: ProjectConfig = field(default_factory=ProjectConfig)
+    # --persist: seconds the connection keeper holds this run's connections (0: no keeper)
+    persist: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inventories", tuple(self.inventories))
@@ -165,6 +167,7 @@ class RunConfig:
             "retries": self.retries,
             "command_timeout": self.command_timeout,
             "project": _plain(self.project),
+            "persist": self.persist,
         }
 
     @classmethod
@@ -188,6 +191,7 @@ class RunConfig:
                 retries=int(data["retries"]),
                 command_timeout=data["command_timeout"],
                 project=ProjectConfig(**data["project"]),
+                persist=float(data.get("persist") or 0.0),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed run configuration: {exc}") from exc

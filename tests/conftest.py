@@ -28,6 +28,12 @@ from runner.testing.fleet import (  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The connection keeper is on by default (60 s) outside CI: a developer's test run would
+# leave a keeper behind from every test that runs `runner run`. Tests are runs without
+# it, except the keeper's own (tests/test_keeper_e2e.py), which ask for it per run, each
+# with its own XDG_RUNTIME_DIR and a fixture that stops its keeper.
+os.environ["RUNNER_PERSIST"] = "0"
+
 
 def require_sshd() -> None:
     """Skip (or, under CI=true, fail) when real-sshd tests cannot run here."""

@@ -73,6 +73,8 @@ cli.lazy_commands.update(
     {
         "run": "runner.cli.run:run_command",
         "_worker": "runner.cli.worker:worker_command",
+        "keeper": "runner.cli.keeper:keeper_group",
+        "_keeper": "runner.cli.keeper:keeper_daemon",
         "inventory": "runner.cli.inventory:inventory_command",
         "play": "runner.cli.play:play_command",
         "copy": "runner.cli.transfer:copy_command",

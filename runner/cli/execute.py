@@ -16,6 +16,7 @@ from runner.config import RunConfig
 from runner.engine.job import Job
 from runner.errors import ConfigError
 from runner.events import Notice
+from runner.executors.base import Executor
 from runner.models import Host
 
 SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
@@ -83,6 +84,31 @@ def make_out_dir(config: RunConfig) -> None:
         os.makedirs(config.output.out_dir, exist_ok=True)
 
 
+def choose_executor(env: Environment, config: RunConfig, hosts: int | None) -> Executor:
+    """Who carries the run out: ``--procs N`` workers when asked for; else the connection
+    keeper (runner.executors.keeper) unless ``--persist 0``; else this process, or
+    workers by default above 1,000 hosts. ``hosts`` None: a playbook (one process)."""
+    from runner.executors.inprocess import InProcessExecutor, connection_factory
+    from runner.executors.procs import ProcsExecutor, default_procs
+
+    prompt = PassphrasePrompt(env)
+    if hosts is None:
+        procs = 1
+    else:
+        procs = config.procs if config.procs is not None else default_procs(hosts)
+
+    def fallback() -> Executor:
+        if procs > 1:
+            return ProcsExecutor(procs, ask_passphrase=prompt)
+        return InProcessExecutor(connection_factory(prompt))
+
+    if config.persist > 0 and not (config.procs and config.procs > 1):
+        from runner.executors.keeper.client import KeeperExecutor
+
+        return KeeperExecutor(env.environ, fallback, ask_passphrase=prompt)
+    return fallback()
+
+
 def execute_host_job(
     env: Environment,
     config: RunConfig,
@@ -99,22 +125,13 @@ def execute_host_job(
     command's name and what was typed)."""
     from runner.cli.rerun import record_run
     from runner.executors import Run
-    from runner.executors.base import Executor
-    from runner.executors.inprocess import InProcessExecutor, connection_factory
-    from runner.executors.procs import ProcsExecutor, default_procs
     from runner.output.compose import fan_out, host_job_sinks, stop_sinks
     from runner.overrides import override_notices
 
     job.check(hosts)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    procs = config.procs if config.procs is not None else default_procs(len(hosts))
-    prompt = PassphrasePrompt(env)
-    executor: Executor
-    if procs > 1:
-        executor = ProcsExecutor(procs, ask_passphrase=prompt)
-    else:
-        executor = InProcessExecutor(connection_factory(prompt))
+    executor = choose_executor(env, config, len(hosts))
     sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":

@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from runner.cli.environment import Environment
+from runner.cli.persist import persist_seconds
 from runner.config import (
     BECOME_PASSWORD,
     DEFAULT_FORKS,
@@ -139,6 +140,14 @@ def connection_options(func: Callable) -> Callable:
             metavar="S",
             help="Send a keepalive every S seconds; 3 unanswered end the connection "
             "[default: ssh_config ServerAliveInterval, else off].",
+        ),
+        click.option(
+            "--persist",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="S",
+            help="Keep this run's connections open S seconds for the next run (the "
+            "connection keeper; 0: off; env RUNNER_PERSIST) [default: 60, 0 under CI=true].",
         ),
         click.option(
             "-b",
@@ -280,6 +289,7 @@ def build_config(
         retries=settings["retries"],
         command_timeout=settings["command_timeout"],
         project=project_config(settings),
+        persist=persist_seconds(params.get("persist"), env.environ),
     )
 
 

@@ -12,7 +12,6 @@ import click
 from runner.cli.environment import Environment
 from runner.cli.execute import check_connections, make_out_dir
 from runner.cli.options import (
-    PassphrasePrompt,
     build_config,
     configure_logging,
     connection_options,
@@ -115,11 +114,10 @@ def _run(
 ) -> int:
     """Connect as `runner run` does (same transports, credentials asked once, keys loaded
     before the first connection, bastion connections closed at the end) and run."""
-    from runner.cli.execute import HOST_KEY_OFF
+    from runner.cli.execute import HOST_KEY_OFF, choose_executor
     from runner.cli.rerun import record_run
     from runner.events import Notice
     from runner.executors import Run
-    from runner.executors.inprocess import InProcessExecutor, connection_factory
     from runner.output.compose import fan_out, playbook_sinks, stop_sinks
     from runner.overrides import override_notices
     from runner.playbook.hosts import play_hosts
@@ -135,7 +133,7 @@ def _run(
     _check_local_names(per_play, list(all_hosts), config.output.out_dir)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    executor = InProcessExecutor(connection_factory(PassphrasePrompt(env)))
+    executor = choose_executor(env, config, None)
     sinks = playbook_sinks(config.output, sorted(all_hosts), env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":
