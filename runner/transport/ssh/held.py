@@ -241,6 +241,9 @@ class HeldSSHTransport(SSHTransport):
         self._transport = None
         label = f"{self.settings.user}@{self.where}"
         self.factory.store.give(self._key, transport, label, self.host.name, self.factory.persist)
+        # A Keepalive thread keeps this object (its on_dead callback) for the connection's
+        # life: let go of the run's context, which holds its password and decrypted keys.
+        self.context = self.factory = None  # type: ignore[assignment]
 
 
 class HeldBastionPool(BastionPool):

@@ -1,0 +1,123 @@
+"""The keeper's pieces without sshd: the store of held connections, the runtime folder's
+checks, the executor choice and the persist setting."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from runner.cli.persist import persist_seconds
+from runner.errors import ConfigError
+from runner.executors.keeper.paths import KeeperUnavailable, private_dir, runtime_dir, socket_path
+from runner.executors.keeper.pool import Pool
+
+
+class FakeConnection:
+    def __init__(self, active: bool = True) -> None:
+        self.active = active
+        self.closed = 0
+
+    def is_active(self) -> bool:
+        return self.active
+
+    def close(self) -> None:
+        self.closed += 1
+        self.active = False
+
+
+def test_a_held_connection_serves_one_host_at_a_time():
+    pool = Pool()
+    one, two = FakeConnection(), FakeConnection()
+    pool.give("k", one, "u@a:22", "web1", 60)
+    pool.give("k", two, "u@a:22", "web2", 60)
+    taken = {id(pool.take("k")), id(pool.take("k"))}
+    assert taken == {id(one), id(two)}
+    assert pool.take("k") is None
+    assert pool.take("other") is None
+
+
+def test_reap_closes_what_expired_or_the_server_closed():
+    pool = Pool()
+    fresh, old, dead = FakeConnection(), FakeConnection(), FakeConnection()
+    pool.give("a", fresh, "u@a:22", "web1", 60)
+    pool.give("b", old, "u@b:22", "web2", 1)
+    pool.give("c", dead, "u@c:22", "web3", 60)
+    dead.active = False
+    gate = FakeConnection()
+    pool.keep_bastion("gw", gate, "bastion u@gw:22", 1)
+    import time
+
+    remaining = pool.reap(time.monotonic() + 2)
+    assert remaining == 1
+    assert (fresh.closed, old.closed, dead.closed, gate.closed) == (0, 1, 1, 1)
+    assert pool.take("a") is fresh
+    assert [r["host"] for r in pool.listing()] == []
+
+
+def test_a_replaced_bastion_closes_the_old_one_and_close_all_closes_everything():
+    pool = Pool()
+    first, second, host = FakeConnection(), FakeConnection(), FakeConnection()
+    pool.keep_bastion("gw", first, "bastion u@gw:22", 60)
+    pool.keep_bastion("gw", first, "bastion u@gw:22", 60)  # refreshed: stays open
+    assert first.closed == 0
+    pool.keep_bastion("gw", second, "bastion u@gw:22", 60)
+    assert first.closed == 1 and pool.bastion("gw") is second
+    pool.give("h", host, "u@h:22", "web1", 60)
+    assert [r["kind"] for r in pool.listing()] == ["bastion", "host"]
+    pool.close_all()
+    assert (second.closed, host.closed) == (1, 1)
+    assert pool.count() == 0
+
+
+def test_the_runtime_folder_must_be_private_and_ours(tmp_path):
+    env = {"XDG_RUNTIME_DIR": str(tmp_path)}
+    assert runtime_dir(env) == str(tmp_path / "runner")
+    assert runtime_dir({}) == f"/tmp/runner-{os.getuid()}"
+    assert runtime_dir({"XDG_RUNTIME_DIR": "relative"}) == f"/tmp/runner-{os.getuid()}"
+    path = socket_path(env)
+    assert os.path.dirname(path) == str(tmp_path / "runner")
+    assert (tmp_path / "runner").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "runner").chmod(0o750)
+    with pytest.raises(KeeperUnavailable, match="open to others"):
+        socket_path(env)
+    open_dir = tmp_path / "link-target"
+    open_dir.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(open_dir)
+    with pytest.raises(KeeperUnavailable, match="not a folder"):
+        private_dir(str(tmp_path / "link"))
+    if os.geteuid() == 0:
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, 65534, 65534)
+        with pytest.raises(KeeperUnavailable, match="belongs to uid 65534"):
+            private_dir(str(theirs))
+
+
+def test_a_socket_path_too_long_for_unix_sockets_is_refused(tmp_path):
+    deep = tmp_path / ("x" * 120)
+    deep.mkdir()
+    with pytest.raises(KeeperUnavailable, match="too long"):
+        socket_path({"XDG_RUNTIME_DIR": str(deep)})
+
+
+@pytest.mark.parametrize("text", ["soon", "-1", "inf", "nan"])
+def test_runner_persist_must_be_seconds(text):
+    with pytest.raises(ConfigError, match="RUNNER_PERSIST"):
+        persist_seconds(None, {"RUNNER_PERSIST": text})
+
+
+def test_an_explicit_procs_or_persist_0_runs_without_the_keeper():
+    from runner.cli.environment import Environment
+    from runner.cli.execute import choose_executor
+    from runner.config import RunConfig
+    from runner.executors.inprocess import InProcessExecutor
+    from runner.executors.keeper.client import KeeperExecutor
+    from runner.executors.procs import ProcsExecutor
+
+    env = Environment(environ={})
+    assert isinstance(choose_executor(env, RunConfig(persist=60), 10), KeeperExecutor)
+    assert isinstance(choose_executor(env, RunConfig(persist=60), None), KeeperExecutor)
+    assert isinstance(choose_executor(env, RunConfig(persist=0), 10), InProcessExecutor)
+    assert isinstance(choose_executor(env, RunConfig(persist=60, procs=2), 10), ProcsExecutor)
+    assert isinstance(choose_executor(env, RunConfig(persist=60, procs=1), 10), KeeperExecutor)
