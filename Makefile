@@ -69,6 +69,7 @@ $(BENCH_VENV)/.installed:
 bench: venv sshd bench-deps
 	$(PY) bench/fleet.py --write
 	$(PY) bench/marginal.py --write
+	$(PY) bench/keeper.py --write
 
 clean:
 	rm -rf $(VENV) .venv-bench build *.egg-info .pytest_cache

@@ -298,3 +298,35 @@ def test_the_keeper_socket_speaks_only_json_lines(keeper, fleet):
         sock.settimeout(10)
         assert sock.recv(100) == b""
     assert len(keeper.pids()) == 1
+
+
+def test_hosts_behind_a_bastion_reuse_both_connections(keeper, make_fleet, ssh_root, client_key):
+    """The bastion's connection is held too: the second run logs in nowhere."""
+    bastion = SSHServer(
+        ssh_root / f"keeper-bastion-{os.getpid()}",
+        client_key,
+        extra_config="LogLevel VERBOSE\nAllowTcpForwarding yes\n",
+    ).start()
+    try:
+        target = SSHServer(
+            ssh_root / f"keeper-target-{os.getpid()}", client_key, extra_config="LogLevel VERBOSE"
+        ).start()
+        try:
+            fleet = make_fleet(4, server=target)
+            jump = ["-J", f"{bastion.user}@127.0.0.1:{bastion.port}"]
+            first = keeper.run("run", *fleet.args(), *jump, "all", "echo $SSH_CLIENT")
+            assert first.exit_code == 0, first
+            assert "127.0.0.1 " in first.stdout
+            assert (logins(bastion), logins(target)) == (1, 4)
+            second = keeper.run("run", *fleet.args(), *jump, "all", "echo again")
+            assert second.exit_code == 0, second
+            assert (logins(bastion), logins(target)) == (1, 4)
+            assert f"bastion {bastion.user}@127.0.0.1:{bastion.port}" in keeper.status()
+            direct = keeper.run("run", *fleet.args(), "all", "true")  # no jump: not the same
+            assert direct.exit_code == 0
+            assert (logins(bastion), logins(target)) == (1, 8)
+        finally:
+            run_inprocess("keeper", "stop", env=keeper.env)
+            target.stop()
+    finally:
+        bastion.stop()

@@ -178,13 +178,17 @@ class KeeperExecutor(Executor):
     def _follow(self, run: Run, stream: Any, secrets: Secrets, sink: EventSink) -> Any:
         finished: dict[str, HostResult] = {}
         last: object = None
+        seen = False
         while True:
             try:
                 data = read_record(stream)
             except OSError:
                 data = None
             if data is None:
+                if not seen:  # it ended before the run began (its idle time ran out)
+                    return self._in_process(run, secrets, sink)
                 return self._keeper_died(run, finished, last, sink)
+            seen = True
             kind = data.get("type")
             if kind == "event":
                 event = decode_any_event(data["event"])

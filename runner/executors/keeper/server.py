@@ -134,6 +134,7 @@ class Keeper:
     # -- one client ----------------------------------------------------------------------
 
     def _serve_one(self, conn: socket.socket) -> None:
+        self.last_activity = time.monotonic()  # no idle exit under a client's feet
         try:
             uid = peer_uid(conn)
             if uid != os.getuid():  # before a byte is read

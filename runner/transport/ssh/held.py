@@ -260,11 +260,11 @@ class HeldBastionPool(BastionPool):
         key = ("bastion", hops_key(self.factory.identities, hops, context.password))
         held = self.factory.store.bastion(key)
         if held is not None and usable(context, held, hops[-1], host):
-            self._used[key] = (held, hop_label(hops))
+            self._used[key] = (held, hop_label(hops).removeprefix("bastion "))
             return held
         transport = super()._open(hops, host)
         forget_secrets(transport)
-        self._used[key] = (transport, hop_label(hops))
+        self._used[key] = (transport, hop_label(hops).removeprefix("bastion "))
         return transport
 
     def close(self) -> None:
