@@ -330,3 +330,71 @@ def test_hosts_behind_a_bastion_reuse_both_connections(keeper, make_fleet, ssh_r
             target.stop()
     finally:
         bastion.stop()
+
+
+def test_timeouts_are_the_same_and_the_connection_stays_held(keeper, fleet):
+    args = [*fleet.args(), "--json", "-t", "1", "web01", "sleep 30"]
+    without = run_inprocess("run", *args, env={**keeper.env, "RUNNER_PERSIST": "0"})
+    first = keeper.run("run", *args)
+    assert first.exit_code == without.exit_code == 2
+    (mine,), (theirs,) = (
+        [r for r in json_records(res.stdout) if r["type"] == "host"] for res in (first, without)
+    )
+    assert mine["error"] == theirs["error"] == "command timed out after 1s"
+    assert mine["error_kind"] == "timeout"
+    before = logins(fleet.server)
+    after = keeper.run("run", *fleet.args(), "web01", "echo next")
+    assert after.exit_code == 0 and "next" in after.stdout
+    assert logins(fleet.server) == before
+
+
+def test_a_host_key_replaced_in_known_hosts_is_not_reused(keeper, fleet):
+    """The held connection's key is checked again against this run's known_hosts: a
+    changed entry fails the host as it would without the keeper."""
+    assert keeper.run("run", *fleet.args(), "web01", "true").exit_code == 0
+    text = fleet.known_hosts.read_text()
+    other = subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(fleet.known_hosts) + ".k"],
+        check=True,
+    )
+    assert other.returncode == 0
+    fake = Path(str(fleet.known_hosts) + ".k.pub").read_text().split()[:2]
+    name = text.split()[0]
+    fleet.known_hosts.write_text(f"{name} {' '.join(fake)}\n")
+    before = logins(fleet.server)
+    done = keeper.run("run", *fleet.args(), "--json", "web01", "echo ran")
+    assert done.exit_code == 4, done
+    (host,) = [r for r in json_records(done.stdout) if r["type"] == "host"]
+    assert host["error_kind"] == "hostkey" and "ran" not in done.stdout
+    without = run_inprocess(
+        "run", *fleet.args(), "--json", "web01", "echo ran", env={"RUNNER_PERSIST": "0"}
+    )
+    (plain,) = [r for r in json_records(without.stdout) if r["type"] == "host"]
+    assert plain["error"] == host["error"]
+    assert logins(fleet.server) == before  # refused at the key, before authentication
+
+
+def test_secrets_reach_the_keeper_only_over_its_socket(keeper, fleet, tmp_path):
+    """An encrypted key's passphrase from RUNNER_KEY_PASSPHRASE: the keeper's command line,
+    environment and files never hold it, and the second run reuses the connection."""
+    key = tmp_path / "locked_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "Pass-4711-word", "-f", str(key)], check=True
+    )
+    auth = fleet.server.workdir / "authorized_keys"
+    auth.write_text(auth.read_text() + Path(f"{key}.pub").read_text())
+    args = ["-i", str(fleet.inventory), "--known-hosts", str(fleet.known_hosts)]
+    inventory = fleet.inventory.read_text().replace(str(fleet.server.client_key), str(key))
+    fleet.inventory.write_text(inventory)
+    env = {"RUNNER_KEY_PASSPHRASE": "Pass-4711-word"}
+    first = keeper.run("run", *args, "web01", "echo locked", **env)
+    assert first.exit_code == 0 and "locked" in first.stdout, first
+    before = logins(fleet.server)
+    again = keeper.run("run", *args, "web01", "echo locked", **env)
+    assert again.exit_code == 0 and logins(fleet.server) == before
+    (pid,) = keeper.pids()
+    for place in (f"/proc/{pid}/cmdline", f"/proc/{pid}/environ"):
+        assert b"Pass-4711-word" not in Path(place).read_bytes()
+    for path in (keeper.folder / "runner").iterdir():
+        if path.is_file():
+            assert b"Pass-4711-word" not in path.read_bytes()
