@@ -114,10 +114,18 @@ def test_an_explicit_procs_or_persist_0_runs_without_the_keeper():
     from runner.executors.inprocess import InProcessExecutor
     from runner.executors.keeper.client import KeeperExecutor
     from runner.executors.procs import ProcsExecutor
+    from runner.models import Host
 
     env = Environment(environ={})
-    assert isinstance(choose_executor(env, RunConfig(persist=60), 10), KeeperExecutor)
-    assert isinstance(choose_executor(env, RunConfig(persist=60), None), KeeperExecutor)
-    assert isinstance(choose_executor(env, RunConfig(persist=0), 10), InProcessExecutor)
-    assert isinstance(choose_executor(env, RunConfig(persist=60, procs=2), 10), ProcsExecutor)
-    assert isinstance(choose_executor(env, RunConfig(persist=60, procs=1), 10), KeeperExecutor)
+    hosts = [Host("web1"), Host("db1", {"ansible_connection": "local"})]
+    local = [Host("localhost", {"ansible_connection": "local"})]
+
+    def chosen(config: RunConfig, on: list[Host], **kw: bool) -> type:
+        return type(choose_executor(env, config, on, **kw))
+
+    assert chosen(RunConfig(persist=60), hosts) is KeeperExecutor
+    assert chosen(RunConfig(persist=60), hosts, playbook=True) is KeeperExecutor
+    assert chosen(RunConfig(persist=60), local) is InProcessExecutor  # nothing to keep
+    assert chosen(RunConfig(persist=0), hosts) is InProcessExecutor
+    assert chosen(RunConfig(persist=60, procs=2), hosts) is ProcsExecutor
+    assert chosen(RunConfig(persist=60, procs=1), hosts) is KeeperExecutor

@@ -168,7 +168,12 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        env={
+            "PYTHONPATH": str(REPO),
+            "PATH": "/usr/bin:/bin",
+            "HOME": "/tmp",
+            "RUNNER_PERSIST": "0",
+        },
         stdin=subprocess.DEVNULL,
         preexec_fn=limit,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.cli.environment import Environment
 from runner.cli.options import PassphrasePrompt, resolve_secrets
@@ -16,8 +16,10 @@ from runner.config import RunConfig
 from runner.engine.job import Job
 from runner.errors import ConfigError
 from runner.events import Notice
-from runner.executors.base import Executor
 from runner.models import Host
+
+if TYPE_CHECKING:
+    from runner.executors.base import Executor
 
 SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
 
@@ -84,25 +86,28 @@ def make_out_dir(config: RunConfig) -> None:
         os.makedirs(config.output.out_dir, exist_ok=True)
 
 
-def choose_executor(env: Environment, config: RunConfig, hosts: int | None) -> Executor:
+def choose_executor(
+    env: Environment, config: RunConfig, hosts: Sequence[Host], *, playbook: bool = False
+) -> Executor:
     """Who carries the run out: ``--procs N`` workers when asked for; else the connection
-    keeper (runner.executors.keeper) unless ``--persist 0``; else this process, or
-    workers by default above 1,000 hosts. ``hosts`` None: a playbook (one process)."""
+    keeper (runner.executors.keeper) unless ``--persist 0`` or no host needs SSH; else
+    this process, or workers by default above 1,000 hosts (a playbook: one process)."""
     from runner.executors.inprocess import InProcessExecutor, connection_factory
     from runner.executors.procs import ProcsExecutor, default_procs
 
     prompt = PassphrasePrompt(env)
-    if hosts is None:
+    if playbook:
         procs = 1
     else:
-        procs = config.procs if config.procs is not None else default_procs(hosts)
+        procs = config.procs if config.procs is not None else default_procs(len(hosts))
 
     def fallback() -> Executor:
         if procs > 1:
             return ProcsExecutor(procs, ask_passphrase=prompt)
         return InProcessExecutor(connection_factory(prompt))
 
-    if config.persist > 0 and not (config.procs and config.procs > 1):
+    over_ssh = any(h.connection != "local" for h in hosts)
+    if config.persist > 0 and over_ssh and not (config.procs and config.procs > 1):
         from runner.executors.keeper.client import KeeperExecutor
 
         return KeeperExecutor(env.environ, fallback, ask_passphrase=prompt)
@@ -131,7 +136,7 @@ def execute_host_job(
     job.check(hosts)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    executor = choose_executor(env, config, len(hosts))
+    executor = choose_executor(env, config, hosts)
     sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":

@@ -133,7 +133,7 @@ def _run(
     _check_local_names(per_play, list(all_hosts), config.output.out_dir)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    executor = choose_executor(env, config, None)
+    executor = choose_executor(env, config, list(all_hosts.values()), playbook=True)
     sinks = playbook_sinks(config.output, sorted(all_hosts), env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":
