@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import fleet as bench  # bench/fleet.py
@@ -171,6 +172,10 @@ def main() -> int:
         one_cpu = statistics.median(r.cpu for r in one)
         runner.run(args.held, 500, "true")
         held, rss, base = runner.held_memory()
+        pids = keeper_pids(runner.runtime)
+        idle_before = cpu_of(pids[0]) if pids else 0.0
+        time.sleep(10)
+        idle_cpu = (cpu_of(pids[0]) - idle_before) / 10 if pids else 0.0
         pssh = others.get(PSSH.label)
         lines += [
             HEADING,
@@ -207,6 +212,8 @@ def main() -> int:
             f"- memory: {held} connections held, keeper RSS {rss / 1024:.1f} MiB "
             f"({base / 1024:.1f} MiB at start): "
             f"{(rss - base) / max(held, 1):.0f} KiB per held connection (goal: at most 100 KB)",
+            f"- the keeper holding them, idle: {100 * idle_cpu:.1f}% of one core "
+            "(each idle connection is polled every 2 s)",
             "",
         ]
     finally:
