@@ -67,15 +67,18 @@ def start_keeper(path: str, environ: Mapping[str, str], idle: float) -> None:
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(runner.__file__)))
     env = child_environment(environ=environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "runner", "_keeper", "--socket", path, "--idle", f"{idle:g}"],
-        env=env,
-        cwd="/",
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # no terminal's Ctrl-C reaches it
-    )
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner", "_keeper", "--socket", path, "--idle", f"{idle:g}"],
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # no terminal's Ctrl-C reaches it
+        )
+    except OSError as exc:
+        raise KeeperUnavailable(f"cannot start the keeper: {exc}") from exc
     assert proc.stdout is not None
     try:
         said = proc.stdout.readline()  # "ready" (or "running": another one won the race)

@@ -52,10 +52,25 @@ def private_dir(path: str, *, create: bool = True) -> str:
     return path
 
 
+#: The code a keeper runs for a host job: an edit or a reinstall there is another build.
+KEEPER_CODE = ("", "engine", "executors", "executors/keeper", "transport", "transport/ssh")
+
+
 def build_tag() -> str:
-    """Tells this runner build's keeper from another's."""
+    """Tells this runner build's keeper from another's: version, package folder, Python,
+    and the newest mtime of the modules a keeper runs (a reinstall, or an edit of that
+    code, makes another build, never served by a keeper still running the old code)."""
     package = os.path.dirname(os.path.abspath(runner.__file__))
-    text = f"{runner.__version__}\0{package}\0{sys.executable}"
+    newest = 0
+    for sub in KEEPER_CODE:
+        try:
+            with os.scandir(os.path.join(package, sub)) as entries:
+                for entry in entries:
+                    if entry.name.endswith(".py"):
+                        newest = max(newest, entry.stat().st_mtime_ns)
+        except OSError:
+            pass
+    text = f"{runner.__version__}\0{package}\0{sys.executable}\0{newest}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

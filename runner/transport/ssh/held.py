@@ -37,12 +37,26 @@ from runner.transport.ssh.context import SSHContext
 from runner.transport.ssh.hostkey import check_host_key
 from runner.transport.ssh.jump import KEEPALIVE_REQUEST, BastionPool, chain_key, hop_label
 from runner.transport.ssh.known_hosts import KnownHostsFiles
+from runner.transport.ssh.lean import slow_idle_poll
 from runner.transport.ssh.settings import HostSettings, expand_proxy_command
 from runner.transport.ssh.transport import SSHTransport
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 2.0  # a held connection that does not answer a keepalive in this is replaced
+# A held connection's reader wakes this seldom on its idle socket (2 s in a run: lean.py);
+# a close or the server's FIN still wakes it at once. 1,000 held connections polled every
+# 2 s cost the keeper about 5% of a core doing nothing.
+HELD_POLL_SECONDS = 30.0
+
+
+def _poll_every(transport: Any, seconds: float) -> None:
+    settimeout = getattr(getattr(transport, "sock", None), "settimeout", None)
+    if settimeout is not None:
+        try:
+            settimeout(seconds)
+        except OSError:  # closed meanwhile
+            pass
 
 
 class Store(Protocol):
@@ -218,6 +232,7 @@ class HeldSSHTransport(SSHTransport):
             store = self.factory.store
             while (held := store.take(self._key)) is not None:
                 if usable(self.context, held, s, self.host.name):
+                    slow_idle_poll(held)
                     self._transport = held
                     self.reused = True
                     return
@@ -239,6 +254,7 @@ class HeldSSHTransport(SSHTransport):
             except Exception:  # closing never fails a host
                 log.debug("sftp close failed", exc_info=True)
         self._transport = None
+        _poll_every(transport, HELD_POLL_SECONDS)
         label = f"{self.settings.user}@{self.where}"
         self.factory.store.give(self._key, transport, label, self.host.name, self.factory.persist)
         # A Keepalive thread keeps this object (its on_dead callback) for the connection's
@@ -260,6 +276,7 @@ class HeldBastionPool(BastionPool):
         key = ("bastion", hops_key(self.factory.identities, hops, context.password))
         held = self.factory.store.bastion(key)
         if held is not None and usable(context, held, hops[-1], host):
+            slow_idle_poll(held)
             self._used[key] = (held, hop_label(hops).removeprefix("bastion "))
             return held
         transport = super()._open(hops, host)
@@ -272,6 +289,7 @@ class HeldBastionPool(BastionPool):
             self._attempts.clear()
         for key, (transport, label) in self._used.items():
             if transport.is_active():
+                _poll_every(transport, HELD_POLL_SECONDS)
                 self.factory.store.keep_bastion(key, transport, label, self.factory.persist)
         self._used.clear()
 
