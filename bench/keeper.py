@@ -106,8 +106,8 @@ class Runner:
         )
         held = rss = base = 0
         for line in done.stdout.splitlines():
-            if "connections held" in line:
-                held = int(line.split(": ", 1)[1].split()[0])
+            if "held, " in line and "keeper pid" in line:
+                held = int(line.split("): ", 1)[1].split()[0])
         pids = keeper_pids(self.runtime)
         if pids:
             rss = rss_kb(pids[0])

@@ -398,3 +398,36 @@ def test_secrets_reach_the_keeper_only_over_its_socket(keeper, fleet, tmp_path):
     for path in (keeper.folder / "runner").iterdir():
         if path.is_file():
             assert b"Pass-4711-word" not in path.read_bytes()
+
+
+def test_verbose_logs_of_the_keeper_side_reach_the_operator(keeper, fleet):
+    assert keeper.run("run", *fleet.args(), "web01", "true").exit_code == 0
+    done = keeper.run("run", *fleet.args(), "-vvv", "web01", "echo hi")
+    assert done.exit_code == 0, done
+    assert "paramiko.transport DEBUG" in done.stderr  # logged in the keeper, shown here
+    quiet = keeper.run("run", *fleet.args(), "web01", "echo hi")
+    assert "DEBUG" not in quiet.stderr
+
+
+def test_a_run_while_the_keeper_is_busy_runs_in_its_own_process(keeper, fleet):
+    assert keeper.run("run", *fleet.args(), "web01", "true").exit_code == 0
+    env = {**os.environ, "PYTHONPATH": str(REPO), **keeper.env}
+    busy = subprocess.Popen(
+        [sys.executable, "-m", "runner", "run", *fleet.args(), "--stream", "web01"]
+        + ["echo started; sleep 3; echo slow-done"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert busy.stdout is not None
+    assert "started" in busy.stdout.readline()
+    before = logins(fleet.server)
+    meanwhile = keeper.run("run", *fleet.args(), "web02", "echo meanwhile")
+    assert meanwhile.exit_code == 0 and "meanwhile" in meanwhile.stdout
+    assert logins(fleet.server) == before + 1  # its own connection, made in its process
+    out, err = busy.communicate(timeout=30)
+    assert busy.returncode == 0, err
+    assert "slow-done" in out
+    status = keeper.status()  # the keeper served two runs; the third made and closed its own
+    assert "1 connection held, 2 runs served" in status, status

@@ -110,7 +110,12 @@ def choose_executor(
     if config.persist > 0 and over_ssh and not (config.procs and config.procs > 1):
         from runner.executors.keeper.client import KeeperExecutor
 
-        return KeeperExecutor(env.environ, fallback, ask_passphrase=prompt)
+        return KeeperExecutor(
+            env.environ,
+            fallback,
+            ask_passphrase=prompt,
+            log_stream=env.stderr if config.output.verbose > 0 else None,
+        )
     return fallback()
 
 

@@ -19,6 +19,10 @@ def _sockets(env: Environment) -> list[str]:
     return keeper_sockets(env.environ)
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
 def _ago(seconds: float) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
 
@@ -47,7 +51,8 @@ def status_command(env: Environment) -> int:
         when = "serving a run" if exits is None else f"exits in {_ago(exits)} if unused"
         out.write(
             f"keeper pid {status.get('pid')} (runner {status.get('version')}): "
-            f"{len(held)} connections held, {status.get('runs')} runs served, {when}\n"
+            f"{_count(len(held), 'connection')} held, "
+            f"{_count(int(status.get('runs') or 0), 'run')} served, {when}\n"
             f"  memory: {rss / 1024:.1f} MiB resident ({base / 1024:.1f} MiB at start{per})\n"
             f"  socket: {path}\n"
         )

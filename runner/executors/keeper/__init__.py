@@ -16,7 +16,7 @@ environment (without secret variables) and umask. Then ``cancel`` (Ctrl-C) and
 ``answer`` (a passphrase the keeper asked for); closing the socket cancels as well.
 
 ``event`` (keeper -> client): the run's events as the renderers consume them; ``ask``
-(a key passphrase is needed); then one of ``done``, ``error`` (an input error of the
+(a key passphrase is needed); ``log`` (a log line of the run, under ``-v``); then one of ``done``, ``error`` (an input error of the
 run, with its message and hint), ``busy`` (another run is being served: the client runs
 this one itself) or ``unusable`` (the keeper cannot serve it: the client runs it itself).
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 import runner
 from runner.config import Secrets, child_environment
@@ -105,8 +105,10 @@ class KeeperExecutor(Executor):
         fallback: Callable[[], Executor],
         *,
         ask_passphrase: Callable[[str], str | None] | None = None,
+        log_stream: IO[str] | None = None,
     ) -> None:
         self.environ = environ
+        self.log_stream = log_stream  # where -v's log lines from the keeper go
         self.fallback = fallback
         self.ask_passphrase = ask_passphrase
         self._sock: socket.socket | None = None
@@ -200,6 +202,10 @@ class KeeperExecutor(Executor):
                 if isinstance(event, RunFinished) or type(event).__name__ == "PlaybookFinished":
                     last = event
                 sink.handle(event)
+            elif kind == "log":
+                if self.log_stream is not None:
+                    self.log_stream.write(f"{data.get('text')}\n")
+                    self.log_stream.flush()
             elif kind == "ask":
                 answer = self.ask_passphrase(str(data.get("path"))) if self.ask_passphrase else None
                 self._send(record("answer", value=answer))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import logging
 import os
 import queue
 import resource
@@ -247,11 +248,14 @@ class Keeper:
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
+        logs: ForwardedLogs | None = None
         try:
             run = run_from_dict(data["run"])
             secrets = Secrets.from_dict(data.get("secrets") or {})
             if run.config.persist > 0:
                 self.idle = run.config.persist
+            if run.config.output.verbose > 0:
+                logs = ForwardedLogs(writer, run.config.output.verbose)
             executor.execute(run, secrets, writer)
             writer.send(record("done"))
         except RunnerError as exc:
@@ -261,6 +265,36 @@ class Keeper:
             writer.send(record("error", message=f"connection keeper: internal error: {exc}"))
         finally:
             finished.set()
+            if logs is not None:
+                logs.close()
+
+
+class ForwardedLogs(logging.Handler):
+    """-v / -vv / -vvv of a run served here: its log records go to the client, which
+    writes them where it would have written them itself (its stderr)."""
+
+    def __init__(self, writer: Writer, verbose: int) -> None:
+        super().__init__()
+        self.writer = writer
+        self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root = logging.getLogger()
+        self.saved = root.level, logging.getLogger("paramiko").level
+        root.addHandler(self)
+        root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
+
+    def emit(self, entry: logging.LogRecord) -> None:
+        try:
+            self.writer.send(record("log", text=self.format(entry)))
+        except Exception:  # a log line never fails the run
+            self.handleError(entry)
+
+    def close(self) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        root.setLevel(self.saved[0])
+        logging.getLogger("paramiko").setLevel(self.saved[1])
+        super().close()
 
 
 def _harden() -> None:
