@@ -431,3 +431,22 @@ def test_a_run_while_the_keeper_is_busy_runs_in_its_own_process(keeper, fleet):
     assert "slow-done" in out
     status = keeper.status()  # the keeper served two runs; the third made and closed its own
     assert "1 connection held, 2 runs served" in status, status
+
+
+def test_relative_paths_mean_the_clients_folder(keeper, fleet, tmp_path):
+    """The keeper works in the client's folder: a relative --out-dir and fetch DESTDIR
+    land where they would without it."""
+    assert run_cli("run", *fleet.args(), "web01", "true", env=keeper.env).exit_code == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run_cli(
+        "run", *fleet.args(), "--out-dir", "kept", "web01", "echo here", env=keeper.env, cwd=work
+    )
+    assert done.exit_code == 0, done
+    assert (work / "kept" / "web01.stdout").read_text() == "here\n"
+    fetched = run_cli(
+        "fetch", *fleet.args(), "web01", "/etc/hostname", "got", env=keeper.env, cwd=work
+    )
+    assert fetched.exit_code == 0, fetched
+    assert (work / "got" / "web01" / "hostname").exists()
+    assert "3 runs served" in keeper.status()  # all three were served by the keeper
