@@ -14,6 +14,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+# Every benchmark here measures cold runs: the connection keeper (on by default) would make
+# each runner run after the first a warm one. bench/keeper.py turns it on for its runs.
+os.environ["RUNNER_PERSIST"] = "0"
+
 from runner.testing.fleet import SSHServer, host_names, keygen, write_inventory  # noqa: E402
 
 
