@@ -213,7 +213,7 @@ def main() -> int:
             f"({base / 1024:.1f} MiB at start): "
             f"{(rss - base) / max(held, 1):.0f} KiB per held connection (goal: at most 100 KB)",
             f"- the keeper holding them, idle: {100 * idle_cpu:.1f}% of one core "
-            "(each idle connection is polled every 2 s)",
+            "(each idle held connection is polled every 30 s)",
             "",
         ]
     finally:
