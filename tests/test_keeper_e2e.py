@@ -253,7 +253,7 @@ def test_no_keeper_under_ci_unless_asked(keeper, fleet):
 def test_a_bad_runner_persist_is_an_input_error(keeper, fleet):
     done = keeper.run("run", *fleet.args(), "all", "true", RUNNER_PERSIST="soon")
     assert done.exit_code == 1
-    assert "RUNNER_PERSIST='soon': expected seconds" in done.stderr
+    assert "RUNNER_PERSIST = 'soon': expected seconds" in done.stderr
 
 
 def test_ctrl_c_through_the_keeper_ends_remote_commands(keeper, make_fleet, user_sshd):

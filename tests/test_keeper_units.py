@@ -102,9 +102,25 @@ def test_a_socket_path_too_long_for_unix_sockets_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["soon", "-1", "inf", "nan"])
-def test_runner_persist_must_be_seconds(text):
-    with pytest.raises(ConfigError, match="RUNNER_PERSIST"):
-        persist_seconds(None, {"RUNNER_PERSIST": text})
+def test_runner_persist_must_be_seconds(text, tmp_path):
+    from runner.project.settings import resolve_project_settings
+
+    environ = {"HOME": str(tmp_path), "RUNNER_PERSIST": text}
+    with pytest.raises(ConfigError, match="RUNNER_PERSIST = .*: expected seconds"):
+        resolve_project_settings({}, environ, str(tmp_path), str(tmp_path))
+    (tmp_path / "ansible.cfg").write_text(f"[runner]\npersist = {text}\n")
+    with pytest.raises(ConfigError, match="persist = .*: expected seconds") as bad:
+        resolve_project_settings({}, {"HOME": str(tmp_path)}, str(tmp_path), str(tmp_path))
+    assert bad.value.line == 2
+
+
+def test_persist_from_the_project_config(tmp_path):
+    from runner.project.settings import resolve_project_settings
+
+    (tmp_path / "ansible.cfg").write_text("[runner]\npersist = 5\n")
+    settings = resolve_project_settings({}, {"HOME": str(tmp_path)}, str(tmp_path), str(tmp_path))
+    assert persist_seconds(settings["persist"], {"CI": "true"}) == 5.0
+    assert settings.values["persist"].source.startswith("file: ")
 
 
 def test_an_explicit_procs_or_persist_0_runs_without_the_keeper():

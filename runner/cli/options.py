@@ -147,7 +147,8 @@ def connection_options(func: Callable) -> Callable:
             default=None,
             metavar="S",
             help="Keep this run's connections open S seconds for the next run (the "
-            "connection keeper; 0: off; env RUNNER_PERSIST) [default: 60, 0 under CI=true].",
+            "connection keeper; 0: off; env RUNNER_PERSIST, [runner] persist) "
+            "[default: 60, 0 under CI=true].",
         ),
         click.option(
             "-b",
@@ -289,7 +290,7 @@ def build_config(
         retries=settings["retries"],
         command_timeout=settings["command_timeout"],
         project=project_config(settings),
-        persist=persist_seconds(params.get("persist"), env.environ),
+        persist=persist_seconds(settings["persist"], env.environ),
     )
 
 

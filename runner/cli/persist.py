@@ -5,34 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from runner.errors import ConfigError
-
 DEFAULT_PERSIST = 60.0
 
 
 def persist_seconds(given: float | None, environ: Mapping[str, str]) -> float:
-    """How long the connection keeper holds a run's connections: ``--persist``, else
-    ``RUNNER_PERSIST``, else 60 s, or 0 (no keeper) under ``CI=true``, so no process
-    outlives a CI step unless asked for.
+    """How long the connection keeper holds a run's connections: the ``persist``
+    setting (``--persist``, ``RUNNER_PERSIST``, ``[runner] persist``; runner.project)
+    when given, else 60 s, or 0 (no keeper) under ``CI=true``, so no process outlives a
+    CI step unless asked for.
 
     >>> persist_seconds(None, {}), persist_seconds(None, {"CI": "true"})
     (60.0, 0.0)
-    >>> persist_seconds(None, {"CI": "true", "RUNNER_PERSIST": "5"}), persist_seconds(0, {})
+    >>> persist_seconds(5, {"CI": "true"}), persist_seconds(0, {})
     (5.0, 0.0)
     """
     if given is not None:
         return float(given)
-    text = environ.get("RUNNER_PERSIST", "").strip()
-    if text:
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not value >= 0 or value == float("inf"):
-            raise ConfigError(
-                f"RUNNER_PERSIST={text!r}: expected seconds (a number, 0 for no keeper)"
-            )
-        return value
     if environ.get("CI", "").strip().lower() == "true":
         return 0.0
     return DEFAULT_PERSIST

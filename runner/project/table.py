@@ -135,6 +135,13 @@ SETTINGS: tuple[Setting, ...] = (
     _own("command_timeout", "seconds", cli="timeout", flag="--timeout", unset="none"),
     _own("retries", "count", cli="retries", flag="--retries", default=0),
     _own("procs", "int", cli="procs", flag="--procs", unset="1, or one per core above 1,000 hosts"),
+    _own(
+        "persist",
+        "persist",
+        cli="persist",
+        flag="--persist",
+        unset="60 s, or 0 (no keeper) under CI=true",
+    ),
     _own("max_output", "count", cli="max_output", flag="--max-output", default=DEFAULT_MAX_OUTPUT),
 )
 

@@ -116,6 +116,17 @@ def to_seconds(text: str, where: Where) -> float:
     return value
 
 
+def to_persist(text: str, where: Where) -> float:
+    """--persist's seconds: 0 turns the connection keeper off."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise where.error(text, "seconds (a number, 0 for no keeper)") from None
+    if not value >= 0 or value == float("inf"):
+        raise where.error(text, "seconds (a number, 0 for no keeper)")
+    return value
+
+
 def to_pathlist(text: str, where: Where) -> tuple[str, ...]:
     """Ansible's ``pathlist``: comma-separated paths (``inventory``)."""
     return tuple(to_path(p.strip(), where) for p in text.split(",") if p.strip())
@@ -202,6 +213,7 @@ CONVERTERS: dict[str, Callable[..., Any]] = {
     "ssh_config": to_ssh_config,
     "gathering": to_gathering,
     "subset": to_subset,
+    "persist": to_persist,
 }
 
 
