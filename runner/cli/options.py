@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from runner.cli.environment import Environment
+from runner.cli.logs import configure_logging  # noqa: F401  (where commands import it)
 from runner.cli.persist import persist_seconds
 from runner.config import (
     BECOME_PASSWORD,
@@ -367,29 +367,6 @@ def read_input_file(path: str | None, option: str) -> bytes | None:
             return fh.read()
     except OSError as exc:
         raise ConfigError(f"{option} {path}: {exc.strerror}") from exc
-
-
-def configure_logging(verbose: int, stream: IO[str]) -> None:
-    """-v: info, -vv: debug logs of runner (-vvv: paramiko's too), on ``stream``.
-
-    Idempotent (commands run in process more than once in tests): the handler runner
-    installs replaces the one it installed before."""
-    paramiko_log = logging.getLogger("paramiko")
-    if verbose <= 0:
-        # paramiko logs a traceback for every host whose server never greets it; the
-        # host's result already says so: keep Python's last-resort handler quiet.
-        if not any(isinstance(h, logging.NullHandler) for h in paramiko_log.handlers):
-            paramiko_log.addHandler(logging.NullHandler())
-        return
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "runner_cli", False)]:
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    handler.runner_cli = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-    paramiko_log.setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
 
 
 def without_short_timeout(func: Any) -> Any:
