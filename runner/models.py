@@ -128,6 +128,7 @@ class HostResult:
     duration: float = 0.0
     module: str | None = None
     module_result: Mapping[str, Any] | None = field(default=None, repr=False)
+    worker: str | None = None  # the cluster worker that ran the host (--cluster only)
 
     @property
     def exit_code(self) -> int | None:

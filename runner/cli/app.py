@@ -75,6 +75,8 @@ cli.lazy_commands.update(
         "_worker": "runner.cli.worker:worker_command",
         "keeper": "runner.cli.keeper:keeper_group",
         "_keeper": "runner.cli.keeper:keeper_daemon",
+        "worker": "runner.cli.cluster:worker_command",
+        "attach": "runner.cli.cluster:attach_command",
         "inventory": "runner.cli.inventory:inventory_command",
         "play": "runner.cli.play:play_command",
         "copy": "runner.cli.transfer:copy_command",

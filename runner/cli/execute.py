@@ -87,14 +87,27 @@ def make_out_dir(config: RunConfig) -> None:
 
 
 def choose_executor(
-    env: Environment, config: RunConfig, hosts: Sequence[Host], *, playbook: bool = False
+    env: Environment,
+    config: RunConfig,
+    hosts: Sequence[Host],
+    *,
+    playbook: bool = False,
+    cluster: str | None = None,
 ) -> Executor:
-    """Who carries the run out: ``--procs N`` workers when asked for; else the connection
-    keeper (runner.executors.keeper) unless ``--persist 0`` or no host needs SSH; else
-    this process, or workers by default above 1,000 hosts (a playbook: one process)."""
+    """Who carries the run out: the Celery workers of ``--cluster URL``; ``--procs N``
+    workers when asked for; else the connection keeper (runner.executors.keeper) unless
+    ``--persist 0`` or no host needs SSH; else this process, or workers by default above
+    1,000 hosts (a playbook: one process)."""
     from runner.executors.inprocess import InProcessExecutor, connection_factory
     from runner.executors.procs import ProcsExecutor, default_procs
 
+    if cluster:
+        if config.procs is not None:
+            raise ConfigError("--procs and --cluster: a cluster run's processes are its workers")
+        from runner.executors.cluster.app import Signing
+        from runner.executors.cluster.client import ClusterExecutor
+
+        return ClusterExecutor(cluster, Signing.from_environ(env.environ))
     prompt = PassphrasePrompt(env)
     if playbook:
         procs = 1
@@ -141,7 +154,8 @@ def execute_host_job(
     job.check(hosts)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    executor = choose_executor(env, config, hosts)
+    cluster = params.get("cluster") or env.environ.get("RUNNER_CLUSTER")
+    executor = choose_executor(env, config, hosts, cluster=cluster)
     sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":

@@ -148,6 +148,13 @@ def module_options(func: Callable) -> Callable:
     "1,000 hosts).",
 )
 @click.option(
+    "--cluster",
+    metavar="URL",
+    default=None,
+    help="Run on the Celery workers of each host's zone (runner_zone), Redis at URL "
+    "(env RUNNER_CLUSTER; needs runner[cluster]).",
+)
+@click.option(
     "--diff",
     is_flag=True,
     help="Show each output group as a unified diff of its stdout against the largest "

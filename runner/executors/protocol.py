@@ -114,6 +114,7 @@ def encode_result(result: HostResult) -> dict[str, Any]:
         "duration": result.duration,
         "module": result.module,
         "module_result": encode_value(result.module_result),
+        "worker": result.worker,
     }
 
 
@@ -128,6 +129,7 @@ def decode_result(data: Mapping[str, Any]) -> HostResult:
         duration=float(data["duration"]),
         module=data.get("module"),
         module_result=decode_value(data.get("module_result")),
+        worker=data.get("worker"),
     )
 
 

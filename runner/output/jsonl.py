@@ -36,7 +36,8 @@ def host_record(result: HostResult) -> dict[str, Any]:
     command ran, ``started`` null when unknown. A module run (``runner run -m``) adds
     ``module``, ``changed`` and ``result`` (what the module returned, null when the
     host was not reached); a command module's rc and output are ``exit_code``,
-    ``stdout`` and ``stderr``.
+    ``stdout`` and ``stderr``. A host run by a cluster worker
+    also names it (``worker``).
     """
     cmd = result.command
     record: dict[str, Any] = {
@@ -55,6 +56,8 @@ def host_record(result: HostResult) -> dict[str, Any]:
         record["module"] = result.module
         record["changed"] = result.status is Status.CHANGED
         record["result"] = dict(result.module_result) if result.module_result else None
+    if result.worker is not None:
+        record["worker"] = result.worker
     return record
 
 

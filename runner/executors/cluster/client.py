@@ -1,0 +1,209 @@
+"""The CLI's side of a cluster run: cut the hosts into shards per zone, check that each
+zone has a live worker, dispatch one signed Celery task per shard, then follow the run's
+stream (follow.py) until every host has its one result. Ctrl-C sets the run's cancel
+key (workers end their commands as a local run does) and takes the claim of every shard
+no worker has started, so it never runs; the run then ends with exit 130 as locally.
+
+Nothing secret is sent: passwords given to this CLI (-k, -K, RUNNER_*_PASSWORD) and
+secret host variables (ansible_password, ansible_become_password...) stay here; workers
+use their own agent, keys, known_hosts and RUNNER_BECOME_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.config import Secrets
+from runner.engine.job import HostJob
+from runner.errors import ConfigError
+from runner.events import EventSink, Notice, RunFinished, RunStarted
+from runner.executors.base import Executor, Run
+from runner.executors.cluster import require_cluster_extra
+from runner.executors.cluster import stream as keys
+from runner.executors.cluster.app import Signing, make_app
+from runner.executors.cluster.follow import Follower
+from runner.models import Host, RunReport
+
+
+def connect(url: str, name: str) -> Any:
+    """A redis-py client on ``url`` (redis:// or rediss://), named for CLIENT LIST."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=15,
+            socket_connect_timeout=10,
+            health_check_interval=10,
+            max_connections=8,
+        )
+        client.client_setname(name)
+        return client
+    except (redis.RedisError, ValueError) as exc:
+        raise ConfigError(
+            f"--cluster {redact(url)}: {exc}",
+            hint="is Redis running there, and the password right?",
+        ) from exc
+
+
+def redact(url: str) -> str:
+    """The URL without its password: ``redis://:pw@h:1/0`` -> ``redis://:***@h:1/0``.
+
+    >>> redact("rediss://user:secret@redis.dc1:6379/0"), redact("redis://h/0")
+    ('rediss://user:***@redis.dc1:6379/0', 'redis://h/0')
+    """
+    scheme, sep, rest = url.partition("://")
+    auth, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user, colon, _password = auth.partition(":")
+    return f"{scheme}://{user}{colon}***@{host}" if colon else url
+
+
+def live_workers(client: Any, zone: str) -> list[str]:
+    return sorted(
+        k.decode().rsplit(":", 1)[-1]
+        for k in client.scan_iter(match=keys.worker_pattern(zone), count=1000)
+    )
+
+
+class ClusterExecutor(Executor):
+    """Runs host jobs over the Celery workers of each host's zone."""
+
+    def __init__(
+        self,
+        url: str,
+        signing: Signing | None = None,
+        *,
+        shard_max: int = keys.SHARD_MAX,
+        lease_check: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.signing = signing or Signing.from_environ()
+        self.shard_max = shard_max
+        self.lease_check = lease_check
+        self._cancelled = False
+        self.run_id = uuid.uuid4().hex[:16]
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def execute(self, run: Run, secrets: Secrets, sink: EventSink) -> RunReport:
+        require_cluster_extra("--cluster")
+        if not isinstance(run.job, HostJob):
+            raise ConfigError(f"a {run.job.kind} job does not run on a cluster (yet)")
+        zones = keys.hosts_by_zone(run.hosts)
+        client = connect(self.url, f"runner-cli-{self.run_id}")
+        workers = {zone: live_workers(client, zone) for zone in zones}
+        for zone, members in zones.items():
+            if not workers[zone]:
+                raise ConfigError(
+                    f"zone {zone!r} has no live worker ({len(members)} hosts, e.g. "
+                    f"{members[0].name}); nothing was dispatched",
+                    hint=f"start one there: runner worker --broker URL --zone {zone}",
+                )
+        app = make_app(self.url, signing=self.signing, worker=False)
+        shards, dropped = self._shards(zones, workers, run)
+        started = time.time()
+        clock = time.monotonic()
+        sink.handle(RunStarted(tuple(h.name for h in run.hosts), run.config.forks, started))
+        self._notices(sink, secrets, dropped)
+        meta = {
+            "run_id": self.run_id,
+            "hosts": [h.name for h in run.hosts],
+            "shards": {
+                str(n): [zone, [h.name for h in hosts]] for n, (zone, hosts, _) in shards.items()
+            },
+            "started": started,
+        }
+        client.set(keys.meta_key(self.run_id), json.dumps(meta), ex=keys.KEEP_SECONDS)
+        follower = Follower(
+            client,
+            self.run_id,
+            {n: (zone, [h.name for h in hosts]) for n, (zone, hosts, _) in shards.items()},
+            sink,
+            lease_check=self.lease_check,
+        )
+        self.follower = follower
+        sink.handle(
+            Notice(
+                f"cluster run {self.run_id}: {len(shards)} shards over "
+                f"{', '.join(f'{z} ({len(w)} workers)' for z, w in workers.items())}",
+                "info",
+            )
+        )
+        for n, (zone, _hosts, payload) in shards.items():
+            if self._cancelled:
+                break
+            app.send_task(
+                keys.TASK_NAME,
+                args=[payload],
+                queue=keys.queue_name(zone),
+                task_id=f"{self.run_id}.{n}",
+                ignore_result=True,
+            )
+        cancelled = False
+        while not follower.finished:
+            if self._cancelled and not cancelled:
+                cancelled = True
+                self._cancel(client, follower)
+            follower.read(block_ms=300)
+            follower.check()
+        order = [h.name for h in run.hosts]
+        results = {h: follower.results[h] for h in order if h in follower.results}
+        cut_off = tuple(h for h in order if h not in results)
+        report = RunReport(results, time.monotonic() - clock, cut_off)
+        for key in (keys.meta_key(self.run_id), keys.stream_key(self.run_id)):
+            client.expire(key, keys.KEEP_SECONDS)
+        sink.handle(RunFinished(report))
+        return report
+
+    def _cancel(self, client: Any, follower: Follower) -> None:
+        client.set(keys.cancel_key(self.run_id), "1", ex=keys.KEEP_SECONDS)
+        follower.fence_unclaimed()
+
+    def _shards(
+        self, zones: Mapping[str, Sequence[Host]], workers: Mapping[str, Sequence[str]], run: Run
+    ) -> tuple[dict[int, tuple[str, list[Host], dict[str, Any]]], list[str]]:
+        shards: dict[int, tuple[str, list[Host], dict[str, Any]]] = {}
+        dropped: set[str] = set()
+        number = 0
+        for zone, members in zones.items():
+            sizes = keys.shard_sizes(len(members), len(workers[zone]), self.shard_max)
+            for piece in keys.cut_shards(members, sizes):
+                clean = []
+                for host in piece:
+                    kept, names = keys.without_secrets(host)
+                    clean.append(kept)
+                    dropped.update(names)
+                config = dataclasses.replace(
+                    run.config, forks=min(run.config.forks, len(piece)), procs=1
+                )
+                share = Run(tuple(clean), run.job, config)
+                payload = keys.shard_payload(self.run_id, number, zone, share.to_dict())
+                shards[number] = (zone, piece, payload)
+                number += 1
+        return shards, sorted(dropped)
+
+    def _notices(self, sink: EventSink, secrets: Secrets, dropped: list[str]) -> None:
+        given = [
+            n for n in ("ssh_password", "become_password", "key_passphrase") if getattr(secrets, n)
+        ]
+        if given:
+            sink.handle(
+                Notice(
+                    f"--cluster: the {', '.join(given)} given here is not sent to the workers: "
+                    "they use their own (RUNNER_BECOME_PASSWORD, ssh-agent, keys)"
+                )
+            )
+        if dropped:
+            sink.handle(
+                Notice(
+                    f"--cluster: secret host variables are not sent to the workers: {', '.join(dropped)}"
+                )
+            )
