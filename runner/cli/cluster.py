@@ -83,6 +83,12 @@ def worker_command(
     from runner.executors.cluster.worker import WorkerState, patch_report, run_shard
 
     report = patch_report()  # before celery and paramiko are imported
+    # paramiko and cryptography now, not in the first shard: an import holds the whole
+    # process (its lease refreshes too) for a second on a busy machine
+    import runner.engine.command  # noqa: F401
+    import runner.transport.factory  # noqa: F401
+    import runner.transport.ssh.transport  # noqa: F401
+
     raise_fd_limit()
     configure_logging(max(verbose, 1), env.stderr)
     name = name or f"{socket.gethostname()}.{os.getpid()}"

@@ -107,7 +107,12 @@ def choose_executor(
         from runner.executors.cluster.app import Signing
         from runner.executors.cluster.client import ClusterExecutor
 
-        return ClusterExecutor(cluster, Signing.from_environ(env.environ))
+        shard_max = env.environ.get("RUNNER_CLUSTER_SHARD_MAX", "")
+        return ClusterExecutor(
+            cluster,
+            Signing.from_environ(env.environ),
+            shard_max=int(shard_max) if shard_max.isdigit() and int(shard_max) > 0 else 2000,
+        )
     prompt = PassphrasePrompt(env)
     if playbook:
         procs = 1

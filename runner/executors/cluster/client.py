@@ -41,8 +41,9 @@ def connect(url: str, name: str) -> Any:
             socket_connect_timeout=10,
             health_check_interval=10,
             max_connections=8,
+            client_name=name,  # every connection of the pool, reconnected ones too
         )
-        client.client_setname(name)
+        client.ping()
         return client
     except (redis.RedisError, ValueError) as exc:
         raise ConfigError(

@@ -88,6 +88,7 @@ class Follower:
         self._notices: set[str] = set()
         self._next_check = 0.0
         self._disconnected = False
+        self._suspects: set[int] = set()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -231,6 +232,10 @@ class Follower:
                 self._cancelled(shard)
             elif holder and not lease:
                 expired.append((shard, holder))
+        # a lease missing at two looks in a row: one late refresh of a busy worker is not
+        # a lost worker
+        suspects, self._suspects = self._suspects, {id(s) for s, _ in expired}
+        expired = [(s, h) for s, h in expired if id(s) in suspects]
         if expired:
             self.drain()  # what the worker wrote before its lease ran out is read first
             for shard, holder in expired:

@@ -40,7 +40,7 @@ log = logging.getLogger("runner.cluster.worker")
 # would look like a dead worker, a lease without a claim like a live one.
 CLAIM_SCRIPT = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
   return 1
 end
 return 0
@@ -130,12 +130,12 @@ class WorkerState:
             try:
                 pipe = self.client.pipeline(transaction=False)
                 if refresh:
-                    ttl = max(1, round(self.lease))
+                    ttl = max(1000, round(self.lease * 1000))
                     if not self.stopping:
                         value = json.dumps({**self.info, "active": len(shards)})
-                        pipe.set(keys.worker_key(self.zone, self.name), value, ex=ttl)
+                        pipe.set(keys.worker_key(self.zone, self.name), value, px=ttl)
                     for shard in shards:
-                        pipe.set(keys.lease_key(shard.run_id, shard.shard), self.name, ex=ttl)
+                        pipe.set(keys.lease_key(shard.run_id, shard.shard), self.name, px=ttl)
                 for run_id in runs:
                     pipe.exists(keys.cancel_key(run_id))
                 answers = pipe.execute()
@@ -214,7 +214,7 @@ def run_shard(payload: Mapping[str, Any], state: WorkerState) -> str:
         keys.claim_key(shard.run_id, shard.shard),
         keys.lease_key(shard.run_id, shard.shard),
     )
-    ttl = max(1, round(state.lease))
+    ttl = max(1000, round(state.lease * 1000))
     claimed = state.client.eval(CLAIM_SCRIPT, 2, claim, lease, state.name, shard.keep, ttl)
     if not claimed:
         holder = state.client.get(claim)
