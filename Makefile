@@ -10,11 +10,11 @@ HOSTS  ?= 20
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[cluster]'
 	touch $@
 
 $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,cluster]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -37,6 +37,16 @@ sshd:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null 2>&1 || \
 		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null; }; \
+	fi
+	@# redis-server: the broker and result stream of the cluster tests (runner worker)
+	@if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing redis-server (needed for the cluster tests)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }; \
+	else \
+		echo "redis-server is missing: run 'sudo apt-get install redis-server' (cluster tests will skip)"; \
 	fi
 
 demo: venv sshd

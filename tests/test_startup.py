@@ -112,6 +112,9 @@ def test_a_real_run_imports_paramiko_but_not_invoke_or_rich():
         "rich",
         "jinja2",
     }
+    # a run without --cluster never imports the cluster extra (start-up stays as it is)
+    cluster = {"celery", "kombu", "redis", "runner.executors.cluster"}
+    assert not imported & cluster, imported & cluster
 
 
 def test_plain_run_loads_no_xml_stream_or_live_modules():

@@ -144,6 +144,8 @@ class Follower:
         if shard is None:
             return
         if kind == "refused":
+            if record.get("by") == CLI_CLAIM:
+                return  # a shard this run's Ctrl-C fenced off, as meant
             self.notice(
                 f"shard {record['s']} was delivered again to {worker} and refused "
                 f"(claimed by {record.get('by')}): nothing runs twice"
