@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -204,6 +205,12 @@ def test_cluster_run_matches_local_run_and_respects_zones(cluster):
     # 2. every host ran on a worker of its zone
     for record in mine:
         assert cluster.workers.zones[record["worker"]] == zones[record["host"]], record
+    # a second viewer after the run: the same records and exit code
+    run_id = re.search(r"cluster run (\w+):", remote.stderr).group(1)
+    seen = run_cli("attach", run_id, "--json", env={"RUNNER_CLUSTER": cluster.server.url})
+    assert seen.exit_code == 6, seen
+    again = [r for r in json_records(seen.stdout) if r["type"] == "host"]
+    assert sorted(again, key=key) == sorted(mine, key=key)
 
 
 def test_worker_is_patched_before_paramiko(cluster):

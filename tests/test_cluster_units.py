@@ -112,3 +112,33 @@ def test_a_shard_that_could_not_run_fails_each_of_its_hosts():
     f.apply(record("failed", 0, 2, error="ConfigError: bad key"))
     assert {r.status for r in f.results.values()} == {Status.FAILED}
     assert f.results["h2"].error == "worker w1: the shard could not run: ConfigError: bad key"
+
+
+def test_without_the_extra_worker_and_cluster_say_how_to_install_it(tmp_path):
+    """celery made unimportable (as when runner[cluster] is not installed)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text("all:\n  hosts:\n    h1:\n      ansible_connection: local\n")
+    script = (
+        "import sys; sys.modules['celery'] = None\n"
+        "import runner.entry\n"
+        "from runner.cli import main\n"
+        "print(main(['worker', '--broker', 'redis://127.0.0.1:1/0']))\n"
+        f"print(main(['run', '--cluster', 'redis://127.0.0.1:1/0', '-i', {str(inventory)!r},"
+        " 'all', 'true']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.stdout.split() == ["1", "1"], done
+    assert done.stderr.count("pip install 'runner[cluster]'") == 2, done.stderr
+    assert "runner worker needs celery and redis" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -16,7 +16,7 @@ from runner.cli.options import configure_logging, output_options
 
 
 def broker_option(name: str, help_text: str) -> Any:
-    return click.option(name, "url", envvar="RUNNER_CLUSTER", metavar="URL", help=help_text)
+    return click.option(name, "url", metavar="URL", help=help_text)
 
 
 @click.command("worker")
@@ -73,6 +73,7 @@ def worker_command(
     from runner.executors.cluster.stream import check_zone_name, queue_name
 
     require_cluster_extra("runner worker")
+    url = url or env.environ.get("RUNNER_CLUSTER")
     if not url:
         raise ConfigError("runner worker needs --broker URL (or RUNNER_CLUSTER)")
     check_zone_name(zone, "--zone")
@@ -151,6 +152,7 @@ def attach_command(env: Environment, run_id: str, url: str | None, **params: Any
     from runner.output.compose import fan_out, host_job_sinks, stop_sinks
 
     require_cluster_extra("runner attach")
+    url = url or env.environ.get("RUNNER_CLUSTER")
     if not url:
         raise ConfigError("runner attach needs --cluster URL (or RUNNER_CLUSTER)")
     config = build_config(params, env.environ)

@@ -159,8 +159,8 @@ def execute_host_job(
     job.check(hosts)
     secrets = resolve_secrets(config, env)
     make_out_dir(config)
-    cluster = params.get("cluster") or env.environ.get("RUNNER_CLUSTER")
-    executor = choose_executor(env, config, hosts, cluster=cluster)
+    # --cluster or RUNNER_CLUSTER, for runner run only (copy and fetch read local files)
+    executor = choose_executor(env, config, hosts, cluster=params.get("cluster"))
     sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":

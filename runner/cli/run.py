@@ -188,6 +188,7 @@ def run_command(
     if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
+    params["cluster"] = params["cluster"] or env.environ.get("RUNNER_CLUSTER") or None
     if adhoc:
         return run_module(env, config, pattern, params)
     if params["list_hosts"]:
