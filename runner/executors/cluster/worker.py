@@ -8,7 +8,8 @@ worker dies the CLI knows which hosts may have run. One writer greenlet per work
 process writes every record (XADD in pipelined batches, retried until Redis takes them),
 and one keeper greenlet refreshes the worker's heartbeat and its shards' leases and
 watches the cancel keys of its runs, each in one pipelined round trip: the Redis calls
-do not grow with the hosts (redis-py's pool is capped).
+do not grow with the hosts (redis-py's pool is capped). The keeper is a real thread, so a
+worker whose hub is busy still refreshes its leases.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
+from gevent import monkey
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
@@ -111,15 +113,37 @@ class WorkerState:
     active: dict[tuple[str, int], ShardRun] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     stopping: bool = False
+    url: str = ""
+    cancelled_runs: set[str] = field(default_factory=set)
 
     def start(self) -> None:
         self.writer = Writer(self.client).start()
-        gevent.spawn(self._keep)
+        # The keeper is a real thread with its own Redis client: a worker whose greenlets
+        # keep the hub busy (hundreds of hosts forking commands on a loaded machine) must
+        # not look dead. It only reads shared state and writes Redis; cancels it finds
+        # are applied by a greenlet of the hub (gevent objects belong to their thread).
+        start_thread = monkey.get_original("_thread", "start_new_thread")
+        start_thread(self._keep, ())
+        gevent.spawn(self._apply_cancels)
+
+    def _apply_cancels(self) -> None:
+        while True:
+            for shard in list(self.active.values()):
+                if shard.run_id in self.cancelled_runs:
+                    shard.cancel()
+            gevent.sleep(0.1)
 
     def _keep(self) -> None:
         """Heartbeat, leases and cancel keys, every 0.3 s in one round trip."""
         import redis
 
+        real_sleep = monkey.get_original("time", "sleep")
+        client = redis.Redis.from_url(
+            self.url,
+            socket_timeout=10,
+            socket_connect_timeout=10,
+            client_name=f"runner-keeper-{self.name}",
+        )
         refresh_every = max(self.lease / 3, 0.2)
         next_refresh = 0.0
         while True:
@@ -128,7 +152,7 @@ class WorkerState:
             runs = sorted({s.run_id for s in shards})
             refresh = now >= next_refresh
             try:
-                pipe = self.client.pipeline(transaction=False)
+                pipe = client.pipeline(transaction=False)
                 if refresh:
                     ttl = max(1000, round(self.lease * 1000))
                     if not self.stopping:
@@ -142,13 +166,12 @@ class WorkerState:
                 if refresh:
                     next_refresh = now + refresh_every
                 flags = answers[len(answers) - len(runs) :]
-                cancelled = {r for r, a in zip(runs, flags, strict=True) if a}
-                for shard in shards:
-                    if shard.run_id in cancelled:
-                        shard.cancel()
+                self.cancelled_runs.update(r for r, a in zip(runs, flags, strict=True) if a)
             except redis.RedisError as exc:
                 log.warning("heartbeat failed: %s", exc)
-            gevent.sleep(0.3)
+            except Exception:  # never let the keeper die: the leases would run out
+                log.exception("keeper")
+            real_sleep(0.3)
 
     def stop(self) -> None:
         """Warm shutdown: no new work comes here (the heartbeat goes); shards finish."""
