@@ -246,6 +246,20 @@ def main() -> int:
         )
         sim.stop = True
         client.delete(keys.queue_name("sim"))
+        # what the same CLI holds before any run: the inventory of those hosts, loaded
+        baseline = measure([*run[:4], "-i", str(big), "all", "--list-hosts"])
+        rows.append(
+            (
+                "inventory alone (--list-hosts)",
+                args.memory_hosts,
+                baseline.wall,
+                baseline.cpu,
+                baseline.peak_rss_mb,
+                "",
+                "",
+                baseline.exit_code,
+            )
+        )
         figures_big = stream_figures(client, latest_run(client))
         rows.append(
             (

@@ -113,6 +113,15 @@ class Interrupts:
             handler()
 
 
+def patch_state() -> dict[str, bool]:
+    """Whether this process is patched, and was before paramiko was imported (``runner
+    worker`` reports it in its heartbeat: a Celery worker patched too late hangs)."""
+    modules = list(sys.modules)
+    patched = monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
+    late = "paramiko" in sys.modules and modules.index("paramiko") < modules.index("gevent.monkey")
+    return {"patched": patched, "paramiko_before_patch": late}
+
+
 def main() -> None:
     _defer_import("invoke")  # before cli, and with it paramiko, is imported
     interrupts = Interrupts()

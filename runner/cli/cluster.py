@@ -78,12 +78,13 @@ def worker_command(
         raise ConfigError("runner worker needs --broker URL (or RUNNER_CLUSTER)")
     check_zone_name(zone, "--zone")
     from runner.engine.scheduler import raise_fd_limit
+    from runner.entry import patch_state
     from runner.executors.cluster.app import Signing, make_app
     from runner.executors.cluster.client import connect, redact
     from runner.executors.cluster.stream import TASK_NAME
-    from runner.executors.cluster.worker import WorkerState, patch_report, run_shard
+    from runner.executors.cluster.worker import WorkerState, run_shard
 
-    report = patch_report()  # before celery and paramiko are imported
+    report = patch_state()  # before celery and paramiko are imported
     # paramiko and cryptography now, not in the first shard: an import holds the whole
     # process (its lease refreshes too) for a second on a busy machine
     import runner.engine.command  # noqa: F401

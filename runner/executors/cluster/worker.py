@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
-from gevent import monkey
 from gevent.event import Event
 from gevent.queue import Empty, Queue
 
@@ -122,8 +120,9 @@ class WorkerState:
         # keep the hub busy (hundreds of hosts forking commands on a loaded machine) must
         # not look dead. It only reads shared state and writes Redis; cancels it finds
         # are applied by a greenlet of the hub (gevent objects belong to their thread).
-        start_thread = monkey.get_original("_thread", "start_new_thread")
-        start_thread(self._keep, ())
+        threads = gevent.get_hub().threadpool  # native threads, each with its own hub
+        threads.maxsize += 1  # the keeper's own: the resolver keeps the others
+        threads.spawn(self._keep)
         gevent.spawn(self._apply_cancels)
 
     def _apply_cancels(self) -> None:
@@ -137,7 +136,6 @@ class WorkerState:
         """Heartbeat, leases and cancel keys, every 0.3 s in one round trip."""
         import redis
 
-        real_sleep = monkey.get_original("time", "sleep")
         client = redis.Redis.from_url(
             self.url,
             socket_timeout=10,
@@ -171,7 +169,7 @@ class WorkerState:
                 log.warning("heartbeat failed: %s", exc)
             except Exception:  # never let the keeper die: the leases would run out
                 log.exception("keeper")
-            real_sleep(0.3)
+            gevent.sleep(0.3)  # this thread's hub: the worker's hub is not involved
 
     def stop(self) -> None:
         """Warm shutdown: no new work comes here (the heartbeat goes); shards finish."""
@@ -276,15 +274,3 @@ def run_shard(payload: Mapping[str, Any], state: WorkerState) -> str:
             state.client.delete(lease)
         except Exception as exc:  # expires by itself
             log.warning("could not remove lease %s: %s", lease, exc)
-
-
-def patch_report() -> dict[str, Any]:
-    """Whether this process was patched by gevent before paramiko was imported."""
-    from gevent import monkey
-
-    modules = list(sys.modules)
-    patched = monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
-    paramiko_first = "paramiko" in sys.modules and modules.index("paramiko") < modules.index(
-        "gevent.monkey"
-    )
-    return {"patched": patched, "paramiko_before_patch": paramiko_first}
