@@ -31,6 +31,15 @@ from runner.executors.protocol import encode_event
 from runner.testing.redis import RedisServer, make_signing_pair
 
 RESULTS = REPO / "bench" / "CLUSTER.md"
+NOTES = """
+Notes:
+
+- "records/s" of the real-worker run is bounded by its commands (hosts forking `/bin/sh`),
+  not by the stream; the simulated worker's row shows the stream (Redis, one writer, the
+  CLI reading and printing `--json`).
+- "dispatch ms" is the run's start (RunStarted, before the tasks are sent) to the first
+  shard claimed by a worker.
+"""
 
 
 def inventory(path: Path, count: int, zone: str) -> Path:
@@ -297,7 +306,7 @@ def main() -> int:
             f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by "
             f"`bench/cluster.py --hosts {args.hosts} --workers {args.workers} "
             f"--memory-hosts {args.memory_hosts} --write` on {machine()}; load average "
-            f"{os.getloadavg()[0]:.1f} at the end.\n\n" + text
+            f"{os.getloadavg()[0]:.1f} at the end.\n\n" + text + NOTES
         )
     return 0
 
