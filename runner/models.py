@@ -58,7 +58,7 @@ class Host:
         return isinstance(other, Host) and other.name == self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommandResult:
     """What one command printed and how it ended. Output is kept as bytes.
 
@@ -107,7 +107,7 @@ def decode_output(data: bytes, dropped: int = 0) -> str:
     return text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HostResult:
     """The final result of one host in an ad-hoc run.
 

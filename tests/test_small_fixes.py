@@ -225,12 +225,15 @@ def test_completion_script_comes_out_of_the_entry_point(shell):
         (
             "runner ",
             [
+                "plain,attach",
                 "plain,config",
                 "plain,copy",
                 "plain,fetch",
                 "plain,inventory",
+                "plain,keeper",
                 "plain,play",
                 "plain,run",
+                "plain,worker",
             ],
         ),
         ("runner inventory --gr", ["plain,--graph"]),  # a lazy command's own options

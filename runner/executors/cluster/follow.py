@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,7 +141,7 @@ class Follower:
         if self.first_record_at is None:
             self.first_record_at = time.monotonic()
         shard = self.shards.get(int(record.get("s", -1)))
-        kind, worker = record["k"], str(record.get("w"))
+        kind, worker = record["k"], sys.intern(str(record.get("w")))  # one per worker
         if shard is None:
             return
         if kind == "refused":
@@ -163,8 +164,8 @@ class Follower:
                 shard.state = "claimed"
         elif kind == "start":
             host = record["h"]
-            shard.started.add(host)
             if host not in self.results and shard.open:
+                shard.started.add(host)
                 started = time.monotonic() - max(0.0, time.time() - float(record["t"]))
                 self.sink.handle(HostStarted(host, started))
         elif kind == "event":
@@ -186,6 +187,7 @@ class Follower:
         if isinstance(event, HostFinished):
             result = event.result
             if result.host not in self.results and shard.open:
+                shard.started.discard(result.host)  # only hosts under way are kept
                 self._result(dataclasses.replace(result, worker=worker))
         elif isinstance(event, HostOutput):
             if event.host not in self.results and shard.open:
