@@ -142,3 +142,12 @@ def test_without_the_extra_worker_and_cluster_say_how_to_install_it(tmp_path):
     assert done.stderr.count("pip install 'runner[cluster]'") == 2, done.stderr
     assert "runner worker needs celery and redis" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_play_with_cluster_is_refused_with_the_reason(in_process, tmp_path):
+    book = tmp_path / "site.yml"
+    book.write_text("- hosts: all\n  tasks:\n    - command: true\n")
+    result = in_process("play", "--cluster", "redis://127.0.0.1:1/0", str(book))
+    assert result.exit_code == 1, result
+    assert "runner play --cluster is not supported yet" in result.stderr
+    assert "hint: run the playbook from one node" in result.stderr
