@@ -151,3 +151,66 @@ def test_play_with_cluster_is_refused_with_the_reason(in_process, tmp_path):
     assert result.exit_code == 1, result
     assert "runner play --cluster is not supported yet" in result.stderr
     assert "hint: run the playbook from one node" in result.stderr
+
+
+class FakeRedis:
+    """The few calls the follower makes, on a dict (for its zone bookkeeping)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+
+    def scan_iter(self, match: str):
+        prefix = match.rstrip("*")
+        return iter([k for k in self.data if k.startswith(prefix)])
+
+    def pipeline(self, transaction: bool = False):
+        return FakePipeline(self)
+
+
+class FakePipeline:
+    def __init__(self, redis: FakeRedis) -> None:
+        self.redis, self.calls = redis, []
+
+    def set(self, key, value, nx=False, ex=None):
+        self.calls.append(("set", key, value, nx))
+
+    def get(self, key):
+        self.calls.append(("get", key))
+
+    def exists(self, key):
+        self.calls.append(("exists", key))
+
+    def execute(self):
+        out = []
+        for call in self.calls:
+            if call[0] == "set":
+                taken = not (call[3] and call[1] in self.redis.data)
+                if taken:
+                    self.redis.data[call[1]] = call[2]
+                out.append(taken or None)
+            elif call[0] == "get":
+                out.append(self.redis.data.get(call[1]))
+            else:
+                out.append(int(call[1] in self.redis.data))
+        return out
+
+
+def test_shards_of_a_zone_left_without_workers_end_not_started_and_fenced():
+    from runner.executors.cluster.follow import NO_WORKER_CLAIM, ZONE_GRACE
+
+    redis = FakeRedis()
+    redis.data[stream.worker_key("b", "wb1")] = "{}"
+    sink = Recorder()
+    f = Follower(redis, "r1", {0: ("a", ["h1", "h2"]), 1: ("b", ["h3"])}, sink)
+    f._check_zones(0.0)  # zone a has no worker: the grace starts
+    assert not f.results
+    f._check_zones(ZONE_GRACE + 10)  # still none: its shard is fenced, its hosts not started
+    assert {h: r.error_kind for h, r in f.results.items()} == {
+        "h1": "not_started",
+        "h2": "not_started",
+    }
+    assert f.results["h1"].error == "not started: zone a has no live worker left; not re-run"
+    assert redis.data[stream.claim_key("r1", 0)] == NO_WORKER_CLAIM  # a late worker refuses it
+    assert f.shards[1].open  # zone b has its worker: its shard waits
+    f.apply(record("refused", 0, 1, "wa9", by=NO_WORKER_CLAIM))  # fenced on purpose: no notice
+    assert not any("delivered again" in getattr(e, "message", "") for e in sink.events)

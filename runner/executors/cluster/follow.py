@@ -33,6 +33,9 @@ from runner.models import HostResult, Status
 log = logging.getLogger("runner.cluster")
 
 CLI_CLAIM = "cli:cancelled"
+NO_WORKER_CLAIM = "cli:no-worker"
+ZONE_GRACE = 30.0  # seconds a zone may be without a worker (a restart) before giving up
+NO_WORKER = "not started: zone {zone} has no live worker left; not re-run"
 LOST = "worker {worker} lost; the command may have run; not re-run"
 NOT_STARTED = "not started: worker {worker} was lost before this host began; not re-run"
 
@@ -90,6 +93,8 @@ class Follower:
         self._next_check = 0.0
         self._disconnected = False
         self._suspects: set[int] = set()
+        self._zone_gone: dict[str, float] = {}
+        self._next_zone_check = 0.0
 
     # -- reading ---------------------------------------------------------------------
 
@@ -145,8 +150,8 @@ class Follower:
         if shard is None:
             return
         if kind == "refused":
-            if record.get("by") == CLI_CLAIM:
-                return  # a shard this run's Ctrl-C fenced off, as meant
+            if record.get("by") in (CLI_CLAIM, NO_WORKER_CLAIM):
+                return  # a shard this run fenced off itself, as meant
             self.notice(
                 f"shard {record['s']} was delivered again to {worker} and refused "
                 f"(claimed by {record.get('by')}): nothing runs twice"
@@ -218,6 +223,7 @@ class Follower:
         numbers = [n for n, s in self.shards.items() if s.open]
         if not numbers:
             return
+        self._check_zones(now)
 
         def look() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
@@ -234,6 +240,9 @@ class Follower:
             holder = claim.decode(errors="replace") if isinstance(claim, bytes) else claim
             if holder == CLI_CLAIM:
                 self._cancelled(shard)
+            elif holder == NO_WORKER_CLAIM:
+                if shard.open:
+                    self._no_worker(shard)
             elif holder and not lease:
                 expired.append((shard, holder))
         # a lease missing at two looks in a row: one late refresh of a busy worker is not
@@ -282,18 +291,59 @@ class Follower:
         self._finish_rest(shard, make)
         self._close(shard, "lost")
 
+    def _check_zones(self, now: float) -> None:
+        """A zone whose shards wait while it has no live worker for ZONE_GRACE seconds:
+        those shards are fenced off (never run later) and their hosts are not started."""
+        if now < self._next_zone_check:
+            return
+        self._next_zone_check = now + 5.0
+        zones = {s.zone for s in self.shards.values() if s.state == "dispatched"}
+        for zone in zones:
+
+            def any_worker(z: str = zone) -> Any:
+                return next(iter(self.client.scan_iter(match=keys.worker_pattern(z))), None)
+
+            alive = retrying(any_worker, self._lost_connection)
+            if alive is not None:
+                self._zone_gone.pop(zone, None)
+                continue
+            since = self._zone_gone.setdefault(zone, now)
+            if now - since >= ZONE_GRACE:
+                self.fence_unclaimed(zone=zone)
+
     # -- cancelling --------------------------------------------------------------------
 
-    def fence_unclaimed(self) -> None:
-        """Ctrl-C: take the claim of every shard no worker has claimed, so none ever runs."""
-        numbers = [n for n, s in self.shards.items() if s.state == "dispatched"]
+    def fence_unclaimed(self, zone: str | None = None) -> None:
+        """Take the claim of every shard no worker has claimed, so none ever runs: on
+        Ctrl-C (their hosts are interrupted), or in a ``zone`` left without a worker
+        (their hosts are not started)."""
+        numbers = [
+            n
+            for n, s in self.shards.items()
+            if s.state == "dispatched" and (zone is None or s.zone == zone)
+        ]
+        value = CLI_CLAIM if zone is None else NO_WORKER_CLAIM
 
         def fence() -> list[Any]:
             pipe = self.client.pipeline(transaction=False)
             for n in numbers:
-                pipe.set(keys.claim_key(self.run_id, n), CLI_CLAIM, nx=True, ex=keys.KEEP_SECONDS)
+                pipe.set(keys.claim_key(self.run_id, n), value, nx=True, ex=keys.KEEP_SECONDS)
             return pipe.execute()
 
         for n, taken in zip(numbers, retrying(fence, self._lost_connection), strict=True):
-            if taken:
+            if taken and zone is None:
                 self._cancelled(self.shards[n])
+            elif taken:
+                self._no_worker(self.shards[n])
+
+    def _no_worker(self, shard: ShardState) -> None:
+        number = next(n for n, s in self.shards.items() if s is shard)
+        self.notice(
+            f"zone {shard.zone!r} has had no live worker for {ZONE_GRACE:g} s: the "
+            f"{len(shard.hosts)} hosts of shard {number} are not started"
+        )
+        error = NO_WORKER.format(zone=shard.zone)
+        self._finish_rest(
+            shard, lambda h: HostResult(h, Status.UNREACHABLE, None, error, "not_started")
+        )
+        self._close(shard, "lost")
