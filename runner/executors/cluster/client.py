@@ -26,7 +26,7 @@ from runner.executors.base import Executor, Run
 from runner.executors.cluster import require_cluster_extra
 from runner.executors.cluster import stream as keys
 from runner.executors.cluster.app import Signing, make_app
-from runner.executors.cluster.follow import Follower
+from runner.executors.cluster.follow import Follower, retrying
 from runner.models import Host, RunReport
 
 
@@ -50,6 +50,10 @@ def connect(url: str, name: str) -> Any:
             f"--cluster {redact(url)}: {exc}",
             hint="is Redis running there, and the password right?",
         ) from exc
+
+
+def _quiet(exc: Exception) -> None:
+    """A connection error retried (follow.retrying) that needs no word of its own."""
 
 
 def redact(url: str) -> str:
@@ -122,7 +126,8 @@ class ClusterExecutor(Executor):
             },
             "started": started,
         }
-        client.set(keys.meta_key(self.run_id), json.dumps(meta), ex=keys.KEEP_SECONDS)
+        text = json.dumps(meta)
+        retrying(lambda: client.set(keys.meta_key(self.run_id), text, ex=keys.KEEP_SECONDS), _quiet)
         follower = Follower(
             client,
             self.run_id,
@@ -159,13 +164,19 @@ class ClusterExecutor(Executor):
         results = {h: follower.results[h] for h in order if h in follower.results}
         cut_off = tuple(h for h in order if h not in results)
         report = RunReport(results, time.monotonic() - clock, cut_off)
-        for key in (keys.meta_key(self.run_id), keys.stream_key(self.run_id)):
-            client.expire(key, keys.KEEP_SECONDS)
+
+        def keep() -> None:
+            client.expire(keys.meta_key(self.run_id), keys.KEEP_SECONDS)
+            client.expire(keys.stream_key(self.run_id), keys.KEEP_SECONDS)
+
+        retrying(keep, _quiet)
         sink.handle(RunFinished(report))
         return report
 
     def _cancel(self, client: Any, follower: Follower) -> None:
-        client.set(keys.cancel_key(self.run_id), "1", ex=keys.KEEP_SECONDS)
+        retrying(
+            lambda: client.set(keys.cancel_key(self.run_id), "1", ex=keys.KEEP_SECONDS), _quiet
+        )
         follower.fence_unclaimed()
 
     def _shards(
