@@ -281,6 +281,33 @@ def test_redis_blip_under_the_cli_loses_and_duplicates_nothing(cluster, tmp_path
     # "lost the connection to Redis" warning, takes over when that fails)
 
 
+# -- the CLI dies: the workers finish, attach shows the run ------------------------------
+
+
+def test_attach_after_the_cli_died_shows_the_whole_run(cluster, tmp_path):
+    folder, flag = tmp_path / "marks", tmp_path / "go"
+    folder.mkdir()
+    names = host_names(4, "d")
+    inventory = cluster.inventory({h: ("a" if i % 2 else "b") for i, h in enumerate(names)})
+    before = set(cluster.client.scan_iter(match="runner:run:*:meta"))
+    proc = cluster.popen(inventory, "all", counting(folder, flag), "--json")
+    try:
+        wait_until(lambda: len(markers(folder)) == 4, 60, "four hosts started")
+        proc.kill()  # the CLI dies; its run goes on
+        proc.wait()
+    finally:
+        flag.touch()
+        proc.kill() if proc.poll() is None else None
+    (meta_key,) = set(cluster.client.scan_iter(match="runner:run:*:meta")) - before
+    run_id = meta_key.decode().split(":")[2]
+    seen = run_cli("attach", run_id, "--json", env={"RUNNER_CLUSTER": cluster.server.url})
+    assert seen.exit_code == 0, seen
+    records = [r for r in json_records(seen.stdout) if r["type"] == "host"]
+    assert sorted(r["host"] for r in records) == names
+    assert all(r["status"] == "ok" and r["stdout"] == "done\n" for r in records), records
+    assert set(markers(folder).values()) == {1}
+
+
 # -- 5: a worker killed mid-shard --------------------------------------------------------
 
 
