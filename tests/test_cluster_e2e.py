@@ -213,6 +213,32 @@ def test_cluster_run_matches_local_run_and_respects_zones(cluster):
     assert sorted(again, key=key) == sorted(mine, key=key)
 
 
+def test_stream_and_out_dir_match_a_local_run(cluster, tmp_path):
+    names = host_names(4, "o")
+    inventory = cluster.inventory({h: ("a" if i % 2 else "b") for i, h in enumerate(names)})
+    command = "echo one {{ inventory_hostname }}; echo two >&2; exit {{ '3' if inventory_hostname == 'o02' else '0' }}"
+    local = run_cli(
+        "run",
+        *cluster.args(inventory),
+        "all",
+        command,
+        "--stream",
+        "--out-dir",
+        str(tmp_path / "local"),
+        timeout=90,
+    )
+    remote = cluster.run(
+        inventory, "all", command, "--stream", "--out-dir", str(tmp_path / "remote")
+    )
+    assert local.exit_code == remote.exit_code == 2, (local, remote)
+    lines = lambda out: sorted(re.findall(r"(?m)^o\d+ [|!] .*$", out))  # noqa: E731
+    assert lines(remote.stdout) == lines(local.stdout) and len(lines(local.stdout)) >= 8
+    for name in names:
+        for suffix in (".stdout", ".stderr"):
+            mine = (tmp_path / "remote" / f"{name}{suffix}").read_bytes()
+            assert mine == (tmp_path / "local" / f"{name}{suffix}").read_bytes()
+
+
 def test_worker_is_patched_before_paramiko(cluster):
     for name, zone in cluster.workers.zones.items():
         info = json.loads(cluster.client.get(f"runner:worker:{zone}:{name}"))
