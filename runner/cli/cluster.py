@@ -158,7 +158,7 @@ def attach_command(env: Environment, run_id: str, url: str | None, **params: Any
     url = url or env.environ.get("RUNNER_CLUSTER")
     if not url:
         raise ConfigError("runner attach needs --cluster URL (or RUNNER_CLUSTER)")
-    config = build_config(params, env.environ)
+    config = build_config(params, env)
     configure_logging(config.output.verbose, env.stderr)
     client = connect(url, f"runner-attach-{run_id}")
     raw = client.get(keys.meta_key(run_id))
