@@ -127,6 +127,21 @@ class CommandTimeoutError(HostError):
     kind = "timeout"
 
 
+class CommandNotEndedError(HostError):
+    """runner stopped waiting for a command (Ctrl-C) and could not confirm that it ended
+    on the host: it may still be running. Set as the ``__cause__`` of the interruption
+    the transport re-raises (runner.errors.not_ended reads it back)."""
+
+    unreachable = False
+    kind = "interrupted"
+
+
+def not_ended(exc: BaseException) -> CommandNotEndedError | None:
+    """What an interruption says about a command it could not end, if anything."""
+    cause = exc.__cause__
+    return cause if isinstance(cause, CommandNotEndedError) else None
+
+
 class TaskError(HostError):
     """The work on a reachable host could not be done (render error, bad argument...)."""
 

@@ -23,8 +23,15 @@ from typing import Any, ClassVar
 
 from runner.config import RunConfig, Secrets
 from runner.engine.scheduler import Cancelled, Engine
-from runner.errors import HostError, RunnerError
-from runner.events import EventSink, HostFinished, HostStarted, RunFinished, RunStarted
+from runner.errors import HostError, RunnerError, not_ended
+from runner.events import (
+    EventSink,
+    HostFinished,
+    HostStarted,
+    Notice,
+    RunFinished,
+    RunStarted,
+)
 from runner.models import CommandResult, Host, HostResult, RunReport, Status
 from runner.transport.base import Transport, TransportFactory
 
@@ -111,7 +118,8 @@ class HostJob(Job):
             try:
                 outcome = self.on_host(ctx, host, lambda: engine.connection(host))
                 result = self.host_result(host, outcome, wall, time.monotonic() - started)
-            except Cancelled:
+            except Cancelled as exc:
+                report_not_ended(sink, host.name, exc)
                 raise
             except Exception as exc:
                 result = error_result(host.name, exc, wall, time.monotonic() - started)
@@ -134,6 +142,13 @@ class HostJob(Job):
         report = RunReport(ordered, time.monotonic() - clock, tuple(cut_off))
         sink.handle(RunFinished(report))
         return report
+
+
+def report_not_ended(sink: EventSink, host: str, exc: BaseException) -> None:
+    """A warning when Ctrl-C cut ``host`` off and its command could not be ended."""
+    cause = not_ended(exc)
+    if cause is not None:
+        sink.handle(Notice(f"{host}: interrupted; {cause.message}"))
 
 
 def error_result(name: str, exc: BaseException, started: float, duration: float) -> HostResult:

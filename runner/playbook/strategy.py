@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from runner.engine.job import report_not_ended
 from runner.errors import HostError
 from runner.events import EventSink
 from runner.models import Host, Status
@@ -215,7 +216,11 @@ class LinearBatch:
         )
 
         def work(host: Host) -> TaskOutcome:
-            outcome = self.executor.run(task, host)
+            try:
+                outcome = self.executor.run(task, host)
+            except BaseException as exc:  # Ctrl-C: say if a command may still be running
+                report_not_ended(self.sink, host.name, exc)
+                raise
             self.sink.handle(TaskHostDone(play.name, task.label, outcome))
             return outcome
 

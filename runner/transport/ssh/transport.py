@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,17 +13,16 @@ from typing import Any
 import paramiko
 from paramiko.ssh_exception import SSHException
 
-from runner.become import Become, BecomeSession, become_wrap, new_nonce
-from runner.errors import CommandTimeoutError, ConnectError, ConnectionLostError
+from runner.become import Become, new_nonce
+from runner.errors import ConnectError, ConnectionLostError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
+from runner.transport.ssh.command import run_command
 from runner.transport.ssh.context import SSHContext
 from runner.transport.ssh.jump import Keepalive, ProxyCommandSocket, hop_label, open_tunnel
 from runner.transport.ssh.settings import HostSettings, expand_proxy_command
 
 log = logging.getLogger(__name__)
-
-_READ_SIZE = 65536
 
 
 class SSHTransport(Transport):
@@ -104,122 +102,29 @@ class SSHTransport(Transport):
         pty: bool = False,
         become: Become | None = None,
     ) -> CommandResult:
-        self.connect()
-        transport = self._transport
-        assert transport is not None
-        started = time.monotonic()
-        deadline = started + timeout if timeout else None
-        session = None
-        if become is not None:
-            nonce = new_nonce()
-            command = become_wrap(
-                command, become.user, password=become.password is not None, pty=pty, nonce=nonce
-            )
-            session = BecomeSession(become, nonce, pty=pty, host=self.host.name)
-        try:
-            chan = transport.open_session(timeout=self.settings.connect_timeout)
-            if env:
-                chan.update_environment(dict(env))
-            if pty:
-                chan.get_pty()
-            chan.exec_command(command)
-            if session is None or session.become.password is None:
-                _send_stdin(chan, stdin, pty)
-                stdin = None
-        except (SSHException, EOFError, OSError) as exc:
-            raise self._lost(exc) from exc
-        finished = False
-        try:
-            exit_code = self._pump(chan, stdout, stderr, deadline, timeout, session, stdin)
-            finished = True
-        finally:
-            stdout.close()
-            stderr.close()
-            if not finished:  # timeout, Ctrl-C or error: end the remote command too
-                _signal_remote(chan, "TERM")
-            chan.close()
-        if session is not None:
-            session.finish(exit_code)
-        return CommandResult(
-            exit_code=exit_code,
-            stdout=stdout.value,
-            stderr=stderr.value,
-            duration=time.monotonic() - started,
-            stdout_dropped=stdout.dropped,
-            stderr_dropped=stderr.dropped,
+        return run_command(
+            self,
+            command,
+            stdout=stdout,
+            stderr=stderr,
+            timeout=timeout,
+            stdin=stdin,
+            env=env,
+            pty=pty,
+            become=become,
         )
 
-    def _pump(
-        self,
-        chan: paramiko.Channel,
-        stdout: OutputCapture,
-        stderr: OutputCapture,
-        deadline: float | None,
-        timeout: float | None,
-        session: BecomeSession | None = None,
-        stdin: bytes | None = None,
-    ) -> int:
-        """Read both streams until EOF and the exit status, with one event for both.
-        Under become, output goes through the session first (sudo's prompt is answered
-        and hidden; stdin is sent once sudo is done)."""
-        ready = threading.Event()
-        chan.in_buffer.set_event(ready)
-        chan.in_stderr_buffer.set_event(ready)
-        waiting = session is not None and not session.started
+    def paramiko_transport(self) -> paramiko.Transport:
+        """The open connection (connect() first)."""
+        if self._transport is None:
+            raise self.lost(None)
+        return self._transport
 
-        def feed(name: str, data: bytes) -> None:
-            nonlocal waiting
-            capture = stdout if name == "stdout" else stderr
-            if waiting and session is not None:
-                data = session.feed(name, data)
-                answer = session.reply()
-                if answer:
-                    chan.sendall(answer)
-                if session.started:
-                    waiting = False
-                    stderr.feed(session.held_stderr())
-                    if stdin is not None:
-                        _send_stdin(chan, stdin, session.pty)
-            capture.feed(data)
-
-        try:
-            while True:
-                while chan.recv_ready():
-                    feed("stdout", chan.recv(_READ_SIZE))
-                while chan.recv_stderr_ready():
-                    feed("stderr", chan.recv_stderr(_READ_SIZE))
-                ready.clear()
-                if chan.recv_ready() or chan.recv_stderr_ready():
-                    continue
-                if chan.eof_received or chan.closed:
-                    break
-                timed_out = not ready.wait(_remaining(deadline))
-                if timed_out and deadline is not None and time.monotonic() >= deadline:
-                    raise CommandTimeoutError(
-                        f"command timed out after {timeout:g}s", host=self.host.name
-                    )
-        except (SSHException, EOFError, OSError) as exc:
-            raise self._lost(exc) from exc
-        # EOF on the streams; the exit status follows (or the channel closes).
-        if not chan.status_event.wait(_remaining(deadline, floor=0.0, default=30.0)):
-            if chan.closed or not self._alive():
-                raise self._lost(None)
-            raise CommandTimeoutError(
-                f"command timed out after {timeout:g}s (output closed, no exit status)",
-                host=self.host.name,
-            )
-        code = chan.exit_status
-        if code == -1:
-            if not self._alive():
-                raise self._lost(None)
-            # Killed by a signal (exit-signal, which paramiko does not expose): like ssh, 255.
-            return 255
-        return code
-
-    def _alive(self) -> bool:
+    def alive(self) -> bool:
         return self._transport is not None and self._transport.is_active()
 
-    def _lost(self, exc: BaseException | None) -> ConnectionLostError:
+    def lost(self, exc: BaseException | None) -> ConnectionLostError:
+        """The error for a connection that went away (``exc``: what paramiko said)."""
         if self._dead_reason:
             reason = f": {self._dead_reason}"
         elif self._hops and self._bastion_gone():
@@ -247,9 +152,9 @@ class SSHTransport(Transport):
             try:
                 sftp = paramiko.SFTPClient.from_transport(self._transport)
             except (SSHException, EOFError, OSError) as exc:
-                raise self._lost(exc) from exc
+                raise self.lost(exc) from exc
             if sftp is None:
-                raise self._lost(None)
+                raise self.lost(None)
             self._sftp = sftp
         return self._sftp
 
@@ -272,13 +177,13 @@ class SSHTransport(Transport):
                 fh.write(data)
             sftp.chmod(path, mode)
         except (SSHException, EOFError) as exc:
-            raise self._lost(exc) from exc
+            raise self.lost(exc) from exc
 
     def remove_file(self, path: str) -> None:
         try:
             self.sftp().remove(path)
         except (SSHException, EOFError) as exc:
-            raise self._lost(exc) from exc
+            raise self.lost(exc) from exc
 
     def upload(self, local_path: str, remote_path: str, mode: int) -> int:
         """Copy a local file to ``remote_path`` atomically (a fresh temp name next to it,
@@ -296,7 +201,7 @@ class SSHTransport(Transport):
             sftp.posix_rename(tmp, remote_path)
             return size
         except (SSHException, EOFError) as exc:
-            raise self._lost(exc) from exc
+            raise self.lost(exc) from exc
         except BaseException:
             try:
                 sftp.remove(tmp)
@@ -320,7 +225,7 @@ class SSHTransport(Transport):
             os.replace(tmp, local_path)
             return size, mode & 0o7777
         except (SSHException, EOFError) as exc:
-            raise self._lost(exc) from exc
+            raise self.lost(exc) from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -343,44 +248,8 @@ class SSHTransport(Transport):
             transport.close()
 
 
-def _send_stdin(chan: paramiko.Channel, stdin: bytes | None, pty: bool) -> None:
-    """Send the command's input, then end it. With a pty, end of input is ^D typed on the
-    terminal (only when there was input): closing a pty's input would hang it up."""
-    if stdin:
-        chan.sendall(stdin)
-    if not pty:
-        chan.shutdown_write()
-    elif stdin:
-        chan.sendall(b"\x04")
-
-
 def _close_quietly(sock: Any) -> None:
     try:
         sock.close()
     except Exception:
         log.debug("close failed", exc_info=True)
-
-
-def _signal_remote(chan: paramiko.Channel, signame: str) -> None:
-    """Send an RFC 4254 "signal" channel request; OpenSSH's sshd (7.9+) delivers it to the
-    command's process group. Without a pty, closing the channel alone would leave the
-    remote command running (with a pty, closing it hangs the terminal up: SIGHUP).
-    paramiko has no public call for this request."""
-    if chan.closed or not chan.active:
-        return
-    try:
-        msg = paramiko.Message()
-        msg.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
-        msg.add_int(chan.remote_chanid)
-        msg.add_string("signal")
-        msg.add_boolean(False)
-        msg.add_string(signame)
-        chan.transport._send_user_message(msg)  # type: ignore[union-attr]  # paramiko private
-    except Exception:  # best effort: the channel is closed right after
-        log.debug("could not signal remote command", exc_info=True)
-
-
-def _remaining(deadline: float | None, *, floor: float = 0.0, default: float | None = None):
-    if deadline is None:
-        return default
-    return max(floor, deadline - time.monotonic())
