@@ -121,7 +121,8 @@ class ConnectionLostError(HostError):
 
 
 class CommandTimeoutError(HostError):
-    """The command did not finish within its timeout; the channel was closed."""
+    """The command did not finish within its timeout; it was ended on the host (or the
+    message says it may still be running)."""
 
     unreachable = False
     kind = "timeout"

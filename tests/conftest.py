@@ -78,8 +78,8 @@ def sshd(ssh_root, client_key):
 @pytest.fixture(scope="session")
 def user_sshd(ssh_root, client_key):
     """A root-run sshd where a plain (non-root) user logs in, as on real fleets; None when
-    the tests do not run as root. OpenSSH only honours "signal" requests (used to end
-    remote commands on timeout and Ctrl-C) in such sessions."""
+    the tests do not run as root. (``sshd``'s logins are root logins when the tests run
+    as root: sshd runs those sessions without privilege separation.)"""
     require_sshd()
     if os.geteuid() != 0:
         yield None

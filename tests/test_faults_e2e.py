@@ -221,8 +221,8 @@ def test_frozen_host_without_keepalive_ends_by_command_timeout(victim, tmp_path)
 
 
 def test_pty_timeout_hangs_up_the_remote_command(make_fleet, in_process):
-    """A root login: sshd refuses "signal" requests there, so only the pty's SIGHUP can
-    end the command."""
+    """With a pty runner does not wrap the command: closing the channel hangs the
+    terminal up and SIGHUP ends the command (a root login here)."""
     fleet = make_fleet(1)
     marker = "43.217"
     res = in_process("run", *fleet.args(), "--pty", "-t", "1", "--json", "all", f"sleep {marker}")

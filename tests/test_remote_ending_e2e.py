@@ -263,12 +263,19 @@ def test_output_stdin_and_exit_code_are_the_commands_own(
     assert streamed.count("RUNNER-PGID") == 1  # the one in the input, and only that
 
 
-def test_local_connection_ends_its_process_group(in_process, tmp_path):
+@pytest.mark.parametrize("how", ["timeout", "ctrl-c"])
+def test_local_connection_ends_its_process_group(in_process, tmp_path, how):
     inv = tmp_path / "local.yml"
     inv.write_text("all:\n  hosts:\n    ctl:\n      ansible_connection: local\n")
     marker = unique_sleep()
-    res = in_process(
-        "run", "-i", str(inv), "-t", "2", "--json", "all", f"trap '' TERM; sleep {marker} & wait"
-    )
-    assert json_records(res.stdout)[0]["error_kind"] == "timeout", res
+    command = f"trap '' TERM; sleep {marker} & wait"  # a child that needs KILL
+    if how == "timeout":
+        res = in_process("run", "-i", str(inv), "-t", "2", "--json", "all", command)
+        record = json_records(res.stdout)[0]
+        assert record["error"] == "command timed out after 2s", res
+    else:
+        proc = start_runner("run", "-i", str(inv), "all", command, env={})
+        out, err, _ = interrupt_when_running(proc, marker)
+        assert proc.returncode == 130, err
+        assert "may still be running" not in err
     wait_none_left(marker)

@@ -184,7 +184,7 @@ def test_command_timeout_fails_host_and_ends_remote_command(make_fleet, in_proce
     assert res.exit_code == 2, res
     for rec in json_records(res.stdout)[:-1]:
         assert rec["status"] == "failed" and "timed out after 1s" in rec["error"]
-    if user_sshd is not None:  # a non-root login on a root-run sshd: signals are honoured
+    if user_sshd is not None:  # (root logins: tests/test_remote_ending_e2e.py)
         wait_no_remote_left(marker)  # the remote command must be ended on timeout
 
 

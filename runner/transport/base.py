@@ -118,7 +118,9 @@ class Transport(abc.ABC):
 
         A non-zero exit code is a result, not an error. Raises CommandTimeoutError after
         ``timeout`` seconds, ConnectionLostError if the connection drops, BecomeError
-        when sudo refuses. The remote command is ended when the call does not finish.
+        when sudo refuses. The remote command is ended when the call does not finish;
+        when that cannot be confirmed, the error says "the command may still be running"
+        (an interruption is re-raised with a CommandNotEndedError as its ``__cause__``).
         """
 
     @abc.abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import stat
 import subprocess
 import threading
@@ -12,9 +13,10 @@ from collections.abc import Mapping
 
 from runner.become import Become, become_wrap
 from runner.config import child_environment
-from runner.errors import BecomeError, CommandTimeoutError
+from runner.errors import BecomeError, CommandNotEndedError, CommandTimeoutError
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
+from runner.transport.ending import GRACE_SECONDS, KILL_WAIT_SECONDS, STILL_RUNNING
 
 _READ_SIZE = 65536
 
@@ -59,13 +61,19 @@ class LocalTransport(Transport):
             start_new_session=True,
         )
         self._procs.add(proc)
-        timed_out = threading.Event()
+        timed_out, ended = threading.Event(), threading.Event()
+        not_ended: list[str] = []  # why the timed-out command may still be running
 
-        def kill_on_timeout() -> None:
+        def end_on_timeout() -> None:
             timed_out.set()
-            _kill(proc)
+            try:
+                why = end_group(proc)
+                if why:
+                    not_ended.append(why)
+            finally:
+                ended.set()
 
-        timer = threading.Timer(timeout, kill_on_timeout) if timeout else None
+        timer = threading.Timer(timeout, end_on_timeout) if timeout else None
         err_reader = threading.Thread(target=_pump, args=(proc.stderr, stderr), daemon=True)
         try:
             if timer:
@@ -80,16 +88,23 @@ class LocalTransport(Transport):
             _pump(proc.stdout, stdout)
             err_reader.join()
             exit_code = proc.wait()
+        except BaseException as exc:  # Ctrl-C (or runner's own failure): end it too
+            why = None if timed_out.is_set() else end_group(proc)
+            if why is None:
+                raise
+            raise exc from CommandNotEndedError(f"{STILL_RUNNING} ({why})", host=self.host.name)
         finally:
             if timer:
                 timer.cancel()
-            if proc.poll() is None:
-                _kill(proc)
             self._procs.discard(proc)
             stdout.close()
             stderr.close()
         if timed_out.is_set():
-            raise CommandTimeoutError(f"command timed out after {timeout:g}s", host=self.host.name)
+            ended.wait()
+            message = f"command timed out after {timeout:g}s"
+            if not_ended:
+                message += f"; {STILL_RUNNING} ({not_ended[0]})"
+            raise CommandTimeoutError(message, host=self.host.name)
         if exit_code < 0:  # killed by a signal: report like a shell would
             exit_code = 128 - exit_code
         return CommandResult(
@@ -130,7 +145,7 @@ class LocalTransport(Transport):
 
     def close(self) -> None:
         for proc in list(self._procs):
-            _kill(proc)
+            _signal_group(proc, signal.SIGKILL)
 
 
 def _pump(pipe, capture: OutputCapture) -> None:
@@ -143,11 +158,37 @@ def _pump(pipe, capture: OutputCapture) -> None:
     pipe.close()
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def end_group(
+    proc: subprocess.Popen, grace: float = GRACE_SECONDS, kill_wait: float = KILL_WAIT_SECONDS
+) -> str | None:
+    """End the command's process group (it leads one: start_new_session) as a remote
+    one is ended: TERM, up to ``grace`` seconds, KILL, up to ``kill_wait`` more. None
+    once none of it is left, else why it may still be running."""
+    if not _signal_group(proc, signal.SIGTERM):
+        return None
+    deadline = time.monotonic() + grace
+    killed = False
+    while True:
+        proc.poll()  # reap the leader, or it stays in the group as a zombie
+        if not _signal_group(proc, 0):
+            return None
+        if time.monotonic() >= deadline:
+            if killed:
+                return f"processes still there {kill_wait:g}s after KILL"
+            _signal_group(proc, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + kill_wait
+        time.sleep(0.05)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> bool:
+    """Send ``sig`` to the command's process group: whether some process of it got it
+    (one owned by another user, under become, cannot be signalled and counts as gone,
+    as it does for the remote script)."""
     try:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, sig)
+        return True
     except (ProcessLookupError, PermissionError):
-        pass
+        return False
 
 
 def _copy_atomically(src: str, dest: str, mode: int) -> int:
