@@ -111,7 +111,7 @@ def interrupt_when_running(proc: subprocess.Popen, marker: str) -> tuple[str, st
     """SIGINT ``proc`` once the remote ``sleep MARKER`` runs; (stdout, stderr, the users
     the sleep ran as)."""
     try:
-        pids = wait_until(lambda: left(marker), 20, f"the remote 'sleep {marker}' to start")
+        pids = wait_until(lambda: left(marker), 60, f"the remote 'sleep {marker}' to start")
         assert isinstance(pids, list)
         users = owners(pids)
         proc.send_signal(signal.SIGINT)
@@ -136,13 +136,32 @@ def test_ctrl_c_ends_the_command(login, ignores_term):
     wait_none_left(marker)
 
 
+@pytest.mark.parametrize("procs", ["1", "2"])
+def test_ctrl_c_ends_every_hosts_command_on_root_logins(make_fleet, procs):
+    """The issue's case: Ctrl-C during a many-host run left a process per host."""
+    need_root()
+    fleet = make_fleet(16)
+    marker = unique_sleep()
+    proc = start_runner("run", *fleet.args(), "--procs", procs, "all", f"sleep {marker}", env={})
+    try:
+        wait_until(lambda: len(left(marker)) == 16, 60, "16 remote sleeps")
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted=16" in out
+    assert "may still be running" not in err
+    wait_none_left(marker)
+
+
 PLAY = """\
 - hosts: all
   gather_facts: false
   tasks:
     - name: slow
       shell: "id -un; sleep {marker}"
-      timeout: 2
+      timeout: {timeout}
 {become}
 """
 
@@ -160,7 +179,7 @@ def test_play_task_timeout_ends_the_command(
     marker = unique_sleep()
     keywords = f"      become: true\n      become_user: {become}" if become else ""
     book = tmp_path / "play.yml"
-    book.write_text(PLAY.format(marker=marker, become=keywords))
+    book.write_text(PLAY.format(marker=marker, become=keywords, timeout=2))
     res = in_process("play", *fleet.args(), str(book))
     assert res.exit_code == 2, res
     assert "command timed out after 2s" in res.stdout, res
@@ -212,6 +231,22 @@ def test_ctrl_c_that_cannot_end_the_command_says_so(one_session_sshd, tmp_path):
         assert proc.returncode == 130, err
         assert "interrupted" in out
         assert "solo: interrupted; the command may still be running" in err, err
+        assert left(marker)
+    finally:
+        kill_all(marker)
+
+
+def test_ctrl_c_in_a_play_that_cannot_end_the_command_says_so(one_session_sshd, tmp_path):
+    inv = write_inventory(tmp_path / "inv.yml", one_session_sshd, ["solo"])
+    marker = unique_sleep()
+    book = tmp_path / "play.yml"
+    book.write_text(PLAY.format(marker=marker, become="", timeout=60))
+    args = ["-i", str(inv), "--known-hosts", str(tmp_path / "kh")]
+    try:
+        proc = start_runner("play", *args, str(book), env={})
+        out, err, _ = interrupt_when_running(proc, marker)
+        assert proc.returncode == 130, err
+        assert "solo: interrupted; the command may still be running" in out + err, (out, err)
         assert left(marker)
     finally:
         kill_all(marker)
