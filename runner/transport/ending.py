@@ -122,8 +122,8 @@ def end_script(
     process this user may signal, 1 when some are still there; prints ``killed`` when
     TERM was not enough. (``sleep 0.1`` where fractions work, else ``sleep 1``.)
 
-    >>> "kill -s TERM -- -42" in end_script([42])
-    True
+    >>> end_script([42, 57])[:65]
+    "g='42 57'; for p in $g; do kill -s TERM -- -$p 2>/dev/null; done;"
     """
     if not groups or not all(isinstance(g, int) and g > 1 for g in groups):
         raise ValueError(f"process group ids expected, got {groups!r}")
