@@ -101,7 +101,11 @@ def run_command(
     except BaseException as exc:
         if chan is None or pids is None or isinstance(exc, BecomeError):
             raise  # not started; a pty's hangup ends it; sudo reads EOF and gives up
-        why = _end(conn, chan, pids, session)
+        try:
+            why = _end(conn, chan, pids, session)
+        except Exception as end_exc:  # never hide what happened to the command itself
+            log.debug("ending the command failed", exc_info=True)
+            why = f"could not end it: {end_exc}"
         if why is None:
             raise
         if isinstance(exc, ConnectionLostError):  # why: the connection is gone, as it says
@@ -233,14 +237,13 @@ def _end(
     (sudo itself is still the login user's to signal)."""
     if not conn.alive():
         return "the connection is gone"
-    become = session.become if session is not None else None
-    want = 2 if session is not None and session.started else 1
+    started = session is not None and session.started
+    become = session.become if started and session is not None else None
+    want = 2 if started else 1
     _await_pids(chan, pids, want)
-    groups = pids.pids[:want]
+    groups = [g for g in pids.pids[:want] if g > 1]
     if not groups:
         return "it never reported its process group"
-    if len(groups) < 2:
-        become = None
     script = end_script(groups)
     nonce = new_nonce()
     kill_session = None
@@ -268,6 +271,8 @@ def _end(
             kill_session.finish(code)
     except HostError as exc:
         return f"could not end it: {exc.message}"
+    except (SSHException, EOFError, OSError) as exc:
+        return f"could not end it: {exc}"
     finally:
         end_chan.close()
     if code == 0:
