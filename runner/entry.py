@@ -73,7 +73,7 @@ def _defer_import(name: str) -> None:
 
 class Interrupts:
     """Ctrl-C handling: the first SIGINT calls the registered handlers (the engine stops
-    starting hosts and closes running channels); a second one exits at once with 130.
+    starting hosts and ends the running commands); a second one exits at once with 130.
 
     Handlers registered ``before_notice`` (taking a live view off the screen) run before
     the "press Ctrl-C again" notice is written, so the notice is not drawn over by the

@@ -110,7 +110,8 @@ class Engine:
         return self._cancelled
 
     def cancel(self) -> None:
-        """Stop starting hosts and end the running ones (their channels are closed).
+        """Stop starting hosts and cut the running ones off (each transport ends its
+        command on the host).
 
         Safe to call from a signal handler greenlet.
         """
