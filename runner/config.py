@@ -6,8 +6,8 @@ parameters or an options dict. A RunConfig is plain data: ``to_dict()`` gives JS
 ``from_dict()`` reads it back (versioned), because a run is also described to other
 processes (``--procs`` workers) and, later, other machines.
 
-Secrets (the SSH password, the become password, a key passphrase) are never part of a
-RunConfig. They live in a :class:`Secrets` value whose repr says only which are set, and
+Secrets (the SSH password, the become password, a key passphrase, the vault passwords)
+are never part of a RunConfig (which names only the vault password files and vault ids). They live in a :class:`Secrets` value whose repr says only which are set, and
 travel to a worker only inside its job, on its stdin.
 
 Connection and become settings here are what the *command line* said (None: not given).
@@ -18,6 +18,7 @@ runner.transport.ssh.settings (connection) and runner.become.host_become (become
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
@@ -137,9 +138,13 @@ class RunConfig:
     project: ProjectConfig = field(default_factory=ProjectConfig)
     # --persist: seconds the connection keeper holds this run's connections (0: no keeper)
     persist: float = 0.0
+    vault_password_files: tuple[str, ...] = ()  # --vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE
+    vault_ids: tuple[str, ...] = ()  # --vault-id [LABEL@]SOURCE; --ask-vault-pass: default@prompt
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inventories", tuple(self.inventories))
+        object.__setattr__(self, "vault_password_files", tuple(self.vault_password_files))
+        object.__setattr__(self, "vault_ids", tuple(self.vault_ids))
         if self.forks < 1:
             raise ConfigError(f"forks must be at least 1, not {self.forks}")
 
@@ -168,6 +173,8 @@ class RunConfig:
             "command_timeout": self.command_timeout,
             "project": _plain(self.project),
             "persist": self.persist,
+            "vault_password_files": list(self.vault_password_files),
+            "vault_ids": list(self.vault_ids),
         }
 
     @classmethod
@@ -192,6 +199,8 @@ class RunConfig:
                 command_timeout=data["command_timeout"],
                 project=ProjectConfig(**data["project"]),
                 persist=float(data.get("persist") or 0.0),
+                vault_password_files=tuple(data.get("vault_password_files", ())),
+                vault_ids=tuple(data.get("vault_ids", ())),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed run configuration: {exc}") from exc
@@ -219,18 +228,24 @@ _SECRET_FIELDS = ("ssh_password", "become_password", "key_passphrase")
 
 @dataclass(frozen=True)
 class Secrets:
-    """The SSH password, the become (sudo) password and the private key passphrase of
-    one run. Never shown: the repr says only which ones are set.
+    """The SSH password, the become (sudo) password, the private key passphrase and the
+    vault passwords ((label, password) pairs, see runner.vault) of one run. Never shown:
+    the repr says only which ones are set.
 
     >>> Secrets(ssh_password="pw", key_passphrase="")
     Secrets(ssh_password=<set>, become_password=None, key_passphrase=None)
     >>> Secrets.from_dict(Secrets(become_password="x").to_dict()).become_password
     'x'
+    >>> Secrets(vault_passwords=(("prod", b"pw"),))
+    Secrets(ssh_password=None, become_password=None, key_passphrase=None, vault=['prod'])
+    >>> Secrets.from_dict(Secrets(vault_passwords=(("a", b"p"),)).to_dict()).vault_passwords
+    (('a', b'p'),)
     """
 
     ssh_password: str | None = field(default=None, repr=False)
     become_password: str | None = field(default=None, repr=False)
     key_passphrase: str | None = field(default=None, repr=False)
+    vault_passwords: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         for name in _SECRET_FIELDS:
@@ -242,17 +257,24 @@ class Secrets:
             f"{name}={'<set>' if getattr(self, name) is not None else None}"
             for name in _SECRET_FIELDS
         )
+        if self.vault_passwords:
+            shown += f", vault={[label for label, _ in self.vault_passwords]}"
         return f"Secrets({shown})"
 
     __str__ = __repr__
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, Any]:
         """For a worker's job on its stdin, and nowhere else."""
-        return {name: getattr(self, name) for name in _SECRET_FIELDS}
+        data: dict[str, Any] = {name: getattr(self, name) for name in _SECRET_FIELDS}
+        data["vault"] = [
+            [label, base64.b64encode(pw).decode("ascii")] for label, pw in self.vault_passwords
+        ]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Secrets:
-        return cls(**{name: data.get(name) for name in _SECRET_FIELDS})
+        vault = tuple((str(label), base64.b64decode(pw)) for label, pw in data.get("vault") or ())
+        return cls(**{name: data.get(name) for name in _SECRET_FIELDS}, vault_passwords=vault)
 
 
 def take_secrets(environ: MutableMapping[str, str]) -> Secrets:

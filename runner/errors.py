@@ -69,6 +69,11 @@ class TemplateError(InputError):
     """A Jinja2 template that is malformed or refers to an undefined variable."""
 
 
+class VaultError(InputError):
+    """Ansible Vault data that cannot be decrypted: no password given, none that fits,
+    or a vault text that is not well formed. ``path``/``line`` say where it was read."""
+
+
 class HostError(RunnerError):
     """Something went wrong with one host. Becomes that host's result, never aborts a run.
 

@@ -2,7 +2,8 @@
 
 Inventory and ``-e`` variables are whatever YAML made of them: besides JSON's own types
 there are dates, timestamps, bytes (``!!binary``), sets (``!!set``), tuples, non-string
-mapping keys and non-finite floats. ``encode_value`` turns those into tagged JSON
+mapping keys, non-finite floats, ``!unsafe`` text and (still encrypted) ``!vault``
+values (runner.tagged). ``encode_value`` turns those into tagged JSON
 objects (``{"__runner__": "date", "value": "2024-05-01"}``) and ``decode_value`` turns
 them back, so a worker sees the same variables as the process that loaded them.
 
@@ -12,6 +13,8 @@ them back, so a worker sees the same variables as the process that loaded them.
 True
 >>> encode_value({"a": [1, "b"]})
 {'a': [1, 'b']}
+>>> decode_value(encode_value([UnsafeText("{{ x }}")]))
+[UnsafeText('{{ x }}')]
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import datetime
 import math
 from typing import Any
 
+from runner.tagged import UnsafeText, VaultValue
+
 TAG = "__runner__"
 
 __all__ = ["TAG", "decode_value", "encode_value"]
@@ -29,6 +34,11 @@ __all__ = ["TAG", "decode_value", "encode_value"]
 def encode_value(value: Any) -> Any:
     """``value`` as JSON data (tuples become lists; anything unknown becomes its repr,
     tagged, so encoding never fails)."""
+    kind = value.__class__
+    if kind is UnsafeText:
+        return {TAG: "unsafe", "value": str(value)}
+    if kind is VaultValue:  # still encrypted: the other side has the keyring
+        return {TAG: "vault", "value": value.envelope, "path": value.path, "line": value.line}
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -76,6 +86,10 @@ def decode_value(data: Any) -> Any:
         return {_hashable(decode_value(v)) for v in data["items"]}
     if tag == "float":
         return float(data["value"])
+    if tag == "unsafe":
+        return UnsafeText(data["value"])
+    if tag == "vault":
+        return VaultValue(data["value"], data.get("path"), data.get("line"))
     return data["value"]
 
 

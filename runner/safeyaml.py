@@ -9,6 +9,10 @@ with the file and 1-based line:
 * integers longer than ``MAX_INT_DIGITS`` digits (Python refuses to print them);
 * duplicate keys in a mapping, naming both lines (keys brought in by ``<<`` merges
   may be replaced, as YAML intends);
+* Ansible's tags: ``!unsafe`` text becomes :class:`runner.tagged.UnsafeText` (never
+  templated), ``!vault`` text a :class:`runner.tagged.VaultValue` (decrypted when read);
+  a whole file encrypted with Ansible Vault is decrypted first with the run's keyring
+  (``vault``), or refused by name when there is none;
 * nesting deeper than ``MAX_DEPTH`` collections, aliases that refer to their own
   anchor (``&a [*a]``), and aliases that expand the document beyond ``MAX_ALIAS_NODES``
   nodes (a "billion laughs" bomb), all measured on the node graph before constructing.
@@ -36,20 +40,22 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
-from runner.errors import InputError
+from runner.errors import InputError, VaultError
+from runner.tagged import UnsafeText, VaultValue
+from runner.vault.crypto import is_vault
+from runner.vault.keyring import Keyring
+from runner.yamlgraph import MAX_ALIAS_NODES, MAX_DEPTH, check_graph, check_tree_depth, deep_line
 
 __all__ = [
     "LineDict",
     "load_text",
-    "refuse_vault",
+    "open_vaulted",
     "check_depth",
     "MAX_DEPTH",
     "MAX_ALIAS_NODES",
     "MAX_INT_DIGITS",
 ]
 
-MAX_DEPTH = 100  # nested collections; deeper data breaks JSON output and templating
-MAX_ALIAS_NODES = 1_000_000  # nodes that aliases may add to a document when expanded
 MAX_INT_DIGITS = 4300  # Python's default limit for turning an int into text
 
 _INT_BOUND = 10**MAX_INT_DIGITS
@@ -58,8 +64,6 @@ _NON_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-VAULT_NOT_SUPPORTED = "Ansible Vault values are not supported yet"
-VAULT_HINT = "decrypt it with 'ansible-vault decrypt' until runner reads vault files"
 _EXPECTED = {
     "bool": "true/false, yes/no or on/off",
     "int": "an integer",
@@ -213,11 +217,39 @@ class _Constructor(SafeConstructor):
             mapping.key_lines = key_lines  # type: ignore[attr-defined]
 
     def construct_vault(self, node: yaml.Node) -> Any:
-        raise self.fail(VAULT_NOT_SUPPORTED, node, hint=VAULT_HINT)
+        """``!vault |`` + a vault text: kept encrypted, with where it was read."""
+        if not isinstance(node, ScalarNode) or not is_vault(node.value):
+            raise self.fail(
+                "a !vault value must be the text 'ansible-vault encrypt_string' printed",
+                node,
+                hint="it starts with $ANSIBLE_VAULT;1.1;AES256 on the line after '!vault |'",
+            )
+        return VaultValue(node.value, self.path, node.start_mark.line + 1)
+
+    def construct_unsafe(self, node: yaml.Node) -> Any:
+        """``!unsafe``: text never templated (in a list or mapping: all the text in it)."""
+        if isinstance(node, ScalarNode):
+            return UnsafeText(self.construct_scalar(node))
+        if isinstance(node, SequenceNode):
+            return [_unsafe(self.construct_object(n, deep=True)) for n in node.value]
+        return _unsafe(self.construct_mapping(node, deep=True))
+
+
+def _unsafe(value: Any) -> Any:
+    if isinstance(value, str):
+        return UnsafeText(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            value[key] = _unsafe(item)
+        return value
+    if isinstance(value, list):
+        return [_unsafe(v) for v in value]
+    return value
 
 
 # the stubs bind add_constructor to yaml's own Loader classes; any constructor subclass works
 _Constructor.add_constructor("!vault", _Constructor.construct_vault)  # type: ignore[type-var]
+_Constructor.add_constructor("!unsafe", _Constructor.construct_unsafe)  # type: ignore[type-var]
 _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)  # type: ignore[type-var]
 _Constructor.add_constructor("tag:yaml.org,2002:map", _Constructor.construct_yaml_map)  # type: ignore[type-var]
 
@@ -230,127 +262,39 @@ class _Loader(_Parser, _Constructor, Resolver):
         self.path, self.error, self.lines = path, error, lines
 
 
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    return []
+def open_vaulted(
+    text: str, path: str, error: type[InputError] = InputError, vault: Keyring | None = None
+) -> str:
+    """``text``, decrypted with ``vault`` when the whole file is encrypted with Ansible
+    Vault (it starts ``$ANSIBLE_VAULT;``); without a keyring such a file is refused by
+    name, rather than read as text and refused for its shape.
 
-
-def _check_graph(root: yaml.Node, path: str, error: type[InputError]) -> None:
-    """Depth, recursive aliases and alias expansion, measured once per distinct node."""
-    sizes: dict[int, int] = {}  # id(node) -> expanded size
-    depths: dict[int, int] = {}  # id(node) -> collections nested below, itself included
-    on_path: set[int] = set()
-    added = 0  # nodes that aliases add when the document is expanded
-    stack = [(root, iter(_children(root)))]
-    on_path.add(id(root))
-    while stack:
-        node, kids = stack[-1]
-        for kid in kids:
-            key = id(kid)
-            if key in on_path:
-                raise error(
-                    "an alias refers to the collection that contains it",
-                    path=path,
-                    line=kid.start_mark.line + 1,
-                    hint="an alias (*name) must refer to an anchor (&name) that is complete",
-                )
-            if key in sizes:  # reached again through an alias
-                added += sizes[key]
-                if added > MAX_ALIAS_NODES:
-                    raise error(
-                        f"aliases expand this document to more than {MAX_ALIAS_NODES:,} nodes",
-                        path=path,
-                        line=node.start_mark.line + 1,
-                        hint="write the data out, or use fewer nested aliases",
-                    )
-                if len(stack) + depths[key] > MAX_DEPTH:
-                    raise _too_deep(node, path, error)
-                continue
-            if not isinstance(kid, (MappingNode, SequenceNode)):
-                sizes[key], depths[key] = 1, 0
-                continue
-            if len(stack) >= MAX_DEPTH:
-                raise _too_deep(kid, path, error)
-            on_path.add(key)
-            stack.append((kid, iter(_children(kid))))
-            break
-        else:
-            stack.pop()
-            key = id(node)
-            on_path.discard(key)
-            below = _children(node)
-            sizes[key] = 1 + sum(sizes[id(k)] for k in below)
-            depths[key] = 1 + max((depths[id(k)] for k in below), default=0)
-
-
-def _check_tree_depth(root: yaml.Node, path: str, error: type[InputError]) -> None:
-    """Depth only, for a document without anchors (so its node graph is a tree)."""
-    stack = [(root, 1)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        node, depth = pop()
-        if depth > MAX_DEPTH:
-            raise _too_deep(node, path, error)
-        kind = node.__class__
-        if kind is MappingNode:
-            for key, value in node.value:
-                if value.__class__ is not ScalarNode:
-                    push((value, depth + 1))
-                if key.__class__ is not ScalarNode:
-                    push((key, depth + 1))
-        elif kind is SequenceNode:
-            for value in node.value:
-                if value.__class__ is not ScalarNode:
-                    push((value, depth + 1))
-
-
-def _too_deep(node: yaml.Node, path: str, error: type[InputError]) -> InputError:
-    return error(
-        f"data is nested deeper than {MAX_DEPTH} levels",
-        path=path,
-        line=node.start_mark.line + 1,
-        hint="flatten the structure",
-    )
-
-
-def _deep_line(text: str) -> int | None:
-    """The line where ``[``/``{`` nesting first passes ``MAX_DEPTH`` (quotes ignored:
-    only used to place an error the parser could not place)."""
-    depth = 0
-    for found in re.finditer(r"[\[\]{}]", text):
-        depth += 1 if found.group() in "[{" else -1
-        if depth > MAX_DEPTH:
-            return text.count("\n", 0, found.start()) + 1
-    return None
-
-
-def refuse_vault(text: str, path: str, error: type[InputError] = InputError) -> None:
-    """A whole file encrypted with Ansible Vault (it starts ``$ANSIBLE_VAULT;``) is refused
-    by name, rather than read as text and refused for its shape.
-
-    >>> refuse_vault("$ANSIBLE_VAULT;1.1;AES256\\n6638...\\n", "group_vars/all.yml")
+    >>> open_vaulted("a: 1\\n", "vars.yml")
+    'a: 1\\n'
+    >>> open_vaulted("$ANSIBLE_VAULT;1.1;AES256\\n6638...\\n", "group_vars/all.yml")
     Traceback (most recent call last):
-    runner.errors.InputError: group_vars/all.yml:1: this file is encrypted with Ansible Vault: Ansible Vault values are not supported yet
+    runner.errors.InputError: group_vars/all.yml:1: this is encrypted with Ansible Vault and no vault password was given
     """
-    if text.lstrip("\ufeff \t\r\n").startswith("$ANSIBLE_VAULT;"):
-        line = text.count("\n", 0, text.index("$ANSIBLE_VAULT;")) + 1
-        raise error(
-            f"this file is encrypted with Ansible Vault: {VAULT_NOT_SUPPORTED}",
-            path=path,
-            line=line,
-            hint=VAULT_HINT,
-        )
+    if not is_vault(text):
+        return text
+    line = text.count("\n", 0, text.index("$ANSIBLE_VAULT;")) + 1
+    try:
+        return (vault or Keyring()).decrypt(text, where=path, line=line)
+    except VaultError as exc:
+        raise error(exc.message, path=path, line=line, hint=exc.hint) from exc
 
 
 def load_text(
-    text: str, path: str, error: type[InputError] = InputError, *, lines: bool = False
+    text: str,
+    path: str,
+    error: type[InputError] = InputError,
+    *,
+    lines: bool = False,
+    vault: Keyring | None = None,
 ) -> Any:
     """Parse one YAML document safely; with ``lines`` every mapping is a :class:`LineDict`.
-    Ansible Vault (a ``!vault`` value or a whole encrypted file) is refused by name."""
-    refuse_vault(text, path, error)
+    A whole file encrypted with Ansible Vault is decrypted with ``vault`` first."""
+    text = open_vaulted(text, path, error, vault)
     check_printable(text, path, error)
     loader = _Loader(text, path, error, lines)
     try:
@@ -358,9 +302,9 @@ def load_text(
         if node is None:
             return None
         if "&" in text:  # anchors, so maybe aliases: the full measure
-            _check_graph(node, path, error)
+            check_graph(node, path, error)
         else:
-            _check_tree_depth(node, path, error)
+            check_tree_depth(node, path, error)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -378,7 +322,7 @@ def load_text(
         raise error(
             f"data is nested deeper than {MAX_DEPTH} levels",
             path=path,
-            line=_deep_line(text),
+            line=deep_line(text),
             hint="flatten the structure",
         ) from exc
     except InputError:

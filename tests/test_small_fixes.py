@@ -147,60 +147,6 @@ def test_retries_against_a_closed_port_say_the_attempts(tmp_path):
     assert f"connection refused (127.0.0.1:{port}) after 3 attempts" in record["error"], record
 
 
-VAULT_VALUE = """!vault |
-          $ANSIBLE_VAULT;1.1;AES256
-          62313365396662343061393464336163383764373764613633653634306231386433626436623361
-"""
-VAULT_FILE = "$ANSIBLE_VAULT;1.1;AES256\n6231336539666234306139346433616338376437376461363365\n"
-
-
-def _vault_sources(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
-    """Each way a vault value reaches runner: CLI arguments and the file:line named."""
-    (tmp_path / "tagged.yml").write_text(
-        f"all:\n  hosts:\n    web1:\n      ansible_password: {VAULT_VALUE}"
-    )
-    (tmp_path / "encrypted.yml").write_text(VAULT_FILE)
-    (tmp_path / "encrypted_ini").write_text(VAULT_FILE)
-    site = tmp_path / "site"
-    (site / "group_vars").mkdir(parents=True)
-    (site / "hosts.yml").write_text("all:\n  hosts:\n    web1:\n")
-    (site / "group_vars" / "all.yml").write_text(VAULT_FILE)
-    (tmp_path / "extra.yml").write_text(f"token: {VAULT_VALUE}")
-    (tmp_path / "play.yml").write_text(
-        f"- hosts: all\n  vars:\n    token: {VAULT_VALUE}  tasks: []\n"
-    )
-    inv = ["-i", str(site / "hosts.yml")]
-    return {
-        "tagged": (["inventory", "-i", str(tmp_path / "tagged.yml"), "--list"], "tagged.yml:4"),
-        "encrypted yaml": (
-            ["inventory", "-i", str(tmp_path / "encrypted.yml"), "--list"],
-            "encrypted.yml:1",
-        ),
-        "encrypted ini": (
-            ["inventory", "-i", str(tmp_path / "encrypted_ini"), "--list"],
-            "encrypted_ini:1",
-        ),
-        "group_vars": (["inventory", "-i", str(site), "--list"], "all.yml:1"),
-        "extra vars": (
-            ["inventory", *inv, "-e", f"@{tmp_path / 'extra.yml'}", "--list"],
-            "extra.yml:1",
-        ),
-        "playbook": (["play", *inv, str(tmp_path / "play.yml"), "--syntax-check"], "play.yml:3"),
-    }
-
-
-@pytest.mark.parametrize(
-    "case", ["tagged", "encrypted yaml", "encrypted ini", "group_vars", "extra vars", "playbook"]
-)
-def test_ansible_vault_is_refused_by_name(case, tmp_path):
-    args, where = _vault_sources(tmp_path)[case]
-    result = run_inprocess(*args)
-    assert result.exit_code not in (0, 5), result
-    assert "Ansible Vault values are not supported yet" in result.stderr, result
-    assert f"{where}:" in result.stderr, result
-    assert "indentation" not in result.stderr and "Traceback" not in result.stderr
-
-
 def _complete(env: dict[str, str]) -> subprocess.CompletedProcess:
     """``python -m runner`` (the console script's path: entry.main) with completion set."""
     full = {**os.environ, "PYTHONPATH": str(ROOT), **env}

@@ -17,6 +17,7 @@ from runner.engine.job import Job
 from runner.errors import ConfigError
 from runner.events import Notice
 from runner.models import Host
+from runner.vault import Keyring
 
 if TYPE_CHECKING:
     from runner.executors.base import Executor
@@ -26,23 +27,30 @@ SUPPORTED_CONNECTIONS = ("ssh", "paramiko", "smart", "local")
 HOST_KEY_OFF = "host key checking is off: connections are open to man-in-the-middle attacks"
 
 
-def select_hosts(config: RunConfig, pattern: str) -> tuple[Any, list[Host]]:
-    """The inventory and the hosts ``pattern`` selects (InputError before any connection)."""
+def select_hosts(
+    config: RunConfig, pattern: str, vault: Keyring | None = None
+) -> tuple[Any, list[Host]]:
+    """The inventory and the hosts ``pattern`` selects (InputError before any connection);
+    files encrypted whole with Ansible Vault are decrypted with ``vault``."""
     from runner.inventory import load_inventory
 
-    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars)
+    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars, vault=vault)
     return inventory, inventory.select(pattern)
 
 
 def choose_hosts(
-    env: Environment, config: RunConfig, pattern: str, rerun: str | None
+    env: Environment,
+    config: RunConfig,
+    pattern: str,
+    rerun: str | None,
+    vault: Keyring | None = None,
 ) -> tuple[list[Host], list[Notice]]:
     """The hosts ``pattern`` selects, narrowed by ``--rerun`` to those of the last run
     it names (runner.cli.rerun), and the notices that narrowing gives."""
     from runner.cli.rerun import load_rerun, narrow
 
     last = load_rerun(env, rerun)  # no record: an input error before the inventory loads
-    inventory, hosts = select_hosts(config, pattern)
+    inventory, hosts = select_hosts(config, pattern, vault)
     return narrow(last, inventory, hosts, f"the pattern {pattern!r}")
 
 
@@ -146,6 +154,7 @@ def execute_host_job(
     *,
     title: tuple[str, str],
     notices: Sequence[Notice] = (),
+    vault: Keyring | None = None,
 ) -> int:
     """Run ``job`` on ``hosts`` (in this process, or over --procs workers) with the
     renderers of ``config.output``, ``notices`` shown first; return the exit code.
@@ -157,7 +166,7 @@ def execute_host_job(
     from runner.overrides import override_notices
 
     job.check(hosts)
-    secrets = resolve_secrets(config, env)
+    secrets = resolve_secrets(config, env, vault)
     make_out_dir(config)
     # --cluster or RUNNER_CLUSTER, for runner run only (copy and fetch read local files)
     executor = choose_executor(env, config, hosts, cluster=params.get("cluster"))

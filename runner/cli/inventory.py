@@ -17,6 +17,7 @@ from runner.cli.connection_view import (
     view_configs,
 )
 from runner.cli.environment import Environment
+from runner.cli.vault import open_keyring, vault_options
 from runner.inventory import load_inventory
 from runner.inventory.export import (
     dump_json,
@@ -76,6 +77,7 @@ __all__ = ["inventory_command"]
 )
 @click.option("--json", "as_json", is_flag=True, help="With --connection: print JSON.")
 @connection_view_options
+@vault_options
 # GROUP is a positional argument, as in ansible-inventory: both --graph GROUP --vars and
 # --graph --vars GROUP then read the same.
 @click.argument("group", required=False, metavar="[GROUP]")
@@ -108,11 +110,12 @@ def inventory_command(
         raise click.UsageError(f"the group {group!r} goes with --graph (--graph GROUP)")
     if show_connection and host is None:
         raise click.UsageError("--connection goes with --host HOST")
-    extra = parse_extra_vars(extra_vars)
     from runner.cli.options import project_settings
 
     settings = project_settings({**connection, "inventories": sources}, env)
-    inv = load_inventory(list(settings["inventory"]), extra)
+    vault = open_keyring(connection, env)
+    extra = parse_extra_vars(extra_vars, vault)
+    inv = load_inventory(list(settings["inventory"]), extra, vault)
     # Names and values come from the inventory: on a terminal, its controls show escaped.
     out = env.stdout
     show = escape_controls if is_terminal_file(out) else str

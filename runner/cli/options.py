@@ -12,6 +12,7 @@ import click
 from runner.cli.environment import Environment
 from runner.cli.logs import configure_logging  # noqa: F401  (where commands import it)
 from runner.cli.persist import persist_seconds
+from runner.cli.vault import vault_options, vault_settings
 from runner.config import (
     BECOME_PASSWORD,
     DEFAULT_FORKS,
@@ -23,6 +24,7 @@ from runner.config import (
     Secrets,
 )
 from runner.errors import ConfigError
+from runner.vault import Keyring
 
 if TYPE_CHECKING:
     from runner.project.settings import ProjectSettings
@@ -173,7 +175,7 @@ def connection_options(func: Callable) -> Callable:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return vault_options(func)
 
 
 def output_options(func: Callable) -> Callable:
@@ -262,19 +264,26 @@ def project_settings(params: Mapping[str, Any], env: Environment) -> ProjectSett
 
 
 def build_config(
-    params: Mapping[str, Any], env: Environment, settings: ProjectSettings | None = None
+    params: Mapping[str, Any],
+    env: Environment,
+    settings: ProjectSettings | None = None,
+    vault: Keyring | None = None,
 ) -> RunConfig:
     """The run's configuration from a command's click parameters, the environment and
     the project's ansible.cfg: the one place they are read. ``-e`` values are parsed
-    here (an input error names the file or the value)."""
+    here (an input error names the file or the value; an encrypted ``@FILE`` is
+    decrypted with ``vault``)."""
     from runner.inventory.extravars import parse_extra_vars
     from runner.project.runconfig import become_config, connection_config, project_config
 
     settings = settings or project_settings(params, env)
     mode = output_mode(params)
+    vault_ids, vault_files = vault_settings(params, env.environ)
     return RunConfig(
+        vault_ids=vault_ids,
+        vault_password_files=vault_files,
         inventories=tuple(settings["inventory"]),
-        extra_vars=parse_extra_vars(params.get("extra_vars") or ()),
+        extra_vars=parse_extra_vars(params.get("extra_vars") or (), vault),
         connection=connection_config(settings),
         become=become_config(settings),
         output=OutputConfig(
@@ -294,10 +303,11 @@ def build_config(
     )
 
 
-def resolve_secrets(config: RunConfig, env: Environment) -> Secrets:
+def resolve_secrets(config: RunConfig, env: Environment, vault: Keyring | None = None) -> Secrets:
     """The run's secrets: those taken from the environment at start, the SSH password
-    asked once for -k (or ask_pass) and the become (sudo) password once for -K (or
-    become_ask_pass) when it had none."""
+    asked once for -k (or ask_pass), the become (sudo) password once for -K (or
+    become_ask_pass) when it had none, and the vault passwords already read
+    (runner.cli.vault.open_keyring)."""
     given = env.secrets
     ssh_password = given.ssh_password
     if not ssh_password and config.connection.ask_pass:
@@ -311,6 +321,7 @@ def resolve_secrets(config: RunConfig, env: Environment) -> Secrets:
         ssh_password=ssh_password,
         become_password=become_password,
         key_passphrase=given.key_passphrase,
+        vault_passwords=vault.secrets if vault is not None else (),
     )
 
 

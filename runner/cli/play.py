@@ -21,6 +21,7 @@ from runner.cli.options import (
 )
 from runner.cli.rerun import load_rerun, narrow, print_notices, rerun_option, title_of
 from runner.cli.status import exit_status_of
+from runner.cli.vault import open_keyring
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -72,7 +73,8 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
             hint="run the playbook from one node (runner play without --cluster), or "
             "ad-hoc commands with runner run --cluster",
         )
-    config = build_config(params, env)
+    vault = open_keyring(params, env)
+    config = build_config(params, env, vault=vault)
     configure_logging(config.output.verbose, env.stderr)
     job = PlaybookJob(
         paths=tuple(playbooks),
@@ -86,7 +88,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
     )
     from runner.inventory import load_inventory
 
-    book = job.load_book(config.extra_vars)
+    book = job.load_book(config.extra_vars, vault)
     if params["syntax_check"]:
         from runner.output.controls import escape_controls
         from runner.playbook.gathering import gathering_warnings
@@ -97,7 +99,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
             click.echo(f"playbook: {path}", file=env.stdout)
         return 0
     rerun = load_rerun(env, params["rerun"])
-    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars)
+    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars, vault=vault)
     if job.limit:
         inventory.select(job.limit)  # no match: an input error before anything runs
     job = dataclasses.replace(job, book=book, inventory=inventory)
@@ -108,7 +110,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         print_notices(env, notices)
         _print_listing(env, book, inventory, params, job.only)
         return 0
-    return _run(env, config, job, params, notices)
+    return _run(env, config, job, params, notices, vault)
 
 
 def _narrow_to_rerun(rerun: Any, job: Any) -> tuple[Any, list]:
@@ -125,7 +127,12 @@ def _narrow_to_rerun(rerun: Any, job: Any) -> tuple[Any, list]:
 
 
 def _run(
-    env: Environment, config: Any, job: Any, params: dict[str, Any], notices: Sequence[Any]
+    env: Environment,
+    config: Any,
+    job: Any,
+    params: dict[str, Any],
+    notices: Sequence[Any],
+    vault: Any = None,
 ) -> int:
     """Connect as `runner run` does (same transports, credentials asked once, keys loaded
     before the first connection, bastion connections closed at the end) and run."""
@@ -146,7 +153,7 @@ def _run(
             all_hosts[host.name] = host
     check_connections(list(all_hosts.values()))
     _check_local_names(per_play, list(all_hosts), config.output.out_dir)
-    secrets = resolve_secrets(config, env)
+    secrets = resolve_secrets(config, env, vault)
     make_out_dir(config)
     executor = choose_executor(env, config, list(all_hosts.values()), playbook=True)
     sinks = playbook_sinks(config.output, sorted(all_hosts), env)

@@ -27,6 +27,7 @@ from runner.cli.options import (
     read_input_file,
 )
 from runner.cli.rerun import rerun_option, title_of
+from runner.cli.vault import open_keyring
 
 QUOTE_HINT = (
     "quote the command (runner run PATTERN 'ls -la /tmp') or put it after --: "
@@ -184,18 +185,19 @@ def run_command(
         check_module_usage(command, params)
     elif params["check"]:
         raise click.UsageError("--check needs -m MODULE: a COMMAND cannot be dry-run")
-    config = build_config(params, env)
+    vault = open_keyring(params, env)
+    config = build_config(params, env, vault=vault)
     if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
     params["cluster"] = params["cluster"] or env.environ.get("RUNNER_CLUSTER") or None
     if adhoc:
-        return run_module(env, config, pattern, params)
+        return run_module(env, config, pattern, params, vault)
     if params["list_hosts"]:
-        return print_host_list(env, *choose_hosts(env, config, pattern, params["rerun"]))
+        return print_host_list(env, *choose_hosts(env, config, pattern, params["rerun"], vault))
     if not command and not params["script"]:
         raise click.UsageError("give a COMMAND, or --script FILE")
-    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     check_connections(hosts)
     check_out_dir(config, hosts)
     script = params["script"]
@@ -210,7 +212,9 @@ def run_command(
     )
     words = [pattern, *(["--script", script] if script else []), *([command] if command else [])]
     title = title_of("run", params["rerun"], *words)
-    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
+    return execute_host_job(
+        env, config, hosts, job, params, title=title, notices=notices, vault=vault
+    )
 
 
 def check_module_usage(command: str, params: dict[str, Any]) -> None:
@@ -229,7 +233,9 @@ def check_module_usage(command: str, params: dict[str, Any]) -> None:
             raise click.UsageError(f"{option} cannot be combined with -m/-a; use {instead}")
 
 
-def run_module(env: Environment, config: Any, pattern: str, params: dict[str, Any]) -> int:
+def run_module(
+    env: Environment, config: Any, pattern: str, params: dict[str, Any], vault: Any = None
+) -> int:
     """``-m MODULE -a ARGS``: the module and its arguments checked before anything
     connects (exit 1 naming what is wrong), then one task on every host."""
     from runner.playbook.adhoc import ModuleJob
@@ -238,7 +244,7 @@ def run_module(env: Environment, config: Any, pattern: str, params: dict[str, An
     base_dir = os.getcwd()
     module = module_name(params["module_name"] or "command")
     args = module_args(module, params["module_args"], base_dir)
-    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     if params["list_hosts"]:
         return print_host_list(env, hosts, notices)
     check_connections(hosts)
@@ -259,4 +265,6 @@ def run_module(env: Environment, config: Any, pattern: str, params: dict[str, An
         *(["-a", params["module_args"]] if params["module_args"] else []),
     ]
     title = title_of("run", params["rerun"], *words)
-    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
+    return execute_host_job(
+        env, config, hosts, job, params, title=title, notices=notices, vault=vault
+    )

@@ -23,6 +23,7 @@ from runner.cli.options import (
     output_options,
 )
 from runner.cli.rerun import rerun_option, title_of
+from runner.cli.vault import open_keyring
 from runner.models import Host
 
 
@@ -71,9 +72,10 @@ def _transfer(
 ) -> int:
     from runner.engine.transfer import TransferJob
 
-    config = build_config(params, env)
+    vault = open_keyring(params, env)
+    config = build_config(params, env, vault=vault)
     configure_logging(config.output.verbose, env.stderr)
-    hosts, notices = choose_hosts(env, config, pattern, params["rerun"])
+    hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     if params["list_hosts"]:
         return print_host_list(env, hosts, notices)
     check_connections(hosts)
@@ -83,7 +85,9 @@ def _transfer(
         check_fetch(job, hosts)
         os.makedirs(dest, exist_ok=True)
     title = title_of(direction, params["rerun"], pattern, src, dest)
-    return execute_host_job(env, config, hosts, job, params, title=title, notices=notices)
+    return execute_host_job(
+        env, config, hosts, job, params, title=title, notices=notices, vault=vault
+    )
 
 
 def check_fetch(job: Any, hosts: list[Host]) -> None:

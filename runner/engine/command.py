@@ -23,6 +23,7 @@ from runner.events import HostOutput
 from runner.localpaths import out_paths
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
+from runner.vault import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,11 @@ def check_host_template(text: str, where: str) -> None:
         raise TemplateError(exc.message, path=where) from exc
 
 
-def render_for_host(text: str, host: Host, extra_vars: Mapping[str, Any]) -> str:
+def render_for_host(
+    text: str, host: Host, extra_vars: Mapping[str, Any], vault: Keyring | None = None
+) -> str:
     """``text`` rendered for one host (plain text is returned as it is, without jinja2).
+    ``!vault`` variables are decrypted with ``vault`` when the template reads them.
 
     >>> render_for_host("echo {{ inventory_hostname_short }}", Host("web1.example.com"), {})
     'echo web1'
@@ -53,11 +57,22 @@ def render_for_host(text: str, host: Host, extra_vars: Mapping[str, Any]) -> str
 
     if not templating.is_template(text):
         return text
-    return templating.render(text, host_template_vars(host, extra_vars))
+    return templating.render(text, host_template_vars(host, extra_vars, vault))
 
 
-def host_template_vars(host: Host, extra_vars: Mapping[str, Any]) -> dict[str, Any]:
-    """Variables a per-host command template sees (inventory vars, magic vars, then -e)."""
+def host_template_vars(
+    host: Host, extra_vars: Mapping[str, Any], vault: Keyring | None = None
+) -> Mapping[str, Any]:
+    """Variables a per-host command template sees (inventory vars, magic vars, then -e),
+    each used as it is (not rendered again), ``!vault`` ones decrypted when read."""
+    from runner.templating import LazyVars
+
+    variables = command_variables(host, extra_vars)
+    return LazyVars(variables, set(variables), vault)
+
+
+def command_variables(host: Host, extra_vars: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain values behind host_template_vars (inventory vars, magic vars, then -e)."""
     variables = dict(host.vars)
     variables.update(
         inventory_hostname=host.name,
@@ -87,16 +102,19 @@ class CommandJob(HostJob):
     def check(self, hosts: Sequence[Host]) -> None:
         check_host_template(self.command, "COMMAND")
 
-    def render(self, host: Host, extra_vars: Mapping[str, Any]) -> str:
-        return render_for_host(self.command, host, extra_vars)
+    def render(
+        self, host: Host, extra_vars: Mapping[str, Any], vault: Keyring | None = None
+    ) -> str:
+        return render_for_host(self.command, host, extra_vars, vault)
 
     def on_host(
         self, ctx: JobContext, host: Host, connect: Callable[[], Transport]
     ) -> CommandResult:
         config = ctx.config
-        command = self.render(host, config.extra_vars)
+        vault = Keyring(ctx.secrets.vault_passwords)
+        command = self.render(host, config.extra_vars, vault)
         transport = connect()
-        become = host_become(host.vars, config.become, ctx.secrets.become_password)
+        become = host_become(vault.revealing(host.vars), config.become, ctx.secrets.become_password)
         script_path = None
         if self.script is not None:
             script_path = _upload_script(transport, self.script, self.script_name)

@@ -35,6 +35,7 @@ from runner.errors import ConfigError, TaskError, UnsafePathError
 from runner.localpaths import fetch_path
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
+from runner.vault import Keyring
 
 
 def file_sha256(path: str) -> str:
@@ -124,10 +125,12 @@ class TransferJob(HostJob):
         self.source  # noqa: B018 - checksummed now: an unreadable SRC is an input error
         check_host_template(self.dest, "DEST")
 
-    def render_dest(self, host: Host, extra_vars: Mapping[str, Any]) -> str:
+    def render_dest(
+        self, host: Host, extra_vars: Mapping[str, Any], vault: Keyring | None = None
+    ) -> str:
         """A copy's DEST for one host, rendered as ``runner run`` renders its command:
         ``/srv/{{ inventory_hostname }}/app.conf``."""
-        return render_for_host(self.dest, host, extra_vars)
+        return render_for_host(self.dest, host, extra_vars, vault)
 
     @functools.cached_property
     def source(self) -> LocalSource:
@@ -141,9 +144,13 @@ class TransferJob(HostJob):
         self, ctx: JobContext, host: Host, connect: Callable[[], Transport]
     ) -> CommandResult:
         started = time.monotonic()
-        become = host_become(host.vars, ctx.config.become, ctx.secrets.become_password)
+        vault = Keyring(ctx.secrets.vault_passwords)
+        become = host_become(
+            vault.revealing(host.vars), ctx.config.become, ctx.secrets.become_password
+        )
         timeout = ctx.config.command_timeout
-        dest = self.render_dest(host, ctx.config.extra_vars) if self.direction == "copy" else ""
+        copying = self.direction == "copy"
+        dest = self.render_dest(host, ctx.config.extra_vars, vault) if copying else ""
         transport = connect()
         remote = dest if self.direction == "copy" else self.src
         try:

@@ -14,6 +14,7 @@ import yaml
 
 from runner.errors import InventoryError
 from runner.inventory.inventory import Inventory
+from runner.tagged import UnsafeText, VaultValue
 
 __all__ = [
     "list_inventory",
@@ -218,6 +219,31 @@ def _key_text(key: Any) -> str:
     return str(_json_default(key))
 
 
+def _ansible_tags(value: Any) -> Any:
+    """``!vault`` and ``!unsafe`` values as ansible-inventory writes them in JSON:
+    ``{"__ansible_vault": TEXT}`` (still encrypted) and ``{"__ansible_unsafe": TEXT}``."""
+    kind = value.__class__
+    if kind is VaultValue:
+        return {"__ansible_vault": value.envelope}
+    if kind is UnsafeText:
+        return {"__ansible_unsafe": str(value)}
+    if kind is dict or isinstance(value, dict):
+        return {k: _ansible_tags(v) for k, v in value.items()}
+    if kind is list or isinstance(value, (list, tuple)):
+        return [_ansible_tags(v) for v in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """safe_dump, plus ``!vault |`` for values still encrypted (as ansible-inventory)."""
+
+
+_Dumper.add_representer(
+    VaultValue, lambda dumper, value: dumper.represent_scalar("!vault", value.envelope, style="|")
+)
+_Dumper.add_representer(UnsafeText, lambda dumper, value: dumper.represent_str(str(value)))
+
+
 def dump_json(data: Any) -> str:
     """JSON as ansible-inventory prints it: sorted keys, 4-space indent.
 
@@ -229,6 +255,7 @@ def dump_json(data: Any) -> str:
         }
     }
     """
+    data = _ansible_tags(data)
     try:
         return json.dumps(data, sort_keys=True, indent=4, ensure_ascii=False, default=_json_default)
     except TypeError:  # keys that are not strings and do not sort with the others
@@ -240,6 +267,8 @@ def dump_json(data: Any) -> str:
 def dump_yaml(data: Any) -> str:
     """Block-style YAML, as ansible-inventory --yaml prints it."""
     try:
-        return yaml.safe_dump(data, default_flow_style=False, allow_unicode=True)
+        return yaml.dump(data, Dumper=_Dumper, default_flow_style=False, allow_unicode=True)
     except (TypeError, yaml.YAMLError):  # keys that do not sort together, tuple keys
-        return yaml.safe_dump(_text_keys(data), default_flow_style=False, allow_unicode=True)
+        return yaml.dump(
+            _text_keys(data), Dumper=_Dumper, default_flow_style=False, allow_unicode=True
+        )

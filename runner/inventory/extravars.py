@@ -16,14 +16,16 @@ from typing import Any
 from runner.errors import ConfigError
 from runner.inventory.vars_files import load_vars_file
 from runner.safeyaml import load_text
+from runner.vault import Keyring
 
 __all__ = ["parse_extra_vars", "EXTRA_VARS_SOURCE"]
 
 EXTRA_VARS_SOURCE = "-e"  # what errors name as the "file" of an inline -e value
 
 
-def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
-    """Merge ``-e`` values into one dict; raises :class:`ConfigError`.
+def parse_extra_vars(values: Sequence[str], vault: Keyring | None = None) -> dict[str, Any]:
+    """Merge ``-e`` values into one dict; raises :class:`ConfigError`. An ``@FILE``
+    encrypted with Ansible Vault is decrypted with ``vault``.
 
     >>> parse_extra_vars(["a=1 b='two words'", '{"c": [1, 2]}'])
     {'a': '1', 'b': 'two words', 'c': [1, 2]}
@@ -38,7 +40,7 @@ def parse_extra_vars(values: Sequence[str]) -> dict[str, Any]:
                 raise ConfigError(
                     "-e @ needs a file name", path=EXTRA_VARS_SOURCE, hint="write -e @vars.yml"
                 )
-            result.update(load_vars_file(path, error=ConfigError))
+            result.update(load_vars_file(path, error=ConfigError, vault=vault))
         elif value[0] in "/.":
             raise ConfigError(
                 f"extra vars {value[:60]!r} look like a file name",

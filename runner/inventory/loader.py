@@ -30,6 +30,7 @@ from runner.inventory.variables import VariableResolver
 from runner.inventory.vars_files import VarsDirectory
 from runner.inventory.yaml_source import load_yaml_inventory
 from runner.models import Host
+from runner.vault import Keyring
 
 __all__ = ["load_inventory", "IGNORED_EXTENSIONS", "YAML_EXTENSIONS"]
 
@@ -44,9 +45,13 @@ PORT_VARS = ("ansible_port", "ansible_ssh_port")
 
 
 def load_inventory(
-    sources: Sequence[str], extra_vars: Mapping[str, Any] | None = None
+    sources: Sequence[str],
+    extra_vars: Mapping[str, Any] | None = None,
+    vault: Keyring | None = None,
 ) -> Inventory:
     """Load and merge inventory sources in order; raises :class:`InventoryError`.
+    Files encrypted whole with Ansible Vault are decrypted with ``vault``; ``!vault``
+    values stay encrypted (runner.tagged.VaultValue) until a host's task reads them.
 
     With no sources only the implicit ``localhost`` (``ansible_connection=local``)
     exists, as in Ansible.
@@ -56,7 +61,7 @@ def load_inventory(
     data = InventoryData()
     vars_dirs: list[tuple[VarsDirectory, VarsDirectory]] = []
     for source in sources:
-        _load_source(data, source, vars_dirs)
+        _load_source(data, source, vars_dirs, vault)
     data.reconcile()
     resolver = VariableResolver(data, vars_dirs, extra_vars)
     names_by_groups: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -94,13 +99,16 @@ def _check_port(
 
 
 def _load_source(
-    data: InventoryData, source: str, vars_dirs: list[tuple[VarsDirectory, VarsDirectory]]
+    data: InventoryData,
+    source: str,
+    vars_dirs: list[tuple[VarsDirectory, VarsDirectory]],
+    vault: Keyring | None = None,
 ) -> None:
     if os.path.isdir(source):
-        _load_directory(data, source)
+        _load_directory(data, source, vault)
         base = source
     elif os.path.exists(source):
-        _load_file(data, source)
+        _load_file(data, source, vault)
         base = os.path.dirname(source) or "."
     elif "," in source:
         _load_inline(data, source)
@@ -115,13 +123,13 @@ def _load_source(
     base = os.path.realpath(base)
     vars_dirs.append(
         (
-            VarsDirectory(os.path.join(base, "group_vars")),
-            VarsDirectory(os.path.join(base, "host_vars")),
+            VarsDirectory(os.path.join(base, "group_vars"), vault),
+            VarsDirectory(os.path.join(base, "host_vars"), vault),
         )
     )
 
 
-def _load_directory(data: InventoryData, path: str) -> None:
+def _load_directory(data: InventoryData, path: str, vault: Keyring | None) -> None:
     try:
         entries = sorted(os.listdir(path))
     except OSError as exc:
@@ -131,9 +139,9 @@ def _load_directory(data: InventoryData, path: str) -> None:
             continue
         full = os.path.join(path, entry)
         if os.path.isdir(full):
-            _load_directory(data, full)
+            _load_directory(data, full, vault)
         else:
-            _load_file(data, full)
+            _load_file(data, full, vault)
 
 
 def _is_script(path: str) -> bool:
@@ -147,13 +155,13 @@ def _is_script(path: str) -> bool:
     return start.startswith(b"#!") or start == b"\x7fELF"
 
 
-def _load_file(data: InventoryData, path: str) -> None:
+def _load_file(data: InventoryData, path: str, vault: Keyring | None) -> None:
     if path.lower().endswith(YAML_EXTENSIONS):
-        load_yaml_inventory(data, path)
+        load_yaml_inventory(data, path, vault)
     elif _is_script(path):
         load_script_inventory(data, path)
     else:
-        load_ini_inventory(data, path)
+        load_ini_inventory(data, path, vault)
 
 
 def _load_inline(data: InventoryData, source: str) -> None:

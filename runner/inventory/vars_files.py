@@ -14,6 +14,7 @@ from typing import Any
 
 from runner.errors import InputError, InventoryError
 from runner.inventory.yaml_source import find_key_line, parse_yaml, read_text
+from runner.vault import Keyring
 
 __all__ = ["VarsDirectory", "load_vars_file", "VARS_EXTENSIONS"]
 
@@ -21,9 +22,12 @@ VARS_EXTENSIONS = (".yml", ".yaml", ".json")
 _LOOKUP_ORDER = ("", *VARS_EXTENSIONS)
 
 
-def load_vars_file(path: str, error: type[InputError] = InventoryError) -> dict[str, Any]:
-    """Load one YAML/JSON file of variables; it must hold a mapping (or nothing)."""
-    data = parse_yaml(read_text(path, error), path, error)
+def load_vars_file(
+    path: str, error: type[InputError] = InventoryError, vault: Keyring | None = None
+) -> dict[str, Any]:
+    """Load one YAML/JSON file of variables; it must hold a mapping (or nothing). A file
+    encrypted with Ansible Vault is decrypted with ``vault``."""
+    data = parse_yaml(read_text(path, error), path, error, vault)
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -47,8 +51,9 @@ def load_vars_file(path: str, error: type[InputError] = InventoryError) -> dict[
 class VarsDirectory:
     """One ``group_vars`` or ``host_vars`` directory; listed once, files read on demand."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, vault: Keyring | None = None) -> None:
         self.path = path
+        self.vault = vault
         try:
             self.entries = frozenset(os.listdir(path)) if os.path.isdir(path) else frozenset()
         except OSError as exc:
@@ -73,7 +78,7 @@ class VarsDirectory:
                 files = _dir_files(full) if os.path.isdir(full) else [full]
                 result = {}
                 for file in files:
-                    result.update(load_vars_file(file))
+                    result.update(load_vars_file(file, vault=self.vault))
                 break
         self._cache[name] = result
         return result

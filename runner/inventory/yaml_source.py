@@ -24,6 +24,7 @@ from runner.inventory.ranges import (
     expand_host_range,
     split_host_port,
 )
+from runner.vault import Keyring
 
 __all__ = ["load_yaml_inventory", "parse_yaml", "find_key_line", "read_text"]
 
@@ -49,19 +50,25 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def parse_yaml(text: str, path: str, error: type[InputError] = InventoryError) -> Any:
+def parse_yaml(
+    text: str, path: str, error: type[InputError] = InventoryError, vault: Keyring | None = None
+) -> Any:
     """Safe YAML (see :mod:`runner.safeyaml`) with errors that name the file and line.
 
     Like Ansible's loader, text that starts like JSON is tried as JSON first; big plain
     files take the fast path of :mod:`runner.inventory.fastyaml`. Whatever either of
     them does not take as it is (duplicate keys, deep nesting, bad values...) goes to
-    the full reader, which also writes the error messages.
+    the full reader, which also writes the error messages. A whole file encrypted with
+    Ansible Vault is decrypted with ``vault`` first.
     """
-    return _parse(text, path, error)[0]
+    return _parse(text, path, error, vault)[0]
 
 
-def _parse(text: str, path: str, error: type[InputError]) -> tuple[Any, bool]:
+def _parse(
+    text: str, path: str, error: type[InputError], vault: Keyring | None = None
+) -> tuple[Any, bool]:
     """(data, True when every mapping key is a string)."""
+    text = safeyaml.open_vaulted(text, path, error, vault)
     if text.lstrip()[:1] in ("{", "["):
         try:
             data = json.loads(text, object_pairs_hook=_unique_pairs)
@@ -111,9 +118,9 @@ def find_key_line(path: str, key_path: tuple[Any, ...]) -> int | None:
     return line
 
 
-def load_yaml_inventory(data: InventoryData, path: str) -> None:
+def load_yaml_inventory(data: InventoryData, path: str, vault: Keyring | None = None) -> None:
     """Add the groups and hosts of one YAML (or JSON) inventory file to ``data``."""
-    doc, string_keys = _parse(read_text(path), path, InventoryError)
+    doc, string_keys = _parse(read_text(path), path, InventoryError, vault)
     if doc is None:
         return
     if not isinstance(doc, Mapping):

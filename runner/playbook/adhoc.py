@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from runner.engine.command import host_template_vars
+from runner.engine.command import command_variables
 from runner.engine.job import HostJob, JobContext
 from runner.errors import HostError
 from runner.events import HostOutput
@@ -29,6 +29,7 @@ from runner.playbook.model import Task
 from runner.playbook.variables import Facts, VarScope
 from runner.templating import LazyVars
 from runner.transport.base import Transport
+from runner.vault import Keyring
 
 #: Modules whose result is a command's: shown as its exit code, stdout and stderr.
 COMMAND_MODULES = frozenset({"shell", "command", "raw", "script"})
@@ -42,7 +43,9 @@ class AdhocScope(VarScope):
     """The variables of an ad-hoc task: those ``runner run`` renders COMMAND with (no
     ``groups``/``hostvars``: a ``--procs`` worker knows only its own hosts)."""
 
-    def __init__(self, extra_vars: Mapping[str, Any], check_mode: bool) -> None:
+    def __init__(
+        self, extra_vars: Mapping[str, Any], check_mode: bool, vault: Keyring | None = None
+    ) -> None:
         super().__init__(
             hosts={},
             groups={},
@@ -53,13 +56,14 @@ class AdhocScope(VarScope):
             batch=[],
             check_mode=check_mode,
             playbook_dir=os.getcwd(),
+            vault=vault,
         )
         self.check_mode = check_mode
 
     def for_host(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
-        merged = host_template_vars(host, self.extra_vars)
+        merged = command_variables(host, self.extra_vars)
         merged.update(ansible_check_mode=self.check_mode, omit="__omit_place_holder__")
-        return LazyVars(merged, _MAGIC)
+        return LazyVars(merged, _MAGIC, self.vault)
 
 
 class AdhocTask(Task):
@@ -109,7 +113,9 @@ class ModuleJob(HostJob):
 
         seen: list[HostError] = []
         executor = TaskExecutor(
-            scope=AdhocScope(config.extra_vars, self.check_mode),
+            scope=AdhocScope(
+                config.extra_vars, self.check_mode, Keyring(ctx.secrets.vault_passwords)
+            ),
             connect=lambda _host: cast(Transport, _Watched(connect(), seen)),
             local_connect=_no_local,
             base_dir=self.base_dir,

@@ -23,6 +23,7 @@ from runner.playbook.model import Playbook
 from runner.playbook.run import PlaybookRunner
 from runner.playbook.selection import select_tasks
 from runner.transport.local import LocalTransport
+from runner.vault import Keyring
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,9 @@ class PlaybookJob(Job):
 
         config = ctx.config
         book, inventory = self.book, self.inventory
+        vault = Keyring(ctx.secrets.vault_passwords)
         if book is None or inventory is None:
-            book, inventory = self.load(config.extra_vars, config.inventories)
+            book, inventory = self.load(config.extra_vars, config.inventories, vault)
         output = config.output
         runner = PlaybookRunner(
             inventory=inventory,
@@ -75,13 +77,15 @@ class PlaybookJob(Job):
             pty=self.pty,
             gathering=config.gathering,
             gather_subset=config.gather_subset,
+            vault=vault,
         )
         return runner.run(book)
 
-    def load_book(self, extra_vars: Mapping[str, Any]) -> Playbook:
+    def load_book(self, extra_vars: Mapping[str, Any], vault: Keyring | None = None) -> Playbook:
         """The plays of the playbooks, with the tasks that tags and start-at-task select
-        (PlaybookError naming file and line before anything runs)."""
-        loaded = [load_playbook(path, extra_vars) for path in self.paths]
+        (PlaybookError naming file and line before anything runs); files encrypted with
+        Ansible Vault are decrypted with ``vault``."""
+        loaded = [load_playbook(path, extra_vars, vault) for path in self.paths]
         book = Playbook(
             ", ".join(self.paths),
             [play for pb in loaded for play in pb.plays],
@@ -95,11 +99,14 @@ class PlaybookJob(Job):
         )
 
     def load(
-        self, extra_vars: Mapping[str, Any], inventories: Sequence[str]
+        self,
+        extra_vars: Mapping[str, Any],
+        inventories: Sequence[str],
+        vault: Keyring | None = None,
     ) -> tuple[Playbook, Any]:
         """The playbooks and the inventory."""
-        book = self.load_book(extra_vars)
-        return book, load_inventory(list(inventories), extra_vars=extra_vars)
+        book = self.load_book(extra_vars, vault)
+        return book, load_inventory(list(inventories), extra_vars=extra_vars, vault=vault)
 
     def to_dict(self) -> dict[str, Any]:
         return {

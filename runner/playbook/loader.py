@@ -17,13 +17,15 @@ from runner.playbook.model import Play, Playbook, Task
 from runner.playbook.reader import line_of, load_yaml
 from runner.playbook.tasks import Inherited, TaskLoader
 from runner.templating import is_template, render_value
+from runner.vault import Keyring
 
 __all__ = ["load_playbook"]
 
 
 class _Loader(TaskLoader):
-    def __init__(self, extra_vars: Mapping[str, Any] | None) -> None:
+    def __init__(self, extra_vars: Mapping[str, Any] | None, vault: Keyring | None) -> None:
         self.extra_vars = dict(extra_vars or {})
+        self.vault = vault
         self.warnings: list[str] = []
         self._seen: set[str] = set()
 
@@ -34,7 +36,7 @@ class _Loader(TaskLoader):
         if real in self._seen:
             raise PlaybookError("import_playbook loop: this file imports itself", path=path)
         self._seen.add(real)
-        data = load_yaml(path)
+        data = load_yaml(path, self.vault)
         if data is None:
             return []
         if not isinstance(data, list):
@@ -187,7 +189,7 @@ class _Loader(TaskLoader):
             full = os.path.join(os.path.dirname(path), os.path.expanduser(name))
             if not os.path.exists(full):
                 raise PlaybookError(f"vars_files: {full} not found", path=path, line=line)
-            loaded = load_yaml(full) or {}
+            loaded = load_yaml(full, self.vault) or {}
             if not isinstance(loaded, dict):
                 raise PlaybookError(
                     f"a vars file must be a mapping of variables (name: value), not "
@@ -221,8 +223,11 @@ def _node_line(path: str, index: int | None = None) -> int:
         return 1
 
 
-def load_playbook(path: str, extra_vars: Mapping[str, Any] | None = None) -> Playbook:
-    """Read and validate one playbook file (and the playbooks it imports)."""
-    loader = _Loader(extra_vars)
+def load_playbook(
+    path: str, extra_vars: Mapping[str, Any] | None = None, vault: Keyring | None = None
+) -> Playbook:
+    """Read and validate one playbook file (and the playbooks it imports); files
+    encrypted whole with Ansible Vault are decrypted with ``vault``."""
+    loader = _Loader(extra_vars, vault)
     plays = loader.playbook(path)
     return Playbook(path, plays, loader.warnings)

@@ -13,18 +13,20 @@ from typing import Any
 from runner.errors import PlaybookError
 from runner.safeyaml import LineDict, load_text
 from runner.textfiles import read_text
+from runner.vault import Keyring
 
 __all__ = ["LineDict", "parse_yaml", "load_yaml", "line_of"]
 
 
-def parse_yaml(text: str, path: str) -> Any:
-    """Parse YAML text safely (see :mod:`runner.safeyaml`); errors name the file and line."""
-    return load_text(text, path, PlaybookError, lines=True)
+def parse_yaml(text: str, path: str, vault: Keyring | None = None) -> Any:
+    """Parse YAML text safely (see :mod:`runner.safeyaml`); errors name the file and line.
+    A file encrypted whole with Ansible Vault is decrypted with ``vault``."""
+    return load_text(text, path, PlaybookError, lines=True, vault=vault)
 
 
-def load_yaml(path: str) -> Any:
+def load_yaml(path: str, vault: Keyring | None = None) -> Any:
     """Read and parse one YAML file of a playbook (plays, vars_files, tasks)."""
-    return parse_yaml(read_text(path, PlaybookError), path)
+    return parse_yaml(read_text(path, PlaybookError), path, vault)
 
 
 def line_of(data: Any, key: str | None = None, default: int | None = None) -> int | None:

@@ -70,8 +70,10 @@ class PlaybookRunner:
         pty: bool = False,
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
+        vault: Any = None,
     ) -> None:
         self.inventory = inventory
+        self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
         self.engine_factory = engine_factory
         self.sink = sink
         self.local_factory = local_factory
@@ -178,6 +180,7 @@ class PlaybookRunner:
                     check_mode=self.check,
                     playbook_dir=os.path.dirname(os.path.abspath(play.path)),
                     play_name=play.name,
+                    vault=self.vault,
                 )
                 executor = TaskExecutor(
                     scope=scope,

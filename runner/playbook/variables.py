@@ -24,6 +24,7 @@ from typing import Any
 
 from runner.models import Host
 from runner.templating import LazyVars
+from runner.vault import Keyring
 
 _MAGIC = frozenset(
     {
@@ -123,8 +124,10 @@ class VarScope:
         check_mode: bool,
         playbook_dir: str,
         play_name: str = "",
+        vault: Keyring | None = None,
     ) -> None:
         self.hosts = hosts
+        self.vault = vault  # decrypts !vault values when a task reads them
         self.play_vars = dict(play_vars)
         self.extra_vars = dict(extra_vars)
         self.facts = facts
@@ -161,7 +164,7 @@ class VarScope:
         unsafe = (set(facts) - set(self.extra_vars)) | _MAGIC
         overridden = set(self.play_vars) | set(task_vars or {}) | set(self.extra_vars)
         unsafe |= {"ansible_facts", *(set(cached) - overridden)}
-        return LazyVars(merged, unsafe)
+        return LazyVars(merged, unsafe, self.vault)
 
     def for_host(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
         """Everything a task on ``host`` can refer to. Variables whose values are

@@ -11,18 +11,23 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from runner.errors import TemplateError
+from runner.errors import TemplateError, VaultError
+from runner.tagged import UnsafeText
 from runner.templating.sandbox import environment
 
 _MARKERS = ("{{", "{%", "{#")
 
 
 def is_template(text: str) -> bool:
-    """True when ``text`` contains Jinja2 syntax.
+    """True when ``text`` contains Jinja2 syntax (never for ``!unsafe`` text).
 
     >>> is_template("uptime"), is_template("echo {{ inventory_hostname }}")
     (False, True)
+    >>> is_template(UnsafeText("{{ x }}"))
+    False
     """
+    if isinstance(text, UnsafeText):
+        return False
     return any(marker in text for marker in _MARKERS)
 
 
@@ -118,7 +123,7 @@ def render(source: str, variables: Mapping[str, Any], *, where: str | None = Non
     template = compile_template(source, where=where)
     try:
         return run_template(template, variables)
-    except TemplateError:
+    except (TemplateError, VaultError):  # a !vault value read without its password
         raise
     except Exception as exc:  # the template's own code (1/0, re.error...): it fails alone
         raise template_error(exc, where) from exc

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from runner.errors import TemplateError
+from runner.errors import TemplateError, VaultError
+from runner.tagged import UnsafeText, VaultValue, contains_vault
 from runner.templating.filters import truth
 from runner.templating.render import (
     compile_error,
@@ -22,6 +23,7 @@ from runner.templating.render import (
     render,
     template_error,
 )
+from runner.vault import Keyring
 
 
 class LazyVars(dict):
@@ -29,15 +31,24 @@ class LazyVars(dict):
 
     ``{"root": "/srv/{{ app }}", "app": "shop"}``: ``{{ root }}`` gives ``/srv/shop``, as
     in Ansible. Keys in ``unsafe`` (registered results, facts, loop items) hold data,
-    never rendered again, so a ``{{`` printed by a host stays text.
+    never rendered again, so a ``{{`` printed by a host stays text; so is ``!unsafe``
+    text (runner.tagged.UnsafeText), wherever it is. ``!vault`` values are decrypted
+    with ``vault`` (a runner.vault.Keyring) when read; without a password that fits,
+    reading one fails naming the variable (runner.errors.VaultError).
     """
 
     renders_on_access = True  # a template uses these in place (render.new_context)
 
-    def __init__(self, data: Mapping[str, Any], unsafe: frozenset[str] | set[str] = frozenset()):
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        unsafe: frozenset[str] | set[str] = frozenset(),
+        vault: Keyring | None = None,
+    ):
         super().__init__(data)
         self._unsafe = set(unsafe)
         self._active: set[str] = set()
+        self.vault = vault if vault is not None else getattr(data, "vault", None)
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -47,6 +58,9 @@ class LazyVars(dict):
             if key in globals_:
                 return globals_[key]
             raise
+        if contains_vault(value):
+            value = _keyring(self.vault).reveal(value, key)
+            dict.__setitem__(self, key, value)
         if key in self._unsafe or not _contains_template(value):
             return value
         if key in self._active:
@@ -71,9 +85,13 @@ class LazyVars(dict):
 
     def child(self, extra: Mapping[str, Any]) -> LazyVars:
         """These variables plus ``extra`` (data, never rendered): loop items, results."""
-        child = LazyVars(self, self._unsafe | set(extra))
+        child = LazyVars(self, self._unsafe | set(extra), self.vault)
         dict.update(child, extra)
         return child
+
+
+def _keyring(vault: Keyring | None) -> Keyring:
+    return vault if vault is not None else Keyring()
 
 
 def _contains_template(value: Any) -> bool:
@@ -161,7 +179,7 @@ def evaluate(expression: str, variables: Mapping[str, Any], *, where: str | None
             for _ in compiled._template.root_render_func(context):
                 pass
             return bounds.finish(context.vars["result"])
-    except TemplateError:
+    except (TemplateError, VaultError):
         raise
     except Exception as exc:  # the template's own code (1/0, re.error...): it fails alone
         raise template_error(exc, where, f" in {expression!r}") from exc
@@ -175,7 +193,13 @@ def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None 
 
     >>> render_value({"a": ["{{ x }}", "n={{ x }}", "{{ x }}\\n"]}, {"x": 7})
     {'a': [7, 'n=7', '7\\n']}
+    >>> render_value([UnsafeText("{{ x }}")], {"x": 7})
+    [UnsafeText('{{ x }}')]
     """
+    if isinstance(value, UnsafeText):
+        return value
+    if value.__class__ is VaultValue:  # written in place (a module argument): decrypted
+        return _keyring(getattr(variables, "vault", None)).reveal(value, "(a !vault value)")
     if isinstance(value, str):
         match = _EXACT_EXPRESSION.match(value)
         if match and "{{" not in match.group(1) and "}}" not in match.group(1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.errors import VaultError
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult, as_bool
 from runner.templating import condition, evaluate
 
@@ -14,6 +15,8 @@ def debug(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         name = str(var)
         try:
             value = evaluate(name, ctx.variables)
+        except VaultError:  # defined, but its password was not given: say so
+            raise
         except Exception:  # Ansible prints the placeholder rather than failing
             value = "VARIABLE IS NOT DEFINED!"
         return {"changed": False, name: value}
