@@ -35,7 +35,7 @@ def vault_site(fleet, tmp_path: Path, pw: Path, *, whole_file: bool = True) -> P
     (site / "group_vars").mkdir(parents=True)
     (site / "host_vars").mkdir()
     inventory = fleet.inventory.read_text()
-    inventory += "    children:\n      db:\n        hosts:\n          web02:\n          web03:\n"
+    inventory += "  children:\n    db:\n      hosts:\n        web02:\n        web03:\n"
     assert inventory.startswith("all:\n")
     (site / "hosts.yml").write_text(inventory)
     (site / "group_vars" / "db.yml").write_text(
@@ -81,17 +81,20 @@ def test_run_uses_vaulted_vars_and_keeps_them_out_of_records(make_fleet, in_proc
 
 
 def test_procs_workers_get_the_vault_passwords_on_stdin(make_fleet, cli, tmp_path):
-    fleet = make_fleet(2)
+    fleet = make_fleet(3)
     pw = password_file(tmp_path, "site-pw")
     site = vault_site(fleet, tmp_path, pw)
+    command = (
+        f"test \"{{{{ db_password | default('{DB_PASSWORD}') }}}}\" = {DB_PASSWORD} && "
+        "echo {{ host_token | default('none') }}"
+    )  # a !vault value crosses to the workers still encrypted, the password on stdin
     result = cli(
         "run", "-i", str(site), "--known-hosts", str(fleet.known_hosts), "--procs", "2",
-        "--json", "all", "echo {{ host_token | default('none') }}",
-        env={"ANSIBLE_VAULT_PASSWORD_FILE": str(pw)},
+        "--json", "all", command, env={"ANSIBLE_VAULT_PASSWORD_FILE": str(pw)},
     )  # fmt: skip
     assert result.exit_code == 0, result
     hosts = {r["host"]: r["stdout"] for r in json_records(result.stdout) if r["type"] == "host"}
-    assert hosts == {"web01": "none\n", "web02": f"{HOST_TOKEN}\n"}
+    assert hosts == {"web01": "none\n", "web02": f"{HOST_TOKEN}\n", "web03": "none\n"}
 
 
 PLAY = """\
