@@ -389,3 +389,43 @@ def test_without_a_password_only_the_tasks_reading_a_vault_value_fail(tmp_path):
         f"{tmp_path / 'secrets.yml'}:1: variable 'db_password' is encrypted with Ansible Vault"
         " and no vault password was given: give the vault password with --vault-password-file"
     )
+
+
+# -- settings read straight from a host's variables --------------------------------------
+
+
+def test_vaulted_passwords_in_the_inventory_are_decrypted_for_ssh_and_sudo():
+    from runner.become import host_become
+    from runner.config import BecomeConfig, ConnectionConfig
+    from runner.models import Host
+    from runner.transport.ssh.context import SSHContext
+    from runner.transport.ssh.transport import _inventory_password
+
+    ssh = VaultValue(crypto.encrypt(b"ssh-pw", b"k"), "hosts.yml", 4)
+    sudo = VaultValue(crypto.encrypt(b"sudo-pw", b"k"), "hosts.yml", 5)
+    host = Host("web1", {"ansible_password": ssh, "ansible_become_password": sudo})
+    context = SSHContext(
+        ConnectionConfig(ssh_config="none"), Secrets(vault_passwords=(("default", b"k"),))
+    )
+    assert _inventory_password(host, context) == "ssh-pw"
+    become = host_become(context.vault.revealing(host.vars), BecomeConfig(enabled=True), None)
+    assert become is not None and become.password == "sudo-pw"
+    locked = SSHContext(ConnectionConfig(ssh_config="none"), Secrets())
+    with pytest.raises(VaultError, match="hosts.yml:4: variable 'ansible_password' is encrypted"):
+        _inventory_password(host, locked)
+
+
+def test_an_encrypted_extra_vars_file_is_decrypted(tmp_path):
+    from runner.inventory.extravars import parse_extra_vars
+
+    pw = password_file(tmp_path, "pw")
+    extra = tmp_path / "extra.yml"
+    extra.write_text(crypto.encrypt(b"release: 42\n", b"pw"))
+    assert parse_extra_vars([f"@{extra}"], load_keyring((), [str(pw)])) == {"release": 42}
+    with pytest.raises(InputError, match="extra.yml:1: this is encrypted with Ansible Vault"):
+        parse_extra_vars([f"@{extra}"])
+    res = run_inprocess(
+        "inventory", "-i", "web1,", "--host", "web1", "-e", f"@{extra}",
+        "--vault-password-file", str(pw),
+    )  # fmt: skip
+    assert res.exit_code == 0 and json.loads(res.stdout)["release"] == 42, res

@@ -34,6 +34,7 @@ from runner.transport.ssh.lean import (
     slow_idle_poll,
 )
 from runner.transport.ssh.settings import HostSettings, hop_settings, resolve_settings
+from runner.vault import Keyring as VaultKeyring
 
 DEFAULT_SSH_CONFIG = "~/.ssh/config"
 
@@ -143,6 +144,7 @@ class SSHContext:
     ) -> None:
         self.connection = connection  # what the command line said (None: not given)
         self.password = secrets.ssh_password
+        self.vault = VaultKeyring(secrets.vault_passwords)  # for a !vault ansible_password
         self.config = load_ssh_config(connection.ssh_config)
         self.keyring = Keyring(secrets.key_passphrase, use_agent=use_agent, ask=ask_passphrase)
         self.bastions = BastionPool(self._connect_hop)

@@ -74,7 +74,7 @@ class SSHTransport(Transport):
                 ) from exc
         else:
             sock = self.context.open_socket(s, name)
-        password = self.host.vars.get("ansible_password") or self.host.vars.get("ansible_ssh_pass")
+        password = _inventory_password(self.host, self.context)
         password = str(password) if password not in (None, "") else self.context.password
         try:
             transport = self.context.handshake(sock, s, host=name, password=password)
@@ -253,3 +253,13 @@ def _close_quietly(sock: Any) -> None:
         sock.close()
     except Exception:
         log.debug("close failed", exc_info=True)
+
+
+def _inventory_password(host: Host, context: SSHContext) -> Any:
+    """``ansible_password`` (or ``ansible_ssh_pass``), decrypted when it is a ``!vault``
+    value (VaultError naming it without the vault password)."""
+    for name in ("ansible_password", "ansible_ssh_pass"):
+        value = host.vars.get(name)
+        if value not in (None, ""):
+            return context.vault.reveal(value, name)
+    return None
