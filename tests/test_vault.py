@@ -295,6 +295,16 @@ def test_inventory_list_shows_vault_and_unsafe_values_as_ansible_inventory(tmp_p
     env = {"ANSIBLE_VAULT_PASSWORD_FILE": str(pw)}
     yaml_out = run_inprocess("inventory", "-i", str(site), "--host", "web1", "--yaml", env=env)
     assert "token: !vault |" in yaml_out.stdout and "g-s3cret" in yaml_out.stdout, yaml_out
+    # --graph --vars shows values decrypted, as ansible-inventory does (asked for: --vars)
+    args = ["-i", str(site), "--graph", "--vars", "--vault-password-file", str(pw)]
+    graph = run_inprocess("inventory", *args)
+    theirs = subprocess.run(
+        [tool("ansible-inventory"), *args], capture_output=True, text=True,
+        env=ansible_env(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert graph.stdout.strip() == theirs.stdout.strip() and "host-secret" in graph.stdout
+    locked = run_inprocess("inventory", *args[:4])
+    assert locked.exit_code == 1 and "this is encrypted with Ansible Vault" in locked.stderr
 
 
 # -- playbooks on localhost, against ansible-playbook ----------------------------------

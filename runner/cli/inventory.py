@@ -125,7 +125,7 @@ def inventory_command(
         else:
             click.echo(show(dump_json(list_inventory(inv, export))), file=out)
     elif graph:
-        click.echo(show(graph_inventory(inv, group or "all", show_vars)), file=out)
+        click.echo(show(graph_inventory(inv, group or "all", show_vars, vault)), file=out)
     elif host is not None and show_connection:
         host_variables(inv, host)  # an unknown host: the same error as --host
         found_host = inv.get(host)

@@ -15,6 +15,7 @@ import yaml
 from runner.errors import InventoryError
 from runner.inventory.inventory import Inventory
 from runner.tagged import UnsafeText, VaultValue
+from runner.vault import Keyring
 
 __all__ = [
     "list_inventory",
@@ -164,9 +165,14 @@ def yaml_inventory(inv: Inventory, export: bool = False) -> dict[str, Any]:
     return visit("all")
 
 
-def graph_inventory(inv: Inventory, group: str = "all", show_vars: bool = False) -> str:
-    """``ansible-inventory --graph [GROUP]``: children first, then direct hosts."""
+def graph_inventory(
+    inv: Inventory, group: str = "all", show_vars: bool = False, vault: Keyring | None = None
+) -> str:
+    """``ansible-inventory --graph [GROUP]``: children first, then direct hosts. With
+    ``show_vars``, ``!vault`` values are shown decrypted with ``vault``, as
+    ansible-inventory shows them (VaultError naming one without its password)."""
     top = _top(inv, group)
+    keyring = vault if vault is not None else Keyring()
     lines: list[str] = []
 
     def name_at(text: str, depth: int) -> str:
@@ -174,7 +180,7 @@ def graph_inventory(inv: Inventory, group: str = "all", show_vars: bool = False)
 
     def show(found: dict[str, Any], depth: int) -> None:
         for key, value in sorted(found.items()):
-            lines.append(name_at(f"{{{key} = {value}}}", depth))
+            lines.append(name_at(f"{{{key} = {keyring.reveal(value, key)}}}", depth))
 
     def visit(name: str, depth: int) -> None:
         lines.append(name_at(f"@{name}:", depth))
