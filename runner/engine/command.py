@@ -68,7 +68,7 @@ def host_template_vars(
     from runner.templating import LazyVars
 
     variables = command_variables(host, extra_vars)
-    return LazyVars(variables, set(variables), vault)
+    return LazyVars(variables, vault=vault, literal=True)
 
 
 def command_variables(host: Host, extra_vars: Mapping[str, Any]) -> dict[str, Any]:

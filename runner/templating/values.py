@@ -44,11 +44,14 @@ class LazyVars(dict):
         data: Mapping[str, Any],
         unsafe: frozenset[str] | set[str] = frozenset(),
         vault: Keyring | None = None,
+        *,
+        literal: bool = False,
     ):
         super().__init__(data)
         self._unsafe = set(unsafe)
         self._active: set[str] = set()
         self.vault = vault if vault is not None else getattr(data, "vault", None)
+        self.literal = literal  # values are used as they are: only !vault ones opened
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -58,10 +61,12 @@ class LazyVars(dict):
             if key in globals_:
                 return globals_[key]
             raise
+        if key in self._unsafe:  # data (magic, facts, results): never a template or a vault
+            return value
         if contains_vault(value):
             value = _keyring(self.vault).reveal(value, key)
             dict.__setitem__(self, key, value)
-        if key in self._unsafe or not _contains_template(value):
+        if self.literal or not _contains_template(value):
             return value
         if key in self._active:
             raise TemplateError(f"variable {key!r} refers to itself")
@@ -85,7 +90,7 @@ class LazyVars(dict):
 
     def child(self, extra: Mapping[str, Any]) -> LazyVars:
         """These variables plus ``extra`` (data, never rendered): loop items, results."""
-        child = LazyVars(self, self._unsafe | set(extra), self.vault)
+        child = LazyVars(self, self._unsafe | set(extra), self.vault, literal=self.literal)
         dict.update(child, extra)
         return child
 
