@@ -23,7 +23,7 @@ from runner.events import HostOutput
 from runner.localpaths import out_paths
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
-from runner.vault import Keyring
+from runner.vault import Keyring, run_keyring
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class CommandJob(HostJob):
         self, ctx: JobContext, host: Host, connect: Callable[[], Transport]
     ) -> CommandResult:
         config = ctx.config
-        vault = Keyring(ctx.secrets.vault_passwords)
+        vault = run_keyring(ctx.secrets.vault_passwords)
         command = self.render(host, config.extra_vars, vault)
         transport = connect()
         become = host_become(vault.revealing(host.vars), config.become, ctx.secrets.become_password)

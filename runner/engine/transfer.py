@@ -35,7 +35,7 @@ from runner.errors import ConfigError, TaskError, UnsafePathError
 from runner.localpaths import fetch_path
 from runner.models import CommandResult, Host
 from runner.transport.base import OutputCapture, Transport
-from runner.vault import Keyring
+from runner.vault import Keyring, run_keyring
 
 
 def file_sha256(path: str) -> str:
@@ -144,7 +144,7 @@ class TransferJob(HostJob):
         self, ctx: JobContext, host: Host, connect: Callable[[], Transport]
     ) -> CommandResult:
         started = time.monotonic()
-        vault = Keyring(ctx.secrets.vault_passwords)
+        vault = run_keyring(ctx.secrets.vault_passwords)
         become = host_become(
             vault.revealing(host.vars), ctx.config.become, ctx.secrets.become_password
         )

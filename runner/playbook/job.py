@@ -23,7 +23,7 @@ from runner.playbook.model import Playbook
 from runner.playbook.run import PlaybookRunner
 from runner.playbook.selection import select_tasks
 from runner.transport.local import LocalTransport
-from runner.vault import Keyring
+from runner.vault import Keyring, run_keyring
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class PlaybookJob(Job):
 
         config = ctx.config
         book, inventory = self.book, self.inventory
-        vault = Keyring(ctx.secrets.vault_passwords)
+        vault = run_keyring(ctx.secrets.vault_passwords)
         if book is None or inventory is None:
             book, inventory = self.load(config.extra_vars, config.inventories, vault)
         output = config.output

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from runner.errors import VaultError
@@ -40,6 +41,8 @@ class Keyring:
     Never shown: the repr names the labels only."""
 
     secrets: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    # vault text -> plaintext: every host reading the same group variable decrypts it once
+    _plain: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"Keyring(labels={[label for label, _ in self.secrets]})"
@@ -55,6 +58,9 @@ class Keyring:
 
     def decrypt_bytes(self, text: str, *, where: str | None, line: int | None = None) -> bytes:
         """The plaintext of the vault text ``text`` (VaultError naming ``where``)."""
+        known = self._plain.get(text)
+        if known is not None:
+            return known
         if not self.secrets:
             raise VaultError(
                 f"this is encrypted with Ansible Vault and {NO_PASSWORD}",
@@ -70,6 +76,7 @@ class Keyring:
             for password in self._candidates(envelope.label):
                 plain = crypto.decrypt(envelope, password)
                 if plain is not None:
+                    self._plain[text] = plain
                     return plain
         except crypto.FormatError as exc:
             raise VaultError(f"malformed Ansible Vault data: {exc}", path=where, line=line) from exc
@@ -142,4 +149,11 @@ class _Revealing(Mapping[str, Any]):
         return len(self._data)
 
 
-__all__ = ["HOW_TO", "Keyring", "NO_MATCH", "NO_PASSWORD"]
+@lru_cache(maxsize=8)
+def run_keyring(secrets: tuple[tuple[str, bytes], ...]) -> Keyring:
+    """One keyring per run's passwords (Secrets.vault_passwords), so the hosts of a run
+    share what it has decrypted."""
+    return Keyring(secrets)
+
+
+__all__ = ["HOW_TO", "Keyring", "NO_MATCH", "NO_PASSWORD", "run_keyring"]
