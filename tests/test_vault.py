@@ -439,3 +439,37 @@ def test_an_encrypted_extra_vars_file_is_decrypted(tmp_path):
         "--vault-password-file", str(pw),
     )  # fmt: skip
     assert res.exit_code == 0 and json.loads(res.stdout)["release"] == 42, res
+
+
+@pytest.mark.parametrize(
+    "kind, name, text",
+    [
+        ("ini", "hosts", "[web]\nweb1 ansible_connection=local marker=ini-ok\n"),
+        ("yaml", "hosts.yml", "all:\n  hosts:\n    web1:\n      marker: yaml-ok\n"),
+        ("playbook", "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n"
+         "    - debug: msg=playbook-ok\n"),
+    ],
+)  # fmt: skip
+def test_encrypted_inventories_and_playbooks_are_read_with_the_password(tmp_path, kind, name, text):
+    pw = password_file(tmp_path, "pw")
+    path = tmp_path / name
+    path.write_text(text)
+    vault(tmp_path, "encrypt", "--vault-password-file", str(pw), name)
+    if kind == "playbook":
+        args = ["play", "-i", "web1,", "-e", "ansible_connection=local", "--json", str(path)]
+    else:
+        args = ["inventory", "-i", str(path), "--host", "web1"]
+    opened = run_inprocess(*args, "--vault-password-file", str(pw))
+    assert opened.exit_code == 0 and f"{kind}-ok" in opened.stdout, opened
+    locked = run_inprocess(*args)
+    assert locked.exit_code == 1, locked
+    assert f"{name}:1: this is encrypted with Ansible Vault and no vault password" in locked.stderr
+    wrong = run_inprocess(*args, "--vault-id", f"prod@{password_file(tmp_path, 'x', 'bad')}")
+    assert wrong.exit_code == 1 and f"{name}:1: Decryption failed" in wrong.stderr, wrong
+
+
+def test_ask_vault_pass_without_a_terminal_says_what_to_use_instead():
+    res = run_inprocess("inventory", "-i", "web1,", "--list", "--ask-vault-pass")
+    assert res.exit_code == 1, res
+    assert "Vault password requested but stdin is not a terminal" in res.stderr
+    assert "--vault-password-file" in res.stderr
