@@ -39,8 +39,12 @@ class Host:
 
     @property
     def port(self) -> int | None:
+        """``ansible_port`` as given (None when unset, or not plain data: a ``!vault``
+        value is the connection settings' to decrypt)."""
         port = self.vars.get("ansible_port")
-        return int(port) if port not in (None, "") else None
+        if port in (None, "") or not isinstance(port, (int, str)):
+            return None
+        return int(port)
 
     @property
     def user(self) -> str | None:

@@ -8,12 +8,14 @@ said, so a run says it once per flag and variable, with the hosts folded. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from runner.aggregate import fold_hosts
 from runner.become import resolve_become
 from runner.config import BecomeConfig, ConnectionConfig
 from runner.models import Host
+from runner.tagged import VaultValue
 from runner.transport.ssh.settings import CLI_OPTIONS, resolve_settings
 
 
@@ -55,7 +57,7 @@ def _connection_overrides(host: Host, cli: ConnectionConfig, baseline) -> list[t
     if host.connection == "local":
         return []
     try:
-        settings = resolve_settings(host.name, host.vars, cli, {})
+        settings = resolve_settings(host.name, _plain_vars(host), cli, {})
     except ValueError:  # a bad jump spec: the host fails when it connects, saying why
         return []
     out = []
@@ -74,7 +76,7 @@ def _become_overrides(host: Host, cli: BecomeConfig, password: bool) -> list[tup
     if not (cli.enabled or cli.user or password):
         return []
     result, sources = resolve_become(
-        host.vars, enabled=cli.enabled, user=cli.user, password="-K" if password else None
+        _plain_vars(host), enabled=cli.enabled, user=cli.user, password="-K" if password else None
     )
     out = []
     typed_enabled = cli.enabled and "enabled" not in cli.origins
@@ -90,6 +92,14 @@ def _become_overrides(host: Host, cli: BecomeConfig, password: bool) -> list[tup
     if password and secret.startswith("inventory: "):
         out.append(("-K", secret.removeprefix("inventory: ")))  # never the password itself
     return out
+
+
+def _plain_vars(host: Host) -> Mapping[str, Any]:
+    """The host's variables without its ``!vault`` ones: notices are worked out before
+    anything is decrypted (a vaulted setting then makes no notice)."""
+    if any(value.__class__ is VaultValue for value in host.vars.values()):
+        return {k: v for k, v in host.vars.items() if v.__class__ is not VaultValue}
+    return host.vars
 
 
 __all__ = ["override_notices"]

@@ -473,3 +473,22 @@ def test_ask_vault_pass_without_a_terminal_says_what_to_use_instead():
     assert res.exit_code == 1, res
     assert "Vault password requested but stdin is not a terminal" in res.stderr
     assert "--vault-password-file" in res.stderr
+
+
+def test_inventory_connection_view_decrypts_vaulted_settings(tmp_path):
+    pw = password_file(tmp_path, "pw")
+    block = encrypt_string(tmp_path, "2299", "ansible_port", "--vault-password-file", str(pw))
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        "all:\n  hosts:\n    web1:\n      " + block.replace("\n", "\n      ").rstrip() + "\n"
+    )
+    args = ["inventory", "-i", str(inventory), "--host", "web1", "--connection", "--json"]
+    shown = run_inprocess(*args, "--ssh-config", "none", "--vault-password-file", str(pw))
+    assert shown.exit_code == 0, shown
+    assert json.loads(shown.stdout)["settings"]["port"] == {
+        "value": 2299,
+        "source": "inventory: ansible_port",
+    }
+    locked = run_inprocess(*args, "--ssh-config", "none")
+    assert locked.exit_code == 1, locked
+    assert "hosts.yml:4: variable 'ansible_port' is encrypted with Ansible Vault" in locked.stderr

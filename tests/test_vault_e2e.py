@@ -192,3 +192,36 @@ def test_without_the_password_only_hosts_reading_a_vaulted_value_fail(
     ], result
     failed = [r for r in first if r["status"] == "failed"]
     assert all("variable 'db_password' is encrypted" in r["msg"] for r in failed), failed
+
+
+def test_vaulted_connection_settings_are_decrypted_to_connect(make_fleet, in_process, tmp_path):
+    """ansible_port and ansible_user as !vault values: decrypted to connect; without the
+    password the host fails (not unreachable), naming the variable."""
+    import yaml
+
+    fleet = make_fleet(2)
+    pw = password_file(tmp_path, "site-pw")
+    data = yaml.safe_load(fleet.inventory.read_text())
+    all_vars = data["all"]["vars"]
+    port, user = all_vars.pop("ansible_port"), all_vars.pop("ansible_user")
+    inventory = tmp_path / "vaulted.yml"
+    text = yaml.safe_dump(data, sort_keys=False)
+    for name, value in (("ansible_port", port), ("ansible_user", user)):
+        block = encrypt_string(tmp_path, str(value), name, "--vault-password-file", str(pw))
+        text = text.replace(
+            "  vars:\n", "  vars:\n    " + block.replace("\n", "\n    ").rstrip() + "\n", 1
+        )
+    inventory.write_text(text)
+    ssh = ["-i", str(inventory), "--known-hosts", str(fleet.known_hosts), "--json"]
+    opened = in_process("run", *ssh, "-vv", "--vault-password-file", str(pw), "all", "id -un")
+    assert opened.exit_code == 0, opened
+    records = [r for r in json_records(opened.stdout) if r["type"] == "host"]
+    assert {r["stdout"] for r in records} == {f"{user}\n"}
+    locked = in_process("run", *ssh, "all", "id -un")
+    records = [r for r in json_records(locked.stdout) if r["type"] == "host"]
+    assert [r["status"] for r in records] == ["failed", "failed"], locked
+    assert all(
+        "variable 'ansible_port' is encrypted with Ansible Vault" in r["error"]
+        or "variable 'ansible_user' is encrypted with Ansible Vault" in r["error"]
+        for r in records
+    ), records

@@ -46,6 +46,7 @@ def connection_settings(
     connection: ConnectionConfig,
     become: BecomeConfig,
     extra_vars: Mapping[str, Any],
+    vault: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """setting -> {"value", "source"}, in the order a person reads them. A variable
     that came from ``-e`` is named as such; a password is only said to be set."""
@@ -57,7 +58,7 @@ def connection_settings(
     if host.connection != "local":
         from runner.transport.ssh.context import host_settings
 
-        s = host_settings(host, connection)
+        s = host_settings(host, connection, vault)
         values = {
             "address": s.address,
             "port": s.port,

@@ -130,7 +130,7 @@ def inventory_command(
         host_variables(inv, host)  # an unknown host: the same error as --host
         found_host = inv.get(host)
         assert found_host is not None
-        view = connection_settings(found_host, *view_configs(settings), extra)
+        view = connection_settings(found_host, *view_configs(settings), extra, vault)
         render = render_json if as_json else render_text
         click.echo(show(render(found_host.name, view)), file=out)
     elif host is not None:

@@ -30,6 +30,7 @@ from runner.inventory.variables import VariableResolver
 from runner.inventory.vars_files import VarsDirectory
 from runner.inventory.yaml_source import load_yaml_inventory
 from runner.models import Host
+from runner.tagged import VaultValue
 from runner.vault import Keyring
 
 __all__ = ["load_inventory", "IGNORED_EXTENSIONS", "YAML_EXTENSIONS"]
@@ -75,7 +76,9 @@ def load_inventory(
         if "ansible_port" in host_vars or "ansible_ssh_port" in host_vars:
             for var in PORT_VARS:
                 port = host_vars.get(var)
-                if port is not None and not (port.__class__ is int and 0 <= port <= 65535):
+                if port is None or port.__class__ is VaultValue:  # checked when decrypted
+                    continue
+                if not (port.__class__ is int and 0 <= port <= 65535):
                     _check_port(name, var, port, sources, extra_vars)
         hosts[name] = Host(name, host_vars, group_names)
     local_vars = resolver.host_vars("localhost", {"ansible_connection": "local"}, ())

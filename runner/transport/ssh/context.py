@@ -20,7 +20,7 @@ import paramiko
 from paramiko.ssh_exception import NoValidConnectionsError, SSHException
 
 from runner.config import HOST_KEY_POLICIES, ConnectionConfig, Secrets, child_environment
-from runner.errors import ConfigError, ConnectError, HostError
+from runner.errors import ConfigError, ConnectError, HostError, TaskError, VaultError
 from runner.models import Host
 from runner.transport.ssh.auth import Keyring, authenticate
 from runner.transport.ssh.hostkey import check_host_key
@@ -115,18 +115,22 @@ def _exec_passes(command: str) -> bool:
     return done.returncode == 0
 
 
-def host_settings(host: Host, connection: ConnectionConfig) -> HostSettings:
+def host_settings(
+    host: Host, connection: ConnectionConfig, vault: VaultKeyring | None = None
+) -> HostSettings:
     """One host's resolved settings (with ``sources``) as a run would use them, without
     connecting: the ssh_config read and looked up as in a run (runner inventory
-    --connection). ConfigError when the ssh_config or a setting cannot be used."""
+    --connection); ``!vault`` settings decrypted with ``vault`` (VaultError without).
+    ConfigError when the ssh_config or a setting cannot be used."""
     config = load_ssh_config(connection.ssh_config)
-    key = str(host.vars.get("ansible_host") or host.name)
+    variables = (vault or VaultKeyring()).revealing(host.vars)
+    key = str(variables.get("ansible_host") or host.name)
     try:
         lookup = dict(config.lookup(key))
     except Exception as exc:  # e.g. "Match exec" whose command cannot run
         raise ConfigError(f"ssh config: cannot evaluate the settings for {key}: {exc}") from exc
     try:
-        return resolve_settings(host.name, host.vars, connection, lookup)
+        return resolve_settings(host.name, variables, connection, lookup)
     except ValueError as exc:
         raise ConfigError(f"host {host.name}: {exc}") from exc
 
@@ -173,9 +177,12 @@ class SSHContext:
         cached = self._settings.get(host.name)
         if cached is not None:
             return cached
-        key = str(host.vars.get("ansible_host") or host.name)
+        variables = self.vault.revealing(host.vars)  # a !vault ansible_host, ansible_user...
         try:
-            settings = resolve_settings(host.name, host.vars, self.connection, self.lookup(key))
+            key = str(variables.get("ansible_host") or host.name)
+            settings = resolve_settings(host.name, variables, self.connection, self.lookup(key))
+        except VaultError as exc:  # the host fails (it was not tried), naming the variable
+            raise TaskError(str(exc), host=host.name) from exc
         except ValueError as exc:
             raise ConnectError(str(exc), host=host.name) from exc
         if settings.host_key_checking not in HOST_KEY_POLICIES:
