@@ -77,4 +77,21 @@ def contains_vault(value: Any) -> bool:
     return False
 
 
-__all__ = ["UnsafeText", "VaultValue", "contains_vault"]
+def from_json_object(pairs: list[tuple[str, Any]], path: str | None = None) -> Any:
+    """A JSON object as Ansible's JSON reader takes it: ``{"__ansible_vault": TEXT}`` is
+    a VaultValue, ``{"__ansible_unsafe": TEXT}`` UnsafeText (what ``ansible-inventory
+    --list`` writes), anything else a dict (a ``json.loads`` object_pairs_hook).
+
+    >>> from_json_object([("__ansible_unsafe", "{{ x }}")]), from_json_object([("a", 1)])
+    (UnsafeText('{{ x }}'), {'a': 1})
+    """
+    if len(pairs) == 1 and isinstance(pairs[0][1], str):
+        key, value = pairs[0]
+        if key == "__ansible_vault":
+            return VaultValue(value, path)
+        if key == "__ansible_unsafe":
+            return UnsafeText(value)
+    return dict(pairs)
+
+
+__all__ = ["UnsafeText", "VaultValue", "contains_vault", "from_json_object"]

@@ -492,3 +492,30 @@ def test_inventory_connection_view_decrypts_vaulted_settings(tmp_path):
     locked = run_inprocess(*args, "--ssh-config", "none")
     assert locked.exit_code == 1, locked
     assert "hosts.yml:4: variable 'ansible_port' is encrypted with Ansible Vault" in locked.stderr
+
+
+def test_tagged_json_from_an_inventory_script_is_read_as_ansible_reads_it(tmp_path):
+    """A script printing what ``ansible-inventory --list`` wrote: {"__ansible_vault": ...}
+    and {"__ansible_unsafe": ...} are a vaulted value and unsafe text again."""
+    pw = password_file(tmp_path, "pw")
+    site = _site(tmp_path, pw)
+    listed = tmp_path / "listed.json"
+    ours = run_inprocess("inventory", "-i", str(site), "--list", "--vault-password-file", str(pw))
+    listed.write_text(ours.stdout)
+    script = tmp_path / "inventory.sh"
+    script.write_text(f"#!/bin/sh\ncat {listed}\n")
+    script.chmod(0o755)
+    again = run_inprocess("inventory", "-i", str(script), "--list")
+    theirs = subprocess.run(
+        [tool("ansible-inventory"), "-i", str(script), "--list"],
+        capture_output=True, text=True, env=ansible_env(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert theirs.returncode == 0, theirs.stderr
+    expected = json.loads(theirs.stdout)["_meta"]["hostvars"]["web1"]
+    assert json.loads(again.stdout)["_meta"]["hostvars"]["web1"] == expected
+    assert expected["token"]["__ansible_vault"].startswith("$ANSIBLE_VAULT;1.1;AES256")
+    res = run_inprocess(
+        "run", "-i", str(script), "-e", "ansible_connection=local", "--vault-password-file",
+        str(pw), "all", "echo {{ token }} {{ plain }}",
+    )  # fmt: skip
+    assert res.exit_code == 0 and "host-secret {{ not_rendered }}" in res.stdout, res

@@ -23,6 +23,7 @@ from runner.config import child_environment
 from runner.errors import InventoryError
 from runner.inventory.model import InventoryData
 from runner.safeyaml import MAX_DEPTH, MAX_INT_DIGITS, check_depth
+from runner.tagged import from_json_object
 
 __all__ = ["load_script_inventory", "SCRIPT_TIMEOUT"]
 
@@ -65,7 +66,9 @@ def _run(path: str, args: list[str]) -> Any:
         text = proc.stdout.decode("utf-8")
         if not text.strip() and args[0] == "--host":
             return {}
-        return json.loads(text)
+        if "__ansible_" not in text:  # no tagged values: the fast C decoder alone
+            return json.loads(text)
+        return json.loads(text, object_pairs_hook=lambda p: from_json_object(p, path))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         if isinstance(exc, json.JSONDecodeError):
             problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"

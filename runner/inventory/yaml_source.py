@@ -24,6 +24,7 @@ from runner.inventory.ranges import (
     expand_host_range,
     split_host_port,
 )
+from runner.tagged import from_json_object
 from runner.vault import Keyring
 
 __all__ = ["load_yaml_inventory", "parse_yaml", "find_key_line", "read_text"]
@@ -43,9 +44,9 @@ class _NotJson(Exception):
     """Text that json cannot take as it is (or not as strictly as we need)."""
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
+def _unique_pairs(pairs: list[tuple[str, Any]], path: str | None = None) -> Any:
+    result = from_json_object(pairs, path)  # {"__ansible_vault": ...}, as ansible-inventory
+    if isinstance(result, dict) and len(result) != len(pairs):
         raise _NotJson("duplicate key")  # the YAML reader names both lines
     return result
 
@@ -71,7 +72,7 @@ def _parse(
     text = safeyaml.open_vaulted(text, path, error, vault)
     if text.lstrip()[:1] in ("{", "["):
         try:
-            data = json.loads(text, object_pairs_hook=_unique_pairs)
+            data = json.loads(text, object_pairs_hook=lambda p: _unique_pairs(p, path))
             safeyaml.check_depth(data, path, error)
             return data, True
         except (ValueError, RecursionError, _NotJson, InputError):
