@@ -29,7 +29,7 @@ from runner.playbook.model import Task
 from runner.playbook.variables import Facts, VarScope
 from runner.templating import LazyVars
 from runner.transport.base import Transport
-from runner.vault import Keyring
+from runner.vault import Keyring, run_keyring
 
 #: Modules whose result is a command's: shown as its exit code, stdout and stderr.
 COMMAND_MODULES = frozenset({"shell", "command", "raw", "script"})
@@ -114,7 +114,7 @@ class ModuleJob(HostJob):
         seen: list[HostError] = []
         executor = TaskExecutor(
             scope=AdhocScope(
-                config.extra_vars, self.check_mode, Keyring(ctx.secrets.vault_passwords)
+                config.extra_vars, self.check_mode, run_keyring(ctx.secrets.vault_passwords)
             ),
             connect=lambda _host: cast(Transport, _Watched(connect(), seen)),
             local_connect=_no_local,
