@@ -138,7 +138,8 @@ class RunConfig:
     project: ProjectConfig = field(default_factory=ProjectConfig)
     # --persist: seconds the connection keeper holds this run's connections (0: no keeper)
     persist: float = 0.0
-    vault_password_files: tuple[str, ...] = ()  # --vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE
+    # the files read: --vault-password-file, else the project's vault_password_file
+    vault_password_files: tuple[str, ...] = ()
     vault_ids: tuple[str, ...] = ()  # --vault-id [LABEL@]SOURCE; --ask-vault-pass: default@prompt
 
     def __post_init__(self) -> None:

@@ -379,6 +379,7 @@ ANSIBLE_NAMES = {
     "collections_path": ("COLLECTIONS_PATHS", list),
     "gathering": ("DEFAULT_GATHERING", None),
     "vault_password_file": ("DEFAULT_VAULT_PASSWORD_FILE", None),
+    "vault_identity_list": ("DEFAULT_VAULT_IDENTITY_LIST", list),
     "ask_pass": ("DEFAULT_ASK_PASS", None),
     "become": ("DEFAULT_BECOME", None),
     "become_method": ("DEFAULT_BECOME_METHOD", None),
@@ -424,6 +425,7 @@ CASES = {
         "collections_path = collections\n"
         "gathering = explicit\n"
         "vault_password_file = .vault_pass\n"
+        "vault_identity_list = dev@.dev-pass, prod@prompt\n"
         "ask_pass = no\n"
         "[privilege_escalation]\n"
         "become = True\n"

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runner.cli.environment import Environment
-from runner.cli.options import PassphrasePrompt, resolve_secrets
+from runner.cli.secrets import PassphrasePrompt, resolve_secrets
 from runner.cli.status import exit_status_of
 from runner.config import RunConfig
 from runner.engine.job import Job

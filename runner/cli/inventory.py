@@ -113,7 +113,7 @@ def inventory_command(
     from runner.cli.options import project_settings
 
     settings = project_settings({**connection, "inventories": sources}, env)
-    vault = open_keyring(connection, env)
+    vault = open_keyring(connection, env, settings)
     extra = parse_extra_vars(extra_vars, vault)
     inv = load_inventory(list(settings["inventory"]), extra, vault)
     # Names and values come from the inventory: on a terminal, its controls show escaped.

@@ -12,16 +12,13 @@ import click
 from runner.cli.environment import Environment
 from runner.cli.logs import configure_logging  # noqa: F401  (where commands import it)
 from runner.cli.persist import persist_seconds
-from runner.cli.vault import vault_options, vault_settings
+from runner.cli.vault import open_keyring, vault_options, vault_settings
 from runner.config import (
-    BECOME_PASSWORD,
     DEFAULT_FORKS,
     DEFAULT_MAX_OUTPUT,
     HOST_KEY_POLICIES,
-    SSH_PASSWORD,
     OutputConfig,
     RunConfig,
-    Secrets,
 )
 from runner.errors import ConfigError
 from runner.vault import Keyring
@@ -263,6 +260,14 @@ def project_settings(params: Mapping[str, Any], env: Environment) -> ProjectSett
     return settings
 
 
+def configure(params: Mapping[str, Any], env: Environment) -> tuple[RunConfig, Keyring]:
+    """The project settings, the run's vault keyring (its passwords read or asked for
+    once, before anything is loaded) and the RunConfig built from both."""
+    settings = project_settings(params, env)
+    vault = open_keyring(params, env, settings)
+    return build_config(params, env, settings, vault), vault
+
+
 def build_config(
     params: Mapping[str, Any],
     env: Environment,
@@ -278,7 +283,7 @@ def build_config(
 
     settings = settings or project_settings(params, env)
     mode = output_mode(params)
-    vault_ids, vault_files = vault_settings(params, env.environ)
+    vault_ids, vault_files = vault_settings(params, settings)
     return RunConfig(
         vault_ids=vault_ids,
         vault_password_files=vault_files,
@@ -301,57 +306,6 @@ def build_config(
         project=project_config(settings),
         persist=persist_seconds(settings["persist"], env.environ),
     )
-
-
-def resolve_secrets(config: RunConfig, env: Environment, vault: Keyring | None = None) -> Secrets:
-    """The run's secrets: those taken from the environment at start, the SSH password
-    asked once for -k (or ask_pass), the become (sudo) password once for -K (or
-    become_ask_pass) when it had none, and the vault passwords already read
-    (runner.cli.vault.open_keyring)."""
-    given = env.secrets
-    ssh_password = given.ssh_password
-    if not ssh_password and config.connection.ask_pass:
-        why = config.connection.origins.get("ask_pass")
-        ssh_password = _ask(env, "SSH password", SSH_PASSWORD, why)
-    become_password = given.become_password
-    if not become_password and config.become.ask_password:
-        why = config.become.origins.get("ask_password")
-        become_password = _ask(env, "BECOME (sudo) password", BECOME_PASSWORD, why)
-    return Secrets(
-        ssh_password=ssh_password,
-        become_password=become_password,
-        key_passphrase=given.key_passphrase,
-        vault_passwords=vault.secrets if vault is not None else (),
-    )
-
-
-def _ask(env: Environment, text: str, variable: str, why: str | None) -> str:
-    """Ask for a secret; when nobody can answer, the error says which setting asked
-    (an ansible.cfg line, a variable) if it was not a flag."""
-    try:
-        return env.ask_secret(text, variable)
-    except ConfigError as exc:
-        if why is None:
-            raise
-        raise ConfigError(f"{exc.message} (asked for by {why})", hint=exc.hint) from exc
-
-
-class PassphrasePrompt:
-    """Asks the operator for an encrypted key's passphrase (the keyring asks at most once
-    per run) and keeps the answer, so --procs workers get it in their run."""
-
-    def __init__(self, env: Environment) -> None:
-        self.env = env
-        self.answer: str | None = None
-
-    def __repr__(self) -> str:
-        return f"PassphrasePrompt(answer={'<set>' if self.answer else None})"
-
-    def __call__(self, path: str) -> str | None:
-        if not self.env.is_interactive():
-            return None
-        self.answer = self.env.prompt(f"Passphrase for {path}") or None
-        return self.answer
 
 
 def parse_env(values: Sequence[str]) -> dict[str, str]:

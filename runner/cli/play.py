@@ -12,16 +12,15 @@ import click
 from runner.cli.environment import Environment
 from runner.cli.execute import check_connections, make_out_dir
 from runner.cli.options import (
-    build_config,
+    configure,
     configure_logging,
     connection_options,
     output_options,
-    resolve_secrets,
     without_short_timeout,
 )
 from runner.cli.rerun import load_rerun, narrow, print_notices, rerun_option, title_of
+from runner.cli.secrets import resolve_secrets
 from runner.cli.status import exit_status_of
-from runner.cli.vault import open_keyring
 
 
 def _split(values: Sequence[str]) -> list[str]:
@@ -73,8 +72,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
             hint="run the playbook from one node (runner play without --cluster), or "
             "ad-hoc commands with runner run --cluster",
         )
-    vault = open_keyring(params, env)
-    config = build_config(params, env, vault=vault)
+    config, vault = configure(params, env)
     configure_logging(config.output.verbose, env.stderr)
     job = PlaybookJob(
         paths=tuple(playbooks),

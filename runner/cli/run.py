@@ -18,7 +18,7 @@ from runner.cli.execute import (
     print_host_list,
 )
 from runner.cli.options import (
-    build_config,
+    configure,
     configure_logging,
     connection_options,
     host_job_options,
@@ -27,7 +27,6 @@ from runner.cli.options import (
     read_input_file,
 )
 from runner.cli.rerun import rerun_option, title_of
-from runner.cli.vault import open_keyring
 
 QUOTE_HINT = (
     "quote the command (runner run PATTERN 'ls -la /tmp') or put it after --: "
@@ -185,8 +184,7 @@ def run_command(
         check_module_usage(command, params)
     elif params["check"]:
         raise click.UsageError("--check needs -m MODULE: a COMMAND cannot be dry-run")
-    vault = open_keyring(params, env)
-    config = build_config(params, env, vault=vault)
+    config, vault = configure(params, env)
     if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)

@@ -16,14 +16,13 @@ from runner.cli.execute import (
     print_host_list,
 )
 from runner.cli.options import (
-    build_config,
+    configure,
     configure_logging,
     connection_options,
     host_job_options,
     output_options,
 )
 from runner.cli.rerun import rerun_option, title_of
-from runner.cli.vault import open_keyring
 from runner.models import Host
 
 
@@ -72,8 +71,7 @@ def _transfer(
 ) -> int:
     from runner.engine.transfer import TransferJob
 
-    vault = open_keyring(params, env)
-    config = build_config(params, env, vault=vault)
+    config, vault = configure(params, env)
     configure_logging(config.output.verbose, env.stderr)
     hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     if params["list_hosts"]:

@@ -70,7 +70,11 @@ def project_config(settings: ProjectSettings) -> ProjectConfig:
         collections_path=settings["collections_path"],
         gathering=settings["gathering"],
         gather_subset=settings["gather_subset"],
-        vault_password_file=settings["vault_password_file"],
+        # the project's one file (env or ansible.cfg); --vault-password-file replaces
+        # it, and RunConfig.vault_password_files names the files actually read
+        vault_password_file=None
+        if settings.values["vault_password_file"].typed
+        else settings["vault_password_file"],
     )
 
 

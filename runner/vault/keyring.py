@@ -29,7 +29,7 @@ from runner.vault import crypto
 
 HOW_TO = (
     "give the vault password with --vault-password-file FILE, --vault-id [LABEL@]FILE, "
-    "--ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE"
+    "--ask-vault-pass, or vault_password_file in ansible.cfg (ANSIBLE_VAULT_PASSWORD_FILE)"
 )
 NO_PASSWORD = "no vault password was given"
 NO_MATCH = "Decryption failed (no vault secrets were found that could decrypt)"
@@ -102,7 +102,7 @@ class Keyring:
 
         >>> Keyring().reveal(VaultValue("$ANSIBLE_VAULT;1.1;AES256\\n31", "all.yml", 2), "db")
         Traceback (most recent call last):
-        runner.errors.VaultError: all.yml:2: variable 'db' is encrypted with Ansible Vault and no vault password was given: give the vault password with --vault-password-file FILE, --vault-id [LABEL@]FILE, --ask-vault-pass or ANSIBLE_VAULT_PASSWORD_FILE
+        runner.errors.VaultError: all.yml:2: variable 'db' is encrypted with Ansible Vault and no vault password was given: give the vault password with --vault-password-file FILE, --vault-id [LABEL@]FILE, --ask-vault-pass, or vault_password_file in ansible.cfg (ANSIBLE_VAULT_PASSWORD_FILE)
         """
         if value.__class__ is VaultValue:
             return self._open(value, name)

@@ -104,10 +104,13 @@ def load_keyring(
     vault_ids: Sequence[str],
     password_files: Sequence[str] = (),
     prompt: Prompt | None = None,
+    *,
+    file_option: str = "--vault-password-file",
 ) -> Keyring:
     """The run's vault passwords: each ``--vault-id`` then each ``--vault-password-file``
     (label ``default``), as Ansible orders them, read now (ConfigError before anything
-    runs). ``prompt`` asks the operator (None: nobody to ask, an error)."""
+    runs). ``prompt`` asks the operator (None: nobody to ask, an error); an error about
+    a password file names ``file_option``, where the files were given."""
     secrets: list[tuple[str, bytes]] = []
     for spec in vault_ids:
         label, source = parse_vault_id(spec)
@@ -123,7 +126,7 @@ def load_keyring(
         else:
             secrets.append((label, read_password_source(label, source)))
     for path in password_files:
-        password = read_password_source(DEFAULT_LABEL, path, option="--vault-password-file")
+        password = read_password_source(DEFAULT_LABEL, path, option=file_option)
         secrets.append((DEFAULT_LABEL, password))
     return Keyring(tuple(secrets))
 
