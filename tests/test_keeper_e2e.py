@@ -450,3 +450,27 @@ def test_relative_paths_mean_the_clients_folder(keeper, fleet, tmp_path):
     assert fetched.exit_code == 0, fetched
     assert (work / "got" / "web01" / "hostname").exists()
     assert "3 runs served" in keeper.status()  # all three were served by the keeper
+
+
+def test_vault_values_are_decrypted_in_the_keeper_with_the_runs_password(keeper, fleet, tmp_path):
+    """A !vault value read by the command is decrypted on the keeper's side with the
+    run's vault password, which reaches it only over its socket (as the other secrets)."""
+    from runner.vault import crypto
+
+    text = crypto.encrypt(b"vaulted-4711", b"Vault-pw-0815")
+    lines = "".join(f"  {line}\n" for line in text.splitlines())
+    (tmp_path / "secret.yml").write_text(f"token: !vault |\n{lines}")
+    pw = tmp_path / "pw"
+    pw.write_text("Vault-pw-0815\n")
+    args = [*fleet.args(), "-e", f"@{tmp_path / 'secret.yml'}", "--json", "web01"]
+    first = keeper.run("run", *args, "echo {{ token }}", ANSIBLE_VAULT_PASSWORD_FILE=str(pw))
+    assert first.exit_code == 0 and "vaulted-4711" in first.stdout, first
+    before = logins(fleet.server)
+    again = keeper.run("run", *args, "--vault-password-file", str(pw), "echo {{ token }}")
+    assert again.exit_code == 0 and "vaulted-4711" in again.stdout, again
+    assert logins(fleet.server) == before  # the keeper served it on the held connection
+    (pid,) = keeper.pids()
+    for place in (f"/proc/{pid}/cmdline", f"/proc/{pid}/environ"):
+        assert b"Vault-pw-0815" not in Path(place).read_bytes()
+    locked = keeper.run("run", *args, "echo {{ token }}")
+    assert locked.exit_code == 2 and "no vault password was given" in locked.stdout, locked
