@@ -70,6 +70,16 @@ CFG = (
 def test_play_in_the_project_decrypts_with_its_configured_passwords(tmp_path):
     folder, env = _project(tmp_path, CFG)
     assert _ours(folder, env) == _theirs(folder, env) == ["s3cret|p-s3cret"]
+    # runner run -m (an ad-hoc module) as the real ansible in the same folder
+    args = ["all", "-m", "debug", "-a", "msg={{ secret }}|{{ labelled }}"]
+    adhoc = run_cli("run", "--json", *args, env=env, cwd=folder)
+    assert adhoc.exit_code == 0, adhoc
+    msgs = [r["result"]["msg"] for r in json_records(adhoc.stdout) if r.get("type") == "host"]
+    done = subprocess.run(
+        [tool("ansible"), *args], capture_output=True, text=True, env=env, cwd=folder, timeout=180
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert msgs == re.findall(r'"msg": "(.*)"$', done.stdout, re.M) == ["s3cret|p-s3cret"]
     shown = run_cli("config", "--json", env=env, cwd=folder)
     assert shown.exit_code == 0, shown
     settings = json.loads(shown.stdout)["settings"]
