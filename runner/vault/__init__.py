@@ -7,6 +7,6 @@ until something reads it; whole encrypted files are decrypted as they are read.
 
 from __future__ import annotations
 
-from runner.vault.keyring import HOW_TO, Keyring, run_keyring
+from runner.vault.keyring import HOW_TO, Keyring, forget_keyrings, run_keyring
 
-__all__ = ["HOW_TO", "Keyring", "run_keyring"]
+__all__ = ["HOW_TO", "Keyring", "forget_keyrings", "run_keyring"]

@@ -156,4 +156,18 @@ def run_keyring(secrets: tuple[tuple[str, bytes], ...]) -> Keyring:
     return Keyring(secrets)
 
 
-__all__ = ["HOW_TO", "Keyring", "NO_MATCH", "NO_PASSWORD", "run_keyring"]
+def forget_keyrings() -> None:
+    """Drop every run's keyring (passwords and decrypted texts): a long-lived process
+    (the connection keeper, a cluster worker) calls it when a run ends, so no run's vault
+    secrets outlive it there.
+
+    >>> ring = run_keyring((("default", b"pw"),))
+    >>> run_keyring((("default", b"pw"),)) is ring
+    True
+    >>> forget_keyrings(); run_keyring((("default", b"pw"),)) is ring
+    False
+    """
+    run_keyring.cache_clear()
+
+
+__all__ = ["HOW_TO", "Keyring", "NO_MATCH", "NO_PASSWORD", "forget_keyrings", "run_keyring"]

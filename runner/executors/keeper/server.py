@@ -33,6 +33,7 @@ from runner.executors.keeper.paths import KeeperUnavailable, peer_pid, peer_uid,
 from runner.executors.keeper.pool import Pool
 from runner.executors.keeper.wire import encode_any_event, run_from_dict
 from runner.executors.protocol import encode_line, read_record, record
+from runner.vault import forget_keyrings
 
 FIRST_RECORD_TIMEOUT = 30.0
 PASSPHRASE_TIMEOUT = 600.0
@@ -264,6 +265,7 @@ class Keeper:
             self.log(f"run failed:\n{traceback.format_exc()}")
             writer.send(record("error", message=f"connection keeper: internal error: {exc}"))
         finally:
+            forget_keyrings()  # no run's vault passwords or plaintexts stay in the keeper
             finished.set()
             if logs is not None:
                 logs.close()
