@@ -28,6 +28,9 @@ class _Loader(TaskLoader):
         self.vault = vault
         self.warnings: list[str] = []
         self._seen: set[str] = set()
+        self._importing: list[str] = []
+        self._task_files: dict[tuple[str, int], list] = {}
+        self.play_vars: dict[str, Any] = {}
 
     # -- playbook -------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class _Loader(TaskLoader):
             vars={},
             any_errors_fatal=play.any_errors_fatal,
         )
+        self.play_path, self.play_vars = path, merged_vars
         counter = [0]
         play.tasks = self.nodes(data.get("tasks"), path, inherited, counter, "tasks", data)
         handler_counter = [0]

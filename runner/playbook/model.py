@@ -53,6 +53,14 @@ class Task:
     index: int = 0
     rescuable: bool = False
     handler: bool = False
+    # include_tasks: how the strategy reads the file (runner.playbook.includes.Included);
+    # ``order`` sorts tasks across hosts: (index,) here, longer inside included files.
+    include: Any = None
+    order: tuple[int, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        return self.order or (self.index,)
 
     @property
     def label(self) -> str:

@@ -52,6 +52,7 @@ SPECS: dict[str, ModuleSpec] = {
         aliases=(("dest", "path"), ("name", "path")),
     ),
     "debug": ModuleSpec(frozenset({"msg", "var", "verbosity"})),
+    "include_tasks": ModuleSpec(frozenset({"file"}), required_one_of=(("file",),)),
     "set_fact": ModuleSpec(frozenset({"cacheable"}), any_params=True),
     "fail": ModuleSpec(frozenset({"msg"})),
     "assert": ModuleSpec(
@@ -84,8 +85,6 @@ INSTEAD = {
     "user": "shell: useradd ...",
     "git": "command: git ...",
     "wait_for": "command with retries/until",
-    "include_tasks": "a block, or import_playbook for whole plays",
-    "import_tasks": "a block, or import_playbook for whole plays",
     "include_role": "tasks inlined in the playbook",
     "import_role": "tasks inlined in the playbook",
     "meta": "handlers run at the end of each play (batch); meta is not supported",

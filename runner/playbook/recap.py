@@ -45,5 +45,9 @@ class Stats:
             c["ok"] += 1
             c["changed"] += outcome.changed
 
+    def add_ok(self, host: str, count: int) -> None:
+        """``count`` more ok (include_tasks with a loop counts one per included file)."""
+        self._counts.setdefault(host, Counter())["ok"] += count
+
     def snapshot(self) -> dict[str, HostCounts]:
         return {host: HostCounts(**dict(c)) for host, c in self._counts.items()}

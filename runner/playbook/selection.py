@@ -44,18 +44,20 @@ def tags_allow(tags: Collection[str], only: Collection[str], skip: Collection[st
     return bool(tags & only)
 
 
-def _filter(nodes: list[Node], keep) -> list[Node]:
+def _filter(nodes: list[Node], keep, inner=None) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
         if isinstance(node, Task):
             if keep(node):
+                if node.include is not None and inner is not None:
+                    node = replace(node, include=replace(node.include, keep=inner))
                 out.append(node)
         else:
             block = replace(
                 node,
-                block=_filter(node.block, keep),
-                rescue=_filter(node.rescue, keep),
-                always=_filter(node.always, keep),
+                block=_filter(node.block, keep, inner),
+                rescue=_filter(node.rescue, keep, inner),
+                always=_filter(node.always, keep, inner),
             )
             if block.block or block.rescue or block.always:
                 out.append(block)
@@ -83,9 +85,12 @@ def select_tasks(
             started = True
         return started and tags_allow(task.tags, tags, skip_tags)
 
+    def included(task: Task) -> bool:
+        return tags_allow(task.tags, tags, skip_tags)
+
     plays = []
     for play in playbook.plays:
-        plays.append(replace(play, tasks=_filter(play.tasks, keep)))
+        plays.append(replace(play, tasks=_filter(play.tasks, keep, included)))
     if not started:
         raise InputError(
             f"--start-at-task: no task named {start_at_task!r}",

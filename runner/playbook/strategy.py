@@ -22,6 +22,7 @@ from runner.playbook import batches as rules
 from runner.playbook.events import TaskFinished, TaskHostDone, TaskOutcome, TaskStarted
 from runner.playbook.executor import TaskExecutor
 from runner.playbook.gathering import gather_task, plays_gather
+from runner.playbook.includes import expand_include, resolve_include
 from runner.playbook.model import Block, Node, Play, Task
 from runner.playbook.recap import Stats
 from runner.playbook.variables import Facts
@@ -44,26 +45,34 @@ class Interrupted(Exception):
     """Ctrl-C, or the engine was cancelled: the run stops where it is."""
 
 
-def flow(nodes: Sequence[Node]) -> Flow:
-    """One host's walk through tasks; returns False when the host failed."""
+Expand = Callable[[Task, TaskOutcome], list[Node]]
+
+
+def flow(nodes: Sequence[Node], expand: Expand | None = None) -> Flow:
+    """One host's walk through tasks; returns False when the host failed.
+    ``expand`` gives the tasks an ``include_tasks`` outcome brings in."""
     for node in nodes:
         if isinstance(node, Task):
             outcome = yield node
             if outcome.hard_failed:
                 return False
+            if node.include is not None and expand is not None:
+                ok = yield from flow(expand(node, outcome), expand)
+                if not ok:
+                    return False
         else:
-            ok = yield from _block(node)
+            ok = yield from _block(node, expand)
             if not ok:
                 return False
     return True
 
 
-def _block(block: Block) -> Flow:
-    ok = yield from flow(block.block)
+def _block(block: Block, expand: Expand | None) -> Flow:
+    ok = yield from flow(block.block, expand)
     if not ok and block.rescue:
-        ok = yield from flow(block.rescue)
+        ok = yield from flow(block.rescue, expand)
     if block.always:
-        always_ok = yield from flow(block.always)
+        always_ok = yield from flow(block.always, expand)
         ok = ok and always_ok
     return ok
 
@@ -103,6 +112,10 @@ class LinearBatch:
         self.cancelled = cancelled
         self.gathering = gathering
         self.gather_subset = gather_subset
+        self._included: dict[Any, list[Node]] = {}
+
+    def _expand(self, task: Task, outcome: TaskOutcome) -> list[Node]:
+        return expand_include(task, outcome, self._included)
 
     def gather_facts(self) -> set[str]:
         """The implicit Gathering Facts task (if the play gathers); the hosts it lost."""
@@ -135,7 +148,7 @@ class LinearBatch:
         for host in batch.hosts:
             if host.name in lost:
                 continue
-            walk = flow(self.play.tasks)
+            walk = flow(self.play.tasks, self._expand)
             try:
                 pending[host.name] = next(walk)
                 flows[host.name] = walk
@@ -144,7 +157,7 @@ class LinearBatch:
         survivors = {h.name for h in batch.hosts} - lost
 
         while pending:
-            task = min(pending.values(), key=lambda t: t.index)
+            task = min(pending.values(), key=lambda t: t.sort_key)
             hosts = [h for h in batch.hosts if pending.get(h.name) is task]
             outcomes = self.run_task(task, hosts)
             for host in hosts:
@@ -217,7 +230,7 @@ class LinearBatch:
 
         def work(host: Host) -> TaskOutcome:
             try:
-                outcome = self.executor.run(task, host)
+                outcome = resolve_include(task, self.executor.run(task, host))
             except BaseException as exc:  # Ctrl-C: say if a command may still be running
                 report_not_ended(self.sink, host.name, exc)
                 raise
@@ -238,6 +251,10 @@ class LinearBatch:
                 continue
             outcomes[host.name] = outcome
             self.stats.record(outcome)
+            if task.include is not None and task.loop is not None and not outcome.hard_failed:
+                items = outcome.result.get("results") or []
+                files = sum(1 for one in items if not one.get("skipped"))
+                self.stats.add_ok(host.name, max(files - 1, 0))
             if outcome.status is Status.UNREACHABLE:
                 engine.disconnect(host)
                 batch.failed.add(host.name)

@@ -22,6 +22,7 @@ from runner.playbook.checks import (
     opt_str,
     tags_of,
 )
+from runner.playbook.includes import INCLUDE_NAMES, IncludeLoader, include_key
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
 from runner.templating import truth
@@ -47,7 +48,7 @@ class Inherited:
     rescuable: bool = False
 
 
-class TaskLoader(Checks):
+class TaskLoader(IncludeLoader, Checks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     # -- tasks and blocks -----------------------------------------------------------
@@ -76,7 +77,18 @@ class TaskLoader(Checks):
                     f"each entry of '{section}' must be a mapping (a task), not {item!r}",
                     path=path, line=line_of(parent, section),
                 )  # fmt: skip
-            if "block" in item and not handler:
+            key = include_key(item)
+            if key in INCLUDE_NAMES:
+                if handler:
+                    raise PlaybookError(
+                        "include_tasks is not supported in handlers; use import_tasks",
+                        path=path, line=line_of(item),
+                    )  # fmt: skip
+                out.append(self.include_tasks(item, key, path, inherited, counter))
+            elif key is not None:
+                imported = self.import_tasks(item, key, path, inherited, counter, handler=handler)
+                out.extend(imported.block if handler else [imported])
+            elif "block" in item and not handler:
                 out.append(self.block(item, path, inherited, counter))
             else:
                 out.append(self.task(item, path, inherited, counter, handler=handler))

@@ -26,10 +26,11 @@ MODULES: dict[str, Module] = {
     "assert": logic.assert_,
     "pause": logic.pause,
     "setup": setup,
+    "include_tasks": logic.include_tasks,
 }
 
 # Modules that never touch the host: no connection is opened for them.
-LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause"})
+LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks"})
 # Arguments that are Jinja2 expressions, evaluated by the module itself.
 EXPRESSION_ARGS = {"assert": ("that",), "debug": ("var",)}
 

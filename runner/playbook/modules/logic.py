@@ -70,3 +70,12 @@ def pause(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         raise ModuleFailure("pause: the duration must be a finite number, not negative")
     ctx.sleep(seconds)
     return {"changed": False, "delta": seconds, "stdout": f"Paused for {seconds:g} seconds"}
+
+
+def include_tasks(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """The per-host half of ``include_tasks``: the file name, rendered for this host (the
+    strategy reads the file and runs its tasks next)."""
+    name = args.get("file")
+    if not isinstance(name, str) or not name.strip():
+        raise ModuleFailure(f"include_tasks: the file name rendered to {name!r}")
+    return {"changed": False, "include": name.strip()}
