@@ -173,3 +173,48 @@ def test_nested_include_and_block_in_included_file(tmp_path):
     text = "- hosts: all\n  tasks:\n    - include_tasks: outer.yml\n    - shell: echo end\n"
     run_playbook(fleet, text, tmp_path)
     assert fleet.commands("a") == ["false", "echo rescued", "echo outer", "echo end"]
+
+
+def test_pre_tasks_tasks_post_tasks_each_flush_their_handlers(tmp_path):
+    text = """
+- hosts: all
+  post_tasks:
+    - shell: echo post
+      notify: h
+  tasks:
+    - shell: echo main
+      notify: h
+    - shell: echo main2
+  pre_tasks:
+    - shell: echo pre
+      notify: h
+  handlers:
+    - name: h
+      shell: echo handler
+"""
+    fleet = FakeFleet(["a", "b"])
+    summary, _ = run_playbook(fleet, text, tmp_path)
+    assert fleet.commands("a") == [
+        "echo pre", "echo handler", "echo main", "echo main2", "echo handler", "echo post",
+        "echo handler",
+    ]  # fmt: skip
+    assert counts(summary, "b") == (7, 7, 0, 0)
+    book = load_playbook(str(tmp_path / "play.yml"))
+    assert [t.args["_raw_params"] for t in book.plays[0].all_tasks()][0] == "echo pre"
+
+
+def test_a_host_failing_in_pre_tasks_runs_no_later_section(tmp_path):
+    text = """
+- hosts: all
+  pre_tasks:
+    - shell: "{{ 'false' if inventory_hostname == 'b' else 'echo pre' }}"
+  tasks:
+    - shell: echo main
+  post_tasks:
+    - shell: echo post
+"""
+    fleet = FakeFleet(["a", "b"])
+    summary, _ = run_playbook(fleet, text, tmp_path)
+    assert fleet.commands("a") == ["echo pre", "echo main", "echo post"]
+    assert fleet.commands("b") == ["false"]
+    assert counts(summary, "b") == (0, 0, 1, 0)

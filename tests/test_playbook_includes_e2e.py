@@ -114,3 +114,41 @@ def test_missing_import_is_refused_before_any_host_like_ansible(make_fleet, in_p
     assert "play.yml:4" in ours.stderr and "gone.yml" in ours.stderr
     done = ansible(tmp_path, "-i", str(fleet.inventory), str(book))
     assert done.returncode != 0 and not marker.exists()
+
+
+SECTIONS = """\
+- hosts: all
+  gather_facts: false
+  post_tasks:
+    - copy: {content: "post\\n", dest: "{{ out }}/{{ inventory_hostname }}.post"}
+      notify: log
+  tasks:
+    - copy: {content: "main\\n", dest: "{{ out }}/{{ inventory_hostname }}.main"}
+      notify: log
+  pre_tasks:
+    - file: {path: "{{ out }}", state: directory}
+      run_once: true
+    - copy: {content: "pre\\n", dest: "{{ out }}/{{ inventory_hostname }}.pre"}
+      notify: log
+  handlers:
+    - name: log
+      shell: ls {{ out }}/{{ inventory_hostname }}.[mp]* | wc -l >> {{ out }}/{{ inventory_hostname }}.log
+"""
+
+
+def test_pre_and_post_tasks_flush_handlers_like_ansible(make_fleet, in_process, tmp_path):
+    fleet = make_fleet(2)
+    book = tmp_path / "sections.yml"
+    book.write_text(SECTIONS)
+    theirs_out, ours_out = tmp_path / "theirs", tmp_path / "ours"
+    done = ansible(tmp_path, "-i", str(fleet.inventory), str(book), "-e", f"out={theirs_out}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    ours = in_process("play", *fleet.args(), str(book), "-e", f"out={ours_out}", "--json")
+    assert ours.exit_code == 0, ours
+    recap = next(r for r in json_records(ours.stdout) if r["type"] == "recap")["hosts"]
+    theirs = recap_lines(done.stdout)
+    for host in fleet.names:
+        assert {k: recap[host][k] for k in theirs[host]} == theirs[host], host
+    # the handler ran after each section: it saw 1, then 2, then 3 files
+    assert tree(ours_out) == tree(theirs_out)
+    assert tree(ours_out)["web01.log"] == "1\n2\n3\n"

@@ -19,6 +19,7 @@ PLAY_KEYWORDS = frozenset(
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
+        "pre_tasks", "post_tasks",
     }
 )  # fmt: skip
 _INHERITED = frozenset(
@@ -38,8 +39,6 @@ HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 # Ansible keywords runner knows about but does not implement, with what to do instead.
 UNSUPPORTED = {
     "roles": "inline the role's tasks in the play, or split plays with import_playbook",
-    "pre_tasks": "put these tasks first in 'tasks'",
-    "post_tasks": "put these tasks last in 'tasks'",
     "async": "use 'timeout' (runner runs every task to completion)",
     "poll": "use 'timeout' (runner runs every task to completion)",
     "throttle": "use --forks",

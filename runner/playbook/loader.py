@@ -143,7 +143,9 @@ class _Loader(TaskLoader):
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]
-        play.tasks = self.nodes(data.get("tasks"), path, inherited, counter, "tasks", data)
+        for section in ("pre_tasks", "tasks", "post_tasks"):
+            nodes = self.nodes(data.get(section), path, inherited, counter, section, data)
+            setattr(play, section, nodes)
         handler_counter = [0]
         handlers = self.nodes(
             data.get("handlers"), path, inherited, handler_counter, "handlers", data, handler=True

@@ -97,6 +97,8 @@ class Play:
     path: str
     line: int
     tasks: list[Node] = field(default_factory=list)
+    pre_tasks: list[Node] = field(default_factory=list)
+    post_tasks: list[Node] = field(default_factory=list)
     handlers: list[Task] = field(default_factory=list)
     vars: dict[str, Any] = field(default_factory=dict)
     vars_files: tuple[str, ...] = ()
@@ -112,9 +114,15 @@ class Play:
     become_user: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
 
+    def sections(self) -> list[list[Node]]:
+        """pre_tasks, tasks, post_tasks: run in this order, each followed by its handlers."""
+        return [self.pre_tasks, self.tasks, self.post_tasks]
+
     def all_tasks(self) -> Iterator[Task]:
-        """Every task in document order (block, rescue, always, depth first)."""
-        yield from iter_tasks(self.tasks)
+        """Every task in run order (pre_tasks, tasks, post_tasks; block, rescue, always,
+        depth first)."""
+        for section in self.sections():
+            yield from iter_tasks(section)
 
     def __repr__(self) -> str:
         return f"Play({self.name!r}, hosts={self.hosts!r})"

@@ -90,7 +90,14 @@ def select_tasks(
 
     plays = []
     for play in playbook.plays:
-        plays.append(replace(play, tasks=_filter(play.tasks, keep, included)))
+        plays.append(
+            replace(
+                play,
+                pre_tasks=_filter(play.pre_tasks, keep, included),
+                tasks=_filter(play.tasks, keep, included),
+                post_tasks=_filter(play.post_tasks, keep, included),
+            )
+        )
     if not started:
         raise InputError(
             f"--start-at-task: no task named {start_at_task!r}",

@@ -138,24 +138,42 @@ class LinearBatch:
     def run(self) -> str | None:
         """Run the batch; the reason the play stops (max_fail_percentage...) or None."""
         batch = self.batch
-        flows: dict[str, Flow] = {}
-        pending: dict[str, Task] = {}
         lost = self.gather_facts()
         if lost:
             reason = self._verdict(False, False)
             if reason:
                 return reason
-        for host in batch.hosts:
-            if host.name in lost:
+        survivors = {h.name for h in batch.hosts} - lost
+        for section in self.play.sections():
+            if not section:
                 continue
-            walk = flow(self.play.tasks, self._expand)
+            reason = self._section(section, survivors)
+            if reason:
+                return reason
+            # the handlers notified in this section run at its end (Ansible's flush)
+            self.run_handlers([h for h in batch.hosts if h.name in survivors])
+            survivors -= self.dead
+            batch.notified.clear()
+        for host in batch.hosts:
+            if host.name not in survivors:
+                self.dead.add(host.name)
+        return self._verdict(True, False)
+
+    def _section(self, nodes: list[Node], survivors: set[str]) -> str | None:
+        """Run one section (pre_tasks, tasks, post_tasks) on the surviving hosts; the
+        reason the play stops, or None. Hosts that fail leave ``survivors``."""
+        batch = self.batch
+        flows: dict[str, Flow] = {}
+        pending: dict[str, Task] = {}
+        for host in batch.hosts:
+            if host.name not in survivors:
+                continue
+            walk = flow(nodes, self._expand)
             try:
                 pending[host.name] = next(walk)
                 flows[host.name] = walk
             except StopIteration:
                 pass
-        survivors = {h.name for h in batch.hosts} - lost
-
         while pending:
             task = min(pending.values(), key=lambda t: t.sort_key)
             hosts = [h for h in batch.hosts if pending.get(h.name) is task]
@@ -179,11 +197,7 @@ class LinearBatch:
                 for walk in flows.values():
                     walk.close()
                 return reason
-        for host in batch.hosts:
-            if host.name not in survivors:
-                self.dead.add(host.name)
-        self.run_handlers([h for h in batch.hosts if h.name in survivors])
-        return self._verdict(True, False)
+        return None
 
     def _verdict(self, done: bool, fatal: bool) -> str | None:
         batch = self.batch
