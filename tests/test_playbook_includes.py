@@ -218,3 +218,59 @@ def test_a_host_failing_in_pre_tasks_runs_no_later_section(tmp_path):
     assert fleet.commands("a") == ["echo pre", "echo main", "echo post"]
     assert fleet.commands("b") == ["false"]
     assert counts(summary, "b") == (0, 0, 1, 0)
+
+
+META = """
+- hosts: all
+  serial: SERIAL
+  tasks:
+    - shell: echo one
+      notify: h
+    - meta: end_host
+      when: inventory_hostname == 'a'
+    - shell: echo two
+    - meta: flush_handlers
+    - shell: echo three
+      notify: h
+    - meta: ENDING
+    - shell: echo four
+  handlers:
+    - name: h
+      shell: echo handler
+- hosts: all
+  tasks:
+    - shell: echo play2
+"""
+
+
+def test_meta_end_host_flush_handlers_end_play(tmp_path):
+    # as ansible-playbook 2.x runs it (checked with -c local): meta tasks count nothing,
+    # an ended host's notified handlers do not run, end_play stops every host
+    fleet = FakeFleet(["a", "b"])
+    text = META.replace("SERIAL", "0").replace("ENDING", "end_play")
+    summary, recorder = run_playbook(fleet, text, tmp_path)
+    assert fleet.commands("a") == ["echo one", "echo play2"]
+    assert fleet.commands("b") == [
+        "echo one", "echo two", "echo handler", "echo three", "echo play2"
+    ]  # fmt: skip
+    assert counts(summary, "a") == (2, 2, 0, 0) and counts(summary, "b") == (5, 5, 0, 0)
+    assert "meta" not in [e.task for e in recorder.of_type(TaskStarted)]
+
+
+def test_meta_end_play_ends_later_batches_and_end_batch_does_not(tmp_path):
+    fleet = FakeFleet(["a", "b", "c"])
+    text = META.replace("SERIAL", "1").replace("ENDING", "end_play")
+    run_playbook(fleet, text, tmp_path)
+    assert fleet.commands("c") == ["echo play2"]
+    assert "echo three" in fleet.commands("b")
+    fleet = FakeFleet(["a", "b", "c"])
+    run_playbook(fleet, text.replace("end_play", "end_batch"), tmp_path)
+    assert fleet.commands("c") == fleet.commands("b")
+    assert "echo four" not in fleet.commands("c") and "echo three" in fleet.commands("c")
+
+
+def test_meta_refuses_what_it_does_not_support(tmp_path):
+    err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: refresh_inventory\n")
+    assert err.line == 3 and "flush_handlers" in err.message
+    err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: noop\n      loop: [1]\n")
+    assert "loop" in err.message

@@ -152,3 +152,46 @@ def test_pre_and_post_tasks_flush_handlers_like_ansible(make_fleet, in_process, 
     # the handler ran after each section: it saw 1, then 2, then 3 files
     assert tree(ours_out) == tree(theirs_out)
     assert tree(ours_out)["web01.log"] == "1\n2\n3\n"
+
+
+META = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {content: "one\\n", dest: "{{ out }}/{{ inventory_hostname }}.one"}
+      notify: log
+    - meta: end_host
+      when: inventory_hostname == 'web01'
+    - meta: flush_handlers
+    - copy: {content: "two\\n", dest: "{{ out }}/{{ inventory_hostname }}.two"}
+      notify: log
+    - meta: end_play
+    - copy: {content: "never\\n", dest: "{{ out }}/{{ inventory_hostname }}.never"}
+  handlers:
+    - name: log
+      shell: echo ran >> {{ out }}/{{ inventory_hostname }}.log
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: {content: "next\\n", dest: "{{ out }}/{{ inventory_hostname }}.next"}
+"""
+
+
+def test_meta_tasks_like_ansible(make_fleet, in_process, tmp_path):
+    fleet = make_fleet(3)
+    book = tmp_path / "meta.yml"
+    book.write_text(META)
+    theirs_out, ours_out = tmp_path / "theirs", tmp_path / "ours"
+    theirs_out.mkdir()
+    ours_out.mkdir()
+    done = ansible(tmp_path, "-i", str(fleet.inventory), str(book), "-e", f"out={theirs_out}")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    ours = in_process("play", *fleet.args(), str(book), "-e", f"out={ours_out}", "--json")
+    assert ours.exit_code == 0, ours
+    recap = next(r for r in json_records(ours.stdout) if r["type"] == "recap")["hosts"]
+    theirs = recap_lines(done.stdout)
+    for host in fleet.names:
+        assert {k: recap[host][k] for k in theirs[host]} == theirs[host], host
+    assert tree(ours_out) == tree(theirs_out)
+    assert "web01.log" not in tree(ours_out) and tree(ours_out)["web02.log"] == "ran\n"
+    assert "web02.next" in tree(ours_out) and "web02.never" not in tree(ours_out)

@@ -60,6 +60,7 @@ SPECS: dict[str, ModuleSpec] = {
         required_one_of=(("that",),),
     ),
     "pause": ModuleSpec(frozenset({"seconds", "minutes"})),
+    "meta": ModuleSpec(frozenset({"_raw_params"}), free_form=True),
     "setup": ModuleSpec(frozenset({"gather_subset", "filter", "gather_timeout", "fact_path"})),
 }
 
@@ -87,7 +88,6 @@ INSTEAD = {
     "wait_for": "command with retries/until",
     "include_role": "tasks inlined in the playbook",
     "import_role": "tasks inlined in the playbook",
-    "meta": "handlers run at the end of each play (batch); meta is not supported",
     "local_action": "the module with delegate_to: localhost",
     "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",

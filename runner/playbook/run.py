@@ -197,7 +197,7 @@ class PlaybookRunner:
                     become=self.become,
                     pty=self.pty,
                 )
-                reason = LinearBatch(
+                linear = LinearBatch(
                     play,
                     batch,
                     engine,
@@ -210,7 +210,10 @@ class PlaybookRunner:
                     cancelled=lambda: self._cancelled,
                     gathering=self.gathering,
                     gather_subset=self.gather_subset,
-                ).run()
+                )
+                reason = linear.run()
+                if linear.play_ended and not reason:
+                    break
                 if reason:
                     not_run = [h.name for b in batches[number:] for h in b]
                     self.sink.handle(PlayStopped(play.name, reason, tuple(not_run)))

@@ -10,7 +10,7 @@ notified handlers run, in the order the play lists them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,13 +21,12 @@ from runner.models import Host, Status
 from runner.playbook import batches as rules
 from runner.playbook.events import TaskFinished, TaskHostDone, TaskOutcome, TaskStarted
 from runner.playbook.executor import TaskExecutor
+from runner.playbook.flow import Flow, flow
 from runner.playbook.gathering import gather_task, plays_gather
 from runner.playbook.includes import expand_include, resolve_include
-from runner.playbook.model import Block, Node, Play, Task
+from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
 from runner.playbook.variables import Facts
-
-Flow = Generator[Task, TaskOutcome, bool]
 
 
 @dataclass
@@ -43,38 +42,6 @@ class Batch:
 
 class Interrupted(Exception):
     """Ctrl-C, or the engine was cancelled: the run stops where it is."""
-
-
-Expand = Callable[[Task, TaskOutcome], list[Node]]
-
-
-def flow(nodes: Sequence[Node], expand: Expand | None = None) -> Flow:
-    """One host's walk through tasks; returns False when the host failed.
-    ``expand`` gives the tasks an ``include_tasks`` outcome brings in."""
-    for node in nodes:
-        if isinstance(node, Task):
-            outcome = yield node
-            if outcome.hard_failed:
-                return False
-            if node.include is not None and expand is not None:
-                ok = yield from flow(expand(node, outcome), expand)
-                if not ok:
-                    return False
-        else:
-            ok = yield from _block(node, expand)
-            if not ok:
-                return False
-    return True
-
-
-def _block(block: Block, expand: Expand | None) -> Flow:
-    ok = yield from flow(block.block, expand)
-    if not ok and block.rescue:
-        ok = yield from flow(block.rescue, expand)
-    if block.always:
-        always_ok = yield from flow(block.always, expand)
-        ok = ok and always_ok
-    return ok
 
 
 class LinearBatch:
@@ -113,6 +80,8 @@ class LinearBatch:
         self.gathering = gathering
         self.gather_subset = gather_subset
         self._included: dict[Any, list[Node]] = {}
+        self.ended: set[str] = set()  # meta end_host/end_batch/end_play: done, not failed
+        self.play_ended = False  # meta end_play: no later batch runs either
 
     def _expand(self, task: Task, outcome: TaskOutcome) -> list[Node]:
         return expand_include(task, outcome, self._included)
@@ -155,9 +124,48 @@ class LinearBatch:
             survivors -= self.dead
             batch.notified.clear()
         for host in batch.hosts:
-            if host.name not in survivors:
+            if host.name not in survivors and host.name not in self.ended:
                 self.dead.add(host.name)
         return self._verdict(True, False)
+
+    def _meta(
+        self,
+        task: Task,
+        hosts: list[Host],
+        flows: dict[str, Flow],
+        pending: dict[str, Task],
+        survivors: set[str],
+    ) -> dict[str, TaskOutcome]:
+        """``meta`` on the hosts that reached it: no output and no recap counts (as in
+        Ansible). Hosts a meta ends leave ``pending`` and ``survivors`` without failing;
+        their notified handlers do not run."""
+        action = task.args.get("_raw_params")
+        outcomes = {h.name: self.executor.run(task, h) for h in hosts}
+        reached = [h.name for h in hosts if outcomes[h.name].status is Status.OK]
+        for host in hosts:
+            if outcomes[host.name].hard_failed:  # e.g. its 'when' could not be evaluated
+                self.stats.record(outcomes[host.name])
+                self.batch.failed.add(host.name)
+        ending: list[str] = []
+        if action == "flush_handlers":
+            alive = [h for h in hosts if h.name in reached]
+            self.run_handlers(alive)
+            for host in alive:
+                self.batch.notified.pop(host.name, None)
+                if host.name in self.dead:
+                    outcomes[host.name] = TaskOutcome(host.name, Status.FAILED, {"failed": True})
+        elif action == "end_host":
+            ending = reached
+        elif action in ("end_batch", "end_play") and reached:
+            ending = list(pending)
+            self.play_ended = action == "end_play"
+        for name in ending:
+            flows.pop(name).close()
+            del pending[name]
+            survivors.discard(name)
+            self.ended.add(name)
+            self.batch.notified.pop(name, None)
+        return outcomes
 
     def _section(self, nodes: list[Node], survivors: set[str]) -> str | None:
         """Run one section (pre_tasks, tasks, post_tasks) on the surviving hosts; the
@@ -177,8 +185,13 @@ class LinearBatch:
         while pending:
             task = min(pending.values(), key=lambda t: t.sort_key)
             hosts = [h for h in batch.hosts if pending.get(h.name) is task]
-            outcomes = self.run_task(task, hosts)
+            if task.module == "meta":
+                outcomes = self._meta(task, hosts, flows, pending, survivors)
+            else:
+                outcomes = self.run_task(task, hosts)
             for host in hosts:
+                if host.name not in pending:  # ended by meta
+                    continue
                 outcome = outcomes[host.name]
                 if outcome.status is Status.UNREACHABLE:
                     flows.pop(host.name).close()

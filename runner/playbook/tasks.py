@@ -27,6 +27,8 @@ from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
 from runner.templating import truth
 
+META_ACTIONS = frozenset({"flush_handlers", "noop", "end_host", "end_play", "end_batch"})
+
 
 @dataclass(frozen=True)
 class Inherited:
@@ -50,6 +52,24 @@ class Inherited:
 
 class TaskLoader(IncludeLoader, Checks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
+
+    def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
+        action = args.get("_raw_params")
+        if action not in META_ACTIONS:
+            raise PlaybookError(
+                f"meta: {action!r} is not supported; runner supports "
+                + ", ".join(sorted(META_ACTIONS)), path=path, line=line,
+            )  # fmt: skip
+        if handler or "loop" in data or "with_items" in data:
+            raise PlaybookError(
+                "meta runs once, as a task: not in handlers, not with a loop",
+                path=path, line=line,
+            )  # fmt: skip
+        if data.get("when") is not None and action in ("flush_handlers", "noop"):
+            raise PlaybookError(
+                f"meta: {action} does not take 'when' (Ansible ignores it)",
+                path=path, line=line_of(data, "when"),
+            )  # fmt: skip
 
     # -- tasks and blocks -----------------------------------------------------------
 
@@ -193,6 +213,8 @@ class TaskLoader(IncludeLoader, Checks):
         name = data.get("name")
         if handler and not name and not listen:
             raise PlaybookError("a handler needs a 'name' (or 'listen')", path=path, line=line)
+        if module == "meta":
+            self._check_meta(args, data, path, line, handler)
         if module == "pause" and handler:
             raise PlaybookError("pause is not supported as a handler", path=path, line=line)
         task = Task(

@@ -27,10 +27,11 @@ MODULES: dict[str, Module] = {
     "pause": logic.pause,
     "setup": setup,
     "include_tasks": logic.include_tasks,
+    "meta": logic.meta,
 }
 
 # Modules that never touch the host: no connection is opened for them.
-LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks"})
+LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})
 # Arguments that are Jinja2 expressions, evaluated by the module itself.
 EXPRESSION_ARGS = {"assert": ("that",), "debug": ("var",)}
 

@@ -79,3 +79,8 @@ def include_tasks(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if not isinstance(name, str) or not name.strip():
         raise ModuleFailure(f"include_tasks: the file name rendered to {name!r}")
     return {"changed": False, "include": name.strip()}
+
+
+def meta(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """The per-host half of ``meta``: reached (its ``when`` held); the strategy acts."""
+    return {"changed": False, "meta": args.get("_raw_params")}
