@@ -274,3 +274,17 @@ def test_meta_refuses_what_it_does_not_support(tmp_path):
     assert err.line == 3 and "flush_handlers" in err.message
     err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: noop\n      loop: [1]\n")
     assert "loop" in err.message
+
+
+def test_imported_tasks_find_copy_sources_next_to_the_playbook(tmp_path):
+    write(tmp_path, "files/motd", "hello\n")
+    write(tmp_path, "tasks/motd.yml", "- copy: {src: motd, dest: /etc/motd}\n")
+    text = "- hosts: all\n  tasks:\n    - import_tasks: tasks/motd.yml\n"
+    fleet = FakeFleet(["a"])
+    _, recorder = run_playbook(fleet, text, tmp_path)
+    # the fake host cannot inspect /etc/motd, but the local source was found (at load and run)
+    (result,) = [o.result for e in recorder.of_type(TaskFinished) for o in e.outcomes]
+    assert result["msg"].startswith("cannot inspect /etc/motd")
+    write(tmp_path, "tasks/gone.yml", "- copy: {src: gone, dest: /etc/gone}\n")
+    err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - import_tasks: tasks/gone.yml\n")
+    assert err.path == str(tmp_path / "tasks" / "gone.yml") and "gone" in err.message

@@ -105,12 +105,14 @@ class Checks:
             src = str(raw).split()[0] if str(raw).split() else None
         if not isinstance(src, str) or is_template(src):
             return
-        if resolve_local(src, os.path.dirname(path), module) is None:
+        # the modules look next to the play's file, also for tasks of an imported file
+        base = os.path.dirname(getattr(self, "play_path", "") or path)
+        if resolve_local(src, base, module) is None:
             raise PlaybookError(
                 f"{module}: local file {src!r} not found (looked in "
-                f"{', '.join(search_dirs(os.path.dirname(path), module))})", path=path, line=line,
+                f"{', '.join(search_dirs(base, module))})", path=path, line=line,
             )  # fmt: skip
-        if os.path.isdir(resolve_local(src, os.path.dirname(path), module) or ""):
+        if os.path.isdir(resolve_local(src, base, module) or ""):
             raise PlaybookError(
                 f"{module}: {src!r} is a directory; runner copies single files",
                 path=path, line=line,

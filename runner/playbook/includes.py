@@ -161,12 +161,20 @@ class IncludeLoader:
         dirs = self._dirs(path)
         base = replace(inherited, tags=inherited.tags | tags_of(apply.get("tags"), path, line))
 
+        play_path, play_vars = self.play_path, self.play_vars
+
         def load(full: str) -> list[Node]:
             cache_key = (os.path.realpath(full), id(base))
             if cache_key not in self._task_files:
-                self._task_files[cache_key] = self._read_tasks(
-                    full, base, [0], handler=False, where=(path, line)
-                )
+                # at run time the loader has moved on: read as from this include's play
+                saved = self.play_path, self.play_vars
+                self.play_path, self.play_vars = play_path, play_vars
+                try:
+                    self._task_files[cache_key] = self._read_tasks(
+                        full, base, [0], handler=False, where=(path, line)
+                    )
+                finally:
+                    self.play_path, self.play_vars = saved
             return self._task_files[cache_key]
 
         included = Included(dirs, load, base.tags)
