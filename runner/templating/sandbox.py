@@ -23,6 +23,7 @@ def environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     from runner.templating import guards, limits
+    from runner.templating.lookups import lookup_globals
 
     class Undefined(ChainableUndefined, StrictUndefined):
         """Strict when used (rendered, compared, iterated), but ``a.b is defined`` and
@@ -90,4 +91,5 @@ def environment() -> Any:
     env.tests = {name: guards.checked(test) for name, test in env.tests.items()}  # type: ignore[arg-type]
     env.globals["lipsum"] = guards.lipsum
     env.globals["range"] = guards.checked_range
+    env.globals.update(lookup_globals())
     return env

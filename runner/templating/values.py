@@ -132,6 +132,9 @@ def check_expression(source: str) -> None:
         raise compile_error(exc, None) from exc
 
 
+_SIDE_EFFECTS = frozenset({"lookup", "query", "q"})
+
+
 def check_constant(source: str) -> None:
     """A template that reads no variable is rendered now, so a runaway one
     (``{{ 'a' * 10**10 }}``) is refused at load time, before any host runs.
@@ -146,6 +149,8 @@ def check_constant(source: str) -> None:
         return
     if not names <= set(env.globals):
         return
+    if any(node.name in _SIDE_EFFECTS for node in tree.find_all(nodes.Name)):
+        return  # lookups read files, run commands and write password files: at run time
     # CPU time is not limited: loops, macros and regexes wait for run time
     if next(tree.find_all((nodes.For, nodes.Macro, nodes.CallBlock)), None) is not None:
         return
