@@ -124,7 +124,7 @@ TASK_KEYS = ["name", "when", "loop", "with_items", "register", "vars", "tags", "
              "failed_when", "until", "retries", "delay", "timeout", "loop_control",
              "delegate_to", "run_once", "no_log", "check_mode", "args", "block", "rescue",
              "always", "any_errors_fatal"]  # fmt: skip
-RARE_TASK_KEYS = ["listen", "roles", "async", "with_dict", "become_method", "hosts"]
+RARE_TASK_KEYS = ["listen", "roles", "async", "with_random_choice", "become_method", "hosts"]
 PLAY_KEYS = ["name", "vars", "vars_files", "serial", "max_fail_percentage", "gather_facts",
              "become", "environment", "tags", "handlers", "any_errors_fatal"]  # fmt: skip
 RARE_PLAY_KEYS = ["roles", "pre_tasks", "import_playbook", "strategy", "become_method", "x"]

@@ -106,7 +106,7 @@ def outcome_detail(outcome: TaskOutcome, module: str, diff: bool) -> tuple[str, 
                 if item.get("failed"):
                     loop_var = item.get("ansible_loop_var", "item")
                     suffix, text = _failure_text(item, False)
-                    head = f"item={_short(item.get(loop_var))}{suffix}"
+                    head = f"item={_item_label(item, loop_var)}{suffix}"
                     parts.append(f"{head}: {text}" if text else head)
             return "", "\n".join(parts) or outcome.message
         return _failure_text(result, outcome.censored)
@@ -129,6 +129,13 @@ def _debug_text(result: Mapping[str, Any], hidden: tuple[str, ...]) -> str:
     return "\n".join(f"{k}: {_show(v)}" for k, v in shown.items())
 
 
+def _item_label(item: Mapping[str, Any], loop_var: str) -> str:
+    """The item as a result names it: loop_control's ``label`` when given."""
+    if "_ansible_item_label" in item:
+        return _short(item["_ansible_item_label"])
+    return _short(item.get(loop_var))
+
+
 def _debug_item(item: Any) -> str:
     """One item of a debug loop, as Ansible prints it: ``(item=a) => hello a``.
 
@@ -140,12 +147,14 @@ def _debug_item(item: Any) -> str:
     if not isinstance(item, Mapping):
         return _show(item)
     loop_var = str(item.get("ansible_loop_var", "item"))
-    head = f"({loop_var}={_short(item.get(loop_var))})"
+    head = f"({loop_var}={_item_label(item, loop_var)})"
     if item.get("skipped"):
         return f"{head} skipped"
-    hidden: tuple[str, ...] = ("ansible_loop_var", loop_var)
+    looping = ["ansible_loop_var", "_ansible_item_label", "ansible_loop", "ansible_index_var"]
+    looping.append(str(item.get("ansible_index_var", "ansible_index_var")))
+    hidden: tuple[str, ...] = (*looping, loop_var)
     if not any(k not in ("changed", "failed", *hidden) for k in item):
-        hidden = ("ansible_loop_var",)  # debug: var=item shows the loop variable itself
+        hidden = tuple(looping)  # debug: var=item shows the loop variable itself
     text = _debug_text(item, hidden)
     if "\n" in text:
         return f"{head} =>\n" + "\n".join("  " + ln for ln in text.split("\n"))

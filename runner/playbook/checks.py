@@ -13,6 +13,7 @@ from runner.playbook.localfiles import resolve_local, search_dirs
 from runner.playbook.model import Play
 from runner.playbook.reader import line_of
 from runner.templating import check_constant, check_expression, compile_template, is_template
+from runner.templating.lookup_names import LOOKUP_NAMES, WITH_KEYWORDS
 
 PLAY_KEYWORDS = frozenset(
     {
@@ -30,8 +31,8 @@ _INHERITED = frozenset(
     }
 )  # fmt: skip
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
-TASK_KEYWORDS = _INHERITED | {
-    "register", "loop", "with_items", "loop_control", "changed_when", "failed_when",
+TASK_KEYWORDS = _INHERITED | WITH_KEYWORDS | {
+    "register", "loop", "loop_control", "changed_when", "failed_when",
     "notify", "retries", "until", "delay", "timeout", "args",
 }  # fmt: skip
 HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
@@ -58,7 +59,7 @@ UNSUPPORTED = {
     "vars_prompt": "pass the values with -e/--extra-vars",
     "hosts": "'hosts' belongs to plays, not tasks",
 }
-_LOOP_HINT = "use 'loop:' with a list (with_items is also supported)"
+_LOOP_HINT = "use 'loop:' with a list, or with_ one of: " + ", ".join(sorted(LOOKUP_NAMES))
 
 
 class Checks:
@@ -123,7 +124,7 @@ class Checks:
     def _bad_keyword(self, key: Any, what: str, path: str, line: int | None, allowed) -> None:
         key = str(key)
         hint: str | None
-        if key.startswith("with_") and key != "with_items":
+        if key.startswith("with_") and key not in WITH_KEYWORDS:
             hint = _LOOP_HINT
         else:
             hint = UNSUPPORTED.get(key)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runner.become import Become, resolve_become
-from runner.errors import HostError, RunnerError
+from runner.errors import HostError, RunnerError, TemplateError
 from runner.localpaths import out_paths
 from runner.models import Host, Status
 from runner.playbook.events import TaskOutcome
@@ -21,7 +21,7 @@ from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
 from runner.playbook.modules.base import ModuleFailure
 from runner.playbook.variables import VarScope
-from runner.templating import LazyVars, condition, render_value, truth
+from runner.templating import LazyVars, condition, loop_items, render_value, truth
 from runner.transport.base import Transport
 
 
@@ -127,6 +127,11 @@ class TaskExecutor:
                 return _skipped(false)
             return self._attempts(task, host, variables, local)
         items = render_value(task.loop, variables, where=task.where)
+        if task.loop_lookup is not None:
+            try:
+                items = loop_items(task.loop_lookup, items, variables, task.module)
+            except TemplateError as exc:
+                return _failure(str(exc))
         if isinstance(items, Mapping) or not isinstance(items, (list, tuple)):
             return _failure(
                 f"loop needs a list, got {type(items).__name__}; use '| dict2items' for a mapping"
@@ -136,15 +141,23 @@ class TaskExecutor:
         if not items:
             return {"changed": False, "skipped": True, "results": [], "msg": "No items in the list"}
         results = []
-        for item in items:
-            item_vars = variables.child({task.loop_var: item})
+        pause = _number(task.loop_pause, variables, 0.0) or 0.0
+        for index in range(len(items)):
+            if index and pause > 0:
+                self.sleep(pause)
+            extra = loop_vars(task, items, index, variables)
+            item_vars = variables.child(extra)
             false = self._false_condition(task, item_vars)
             if false is not None:
                 one = _skipped(false)
             else:
                 one = self._attempts(task, host, item_vars, local)
-            one[task.loop_var] = item
+            one.update(extra)
             one["ansible_loop_var"] = task.loop_var
+            if task.loop_index_var:
+                one["ansible_index_var"] = task.loop_index_var
+            if task.loop_label is not None:
+                one["_ansible_item_label"] = render_value(task.loop_label, item_vars)
             results.append(one)
         aggregate: dict[str, Any] = {
             "results": results,
@@ -323,3 +336,26 @@ def _status(result: Mapping[str, Any]) -> Status:
     if result.get("changed"):
         return Status.CHANGED
     return Status.OK
+
+
+def loop_vars(task: Task, items: list, index: int, variables: LazyVars) -> dict[str, Any]:
+    """The variables one loop item sets: the loop variable, loop_control's index_var and,
+    when ``extended``, ``ansible_loop`` as Ansible fills it."""
+    out: dict[str, Any] = {task.loop_var: items[index]}
+    if task.loop_index_var:
+        out[task.loop_index_var] = index
+    if task.loop_extended and condition(task.loop_extended, variables):
+        count = len(items)
+        extended: dict[str, Any] = {
+            "index": index + 1, "index0": index, "revindex": count - index,
+            "revindex0": count - index - 1, "first": index == 0, "last": index == count - 1,
+            "length": count,
+        }  # fmt: skip
+        if condition(task.loop_allitems, variables):
+            extended["allitems"] = items
+        if index > 0:
+            extended["previtem"] = items[index - 1]
+        if index < count - 1:
+            extended["nextitem"] = items[index + 1]
+        out["ansible_loop"] = extended
+    return out

@@ -26,8 +26,13 @@ class Task:
     register: str | None = None
     loop: Any = None
     loop_flatten: bool = False  # with_items flattens one level of nested lists
+    loop_lookup: str | None = None  # with_NAME (other than with_items): the lookup NAME
     loop_var: str = "item"
     loop_label: str | None = None
+    loop_index_var: str | None = None  # loop_control: the variable holding the index0
+    loop_pause: Any = None  # loop_control: seconds between items (number or template)
+    loop_extended: Any = False  # loop_control: set ansible_loop (index, first, last...)
+    loop_allitems: Any = True  # loop_control extended_allitems: ansible_loop.allitems
     ignore_errors: Any = False
     changed_when: Any = None
     failed_when: Any = None

@@ -26,6 +26,11 @@ from runner.playbook.includes import INCLUDE_NAMES, IncludeLoader, include_key
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
 from runner.templating import truth
+from runner.templating.lookup_names import WITH_KEYWORDS
+
+LOOP_CONTROL = frozenset(
+    {"loop_var", "label", "index_var", "pause", "extended", "extended_allitems"}
+)
 
 META_ACTIONS = frozenset({"flush_handlers", "noop", "end_host", "end_play", "end_batch"})
 
@@ -188,15 +193,22 @@ class TaskLoader(IncludeLoader, Checks):
             raise modspec.unknown_module_error(str(key), path, line_of(data, key))
         args = self._module_args(module, data, key, path)
         inner = self._inherit(data, path, inherited)
-        loop, flatten = data.get("loop"), False
-        if "with_items" in data:
-            if "loop" in data:
-                raise PlaybookError("give 'loop' or 'with_items', not both", path=path, line=line)
-            loop, flatten = data["with_items"], True
+        loop, flatten, lookup = data.get("loop"), False, None
+        withs = [k for k in data if k in WITH_KEYWORDS]
+        if withs:
+            if "loop" in data or len(withs) > 1:
+                raise PlaybookError(
+                    f"give one loop: 'loop' or one with_* keyword, not {', '.join(withs)}"
+                    + (" and 'loop'" if "loop" in data else ""),
+                    path=path, line=line_of(data, withs[0]),
+                )  # fmt: skip
+            loop = data[withs[0]]
+            lookup = withs[0].removeprefix("with_")
+            flatten, lookup = (True, None) if lookup == "items" else (False, lookup)
         loop_control = data.get("loop_control") or {}
-        if not isinstance(loop_control, dict) or set(loop_control) - {"loop_var", "label"}:
+        if not isinstance(loop_control, dict) or set(loop_control) - LOOP_CONTROL:
             raise PlaybookError(
-                "loop_control supports only 'loop_var' and 'label'",
+                "loop_control supports only " + ", ".join(sorted(LOOP_CONTROL)),
                 path=path, line=line_of(data, "loop_control"),
             )  # fmt: skip
         for keyword in ("changed_when", "failed_when", "until"):
@@ -227,8 +239,13 @@ class TaskLoader(IncludeLoader, Checks):
             register=opt_str(data.get("register")),
             loop=loop,
             loop_flatten=flatten,
+            loop_lookup=lookup,
             loop_var=str(loop_control.get("loop_var", "item")),
             loop_label=opt_str(loop_control.get("label")),
+            loop_index_var=opt_str(loop_control.get("index_var")),
+            loop_pause=loop_control.get("pause"),
+            loop_extended=loop_control.get("extended", False),
+            loop_allitems=loop_control.get("extended_allitems", True),
             ignore_errors=inner.ignore_errors,
             changed_when=data.get("changed_when"),
             failed_when=data.get("failed_when"),
@@ -254,7 +271,7 @@ class TaskLoader(IncludeLoader, Checks):
             handler=handler,
         )
         self._check_templates(task.args, path, line_of(data, key))
-        for keyword in ("loop", "with_items", "vars", "environment"):
+        for keyword in ("loop", *withs, "vars", "environment"):
             if keyword in data:
                 self._check_templates(data[keyword], path, line_of(data, keyword))
         return task

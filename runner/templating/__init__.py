@@ -6,6 +6,8 @@
     filters.py   Ansible's filters and tests, and ``truth``
     render.py    text templates: compile once, render, errors -> TemplateError
     values.py    playbook values: LazyVars, evaluate, render_value, condition, checks
+    lookups.py   lookup()/query()/q() and with_* loop items; plugins in lookup_files.py
+                 (files, commands, passwords) and lookup_data.py; names in lookup_names.py
 
 jinja2 is imported lazily: a run whose command has no ``{{``/``{%`` never pays for it.
 """
@@ -29,6 +31,14 @@ from runner.templating.values import (
     render_value,
 )
 
+
+def loop_items(name: str, terms: object, variables: object, module: str) -> list:
+    """The items of a ``with_NAME`` loop (runner.templating.lookups, loaded on use)."""
+    from runner.templating.lookups import loop_items as items
+
+    return items(environment(), name, terms, variables, module)
+
+
 __all__ = [
     "LazyVars",
     "check_constant",
@@ -38,6 +48,7 @@ __all__ = [
     "environment",
     "evaluate",
     "is_template",
+    "loop_items",
     "render",
     "render_value",
     "run_template",
