@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from runner.templating.filters import ansible_filters, ansible_tests
+from runner.templating.filters_more import more_filters, more_tests
 
 
 @lru_cache(maxsize=1)
@@ -84,9 +85,13 @@ def environment() -> Any:
         optimized=False,  # folding runs user expressions at compile time, unchecked
         finalize=limits.finish,
     )
-    env.filters.update(ansible_filters())
+    ours = {**ansible_filters(), **more_filters()}
+    env.filters.update(ours)
+    env.filters.update({f"ansible.builtin.{name}": f for name, f in ours.items()})
     env.filters = guards.checked_filters(env.filters)
-    env.tests.update(ansible_tests())
+    tests = {**ansible_tests(), **more_tests()}
+    env.tests.update(tests)
+    env.tests.update({f"ansible.builtin.{name}": t for name, t in tests.items()})
     # jinja2 infers its TESTS dict as builtins.function, which mypy does not call a Callable
     env.tests = {name: guards.checked(test) for name, test in env.tests.items()}  # type: ignore[arg-type]
     env.globals["lipsum"] = guards.lipsum
