@@ -20,6 +20,8 @@ from runner.templating import evaluate, render
         ("sha512_crypt", "-6", "a" * 100, "saltsaltsaltsalt"),
         ("sha256", "-5", "pässword", "xyz"),
         ("sha256_crypt", "-5", "two words", "abcdefghijklmnop"),
+        ("md5_crypt", "-1", "secret", "abcdefgh"),
+        ("md5", "-1", "x" * 40, "ab"),
     ],
 )
 def test_password_hash_matches_openssl(hashtype, flag, password, salt):

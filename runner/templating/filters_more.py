@@ -140,12 +140,14 @@ def to_hash(value: Any, kind: str = "sha1") -> str:
 def password_hash(
     value: Any, hashtype: str = "sha512", salt: str | None = None, rounds: int | None = None
 ) -> str:
-    from runner.templating.shacrypt import sha_crypt
+    from runner.templating.shacrypt import md5_crypt, sha_crypt
 
+    if hashtype in ("md5", "md5_crypt"):
+        return md5_crypt(str(value), salt)
     kinds = {"sha512": "sha512", "sha512_crypt": "sha512", "sha256": "sha256",
              "sha256_crypt": "sha256"}  # fmt: skip
     if hashtype not in kinds:
-        raise ValueError(f"password_hash supports sha512 and sha256 (crypt), not {hashtype!r}")
+        raise ValueError(f"password_hash supports sha512, sha256 and md5 (crypt), not {hashtype!r}")
     return sha_crypt(str(value), salt, kinds[hashtype], int(rounds) if rounds else None)
 
 

@@ -1,6 +1,7 @@
 """SHA-crypt (``$5$``, ``$6$``), written from Ulrich Drepper's published specification
-"Unix crypt using SHA-256 and SHA-512", for the ``password_hash`` filter: Python's crypt
-module is deprecated and gone in 3.13.
+"Unix crypt using SHA-256 and SHA-512", and MD5-crypt (``$1$``, Poul-Henning Kamp's
+FreeBSD scheme), for the ``password_hash`` filter: Python's crypt module is deprecated
+and gone in 3.13.
 
 >>> sha_crypt("pass", "saltsalt", "sha512").startswith("$6$saltsalt$")
 True
@@ -92,3 +93,33 @@ def sha_crypt(
         encoded += _b64(0, result[31], result[30], 3)
     head = _PREFIX[kind] + (f"rounds={count}$" if custom else "")
     return f"{head}{salt_text}${encoded}"
+
+
+_MD5_ORDER = [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)]
+
+
+def md5_crypt(password: str, salt: str | None) -> str:
+    """The ``$1$salt$hash`` of ``password`` (salt of at most 8 characters)."""
+    key = password.encode()
+    salt_text = (salt if salt is not None else random_salt(8))[:8]
+    salt_bytes = salt_text.encode()
+    alternate = hashlib.md5(key + salt_bytes + key).digest()  # noqa: S324 - the scheme's hash
+    first = hashlib.md5(key + b"$1$" + salt_bytes)  # noqa: S324
+    for left in range(len(key), 0, -16):
+        first.update(alternate[: min(16, left)])
+    bits = len(key)
+    while bits:
+        first.update(b"\0" if bits & 1 else key[:1])
+        bits >>= 1
+    result = first.digest()
+    for i in range(1000):
+        step = hashlib.md5(key if i & 1 else result)  # noqa: S324
+        if i % 3:
+            step.update(salt_bytes)
+        if i % 7:
+            step.update(key)
+        step.update(result if i & 1 else key)
+        result = step.digest()
+    encoded = "".join(_b64(result[a], result[b], result[c], 4) for a, b, c in _MD5_ORDER)
+    encoded += _b64(0, 0, result[11], 2)
+    return f"$1${salt_text}${encoded}"
