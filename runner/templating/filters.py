@@ -54,8 +54,14 @@ def ansible_filters() -> dict[str, Any]:
     def to_json(value: Any, indent: int | None = None, sort_keys: bool = False) -> str:
         return json.dumps(value, indent=indent, sort_keys=sort_keys, default=str)
 
-    def to_yaml(value: Any, indent: int | None = None) -> str:
-        return yaml.safe_dump(value, default_flow_style=None, indent=indent, sort_keys=False)
+    def to_yaml(
+        value: Any, indent: int | None = None, flow: bool | None = None, sort_keys: bool = True
+    ) -> str:
+        """As Ansible: keys sorted, unicode kept, no ``...`` after a lone scalar."""
+        text = yaml.safe_dump(
+            value, default_flow_style=flow, indent=indent, sort_keys=sort_keys, allow_unicode=True
+        )
+        return text.removesuffix("...\n") if not isinstance(value, (dict, list)) else text
 
     def mandatory(value: Any, msg: str | None = None) -> Any:
         from jinja2 import Undefined
@@ -110,7 +116,7 @@ def ansible_filters() -> dict[str, Any]:
         "to_nice_json": lambda v, indent=4: to_json(v, indent=indent, sort_keys=True),
         "from_json": lambda v: json.loads(v),
         "to_yaml": to_yaml,
-        "to_nice_yaml": lambda v, indent=4: to_yaml(v, indent=indent),
+        "to_nice_yaml": lambda v, indent=4, sort_keys=True: to_yaml(v, indent, False, sort_keys),
         "from_yaml": lambda v: yaml.safe_load(v),
         "basename": lambda v: os.path.basename(str(v)),
         "dirname": lambda v: os.path.dirname(str(v)),
