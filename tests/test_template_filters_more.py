@@ -67,3 +67,18 @@ def test_control_node_path_tests(tmp_path):
         == "True True True"
     )
     assert evaluate("(d ~ '/nope') is exists", base) is False
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "range(30) | permutations",
+        "range(60) | combinations(20)",
+        "range(100) | product(range(100), range(100), range(100))",
+        "[1, 2] | product(repeat=64)",
+        "'pw' | password_hash('sha512', 'salt', rounds=999999999)",
+    ],
+)
+def test_runaway_filters_are_refused_before_the_work(expression):
+    with pytest.raises(TemplateError, match="template limit"):
+        evaluate(expression, {})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -142,6 +143,10 @@ def password_hash(
 ) -> str:
     from runner.templating.shacrypt import md5_crypt, sha_crypt
 
+    if rounds and int(rounds) > MAX_CRYPT_ROUNDS:
+        from runner.templating.limits import TemplateLimitError
+
+        raise TemplateLimitError(f"password_hash rounds over {MAX_CRYPT_ROUNDS} (MAX_CRYPT_ROUNDS)")
     if hashtype in ("md5", "md5_crypt"):
         return md5_crypt(str(value), salt)
     kinds = {"sha512": "sha512", "sha512_crypt": "sha512", "sha256": "sha256",
@@ -259,6 +264,41 @@ def to_datetime(value: Any, fmt: str = "%Y-%m-%d %H:%M:%S") -> Any:
     return datetime.datetime.strptime(str(value), fmt)
 
 
+def _bounded(count: int, what: str) -> None:
+    """Refuse a result of ``count`` items over MAX_TEMPLATE_OUTPUT before it is built."""
+    from runner.templating.limits import MAX_TEMPLATE_OUTPUT, TemplateLimitError
+
+    if count > MAX_TEMPLATE_OUTPUT:
+        raise TemplateLimitError(
+            f"{what} would have {count} items, more than {MAX_TEMPLATE_OUTPUT} (MAX_TEMPLATE_OUTPUT)"
+        )
+
+
+def product(*lists: Any, repeat: int = 1) -> list:
+    parts = [list(x) for x in lists]
+    count = 1
+    for part in parts:
+        count *= len(part)
+    if count > 1:
+        _bounded(count ** min(int(repeat), 64), "the product")
+    return [list(t) for t in itertools.product(*parts, repeat=repeat)]
+
+
+def permutations(value: Any, r: int | None = None) -> list:
+    items = list(value)
+    _bounded(math.perm(len(items), r), "the permutations")
+    return [list(t) for t in itertools.permutations(items, r)]
+
+
+def combinations(value: Any, r: int) -> list:
+    items = list(value)
+    _bounded(math.comb(len(items), int(r)), "the combinations")
+    return [list(t) for t in itertools.combinations(items, r)]
+
+
+MAX_CRYPT_ROUNDS = 1_000_000  # password_hash rounds: CPU time, as the other limits
+
+
 def more_filters() -> dict[str, Any]:
     import shlex
 
@@ -281,11 +321,9 @@ def more_filters() -> dict[str, Any]:
         "zip_longest": lambda *lists, fillvalue=None: [
             list(t) for t in itertools.zip_longest(*lists, fillvalue=fillvalue)
         ],
-        "product": lambda *lists, repeat=1: [
-            list(t) for t in itertools.product(*lists, repeat=repeat)
-        ],
-        "permutations": lambda v, r=None: [list(t) for t in itertools.permutations(v, r)],
-        "combinations": lambda v, r: [list(t) for t in itertools.combinations(v, r)],
+        "product": product,
+        "permutations": permutations,
+        "combinations": combinations,
         "random": random_filter,
         "shuffle": shuffle,
         "expanduser": lambda v: os.path.expanduser(str(v)),
