@@ -107,3 +107,8 @@ def test_lookups_never_run_at_load_time(tmp_path):
     check_constant("{{ lookup('pipe', 'touch " + str(marker) + "') }}")
     check_constant("{{ q('password', '" + str(tmp_path / "pw") + "') }}")
     assert not marker.exists() and not (tmp_path / "pw").exists()
+
+
+def test_a_command_printing_without_end_is_stopped_at_the_limit(project):
+    with pytest.raises(TemplateError, match="template limit"):
+        evaluate("lookup('pipe', 'yes')", {"playbook_dir": str(project)})

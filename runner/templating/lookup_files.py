@@ -98,15 +98,22 @@ def lookup_template(context: Any, terms: list, opts: dict) -> list:
 
 
 def _run(context: Any, command: str) -> str:
+    """Run ``command`` through the shell in the playbook folder; read at most
+    MAX_TEMPLATE_OUTPUT bytes of its output (a command that prints more is stopped)."""
     bases = _bases(context)
-    done = subprocess.run(  # noqa: S602 - Ansible's pipe runs through the shell
-        str(command), shell=True, capture_output=True, cwd=bases[-1], check=False
-    )
-    if done.returncode != 0:
-        raise LookupFailed(f"lookup_plugin.pipe({command}) returned {done.returncode}")
-    if len(done.stdout) > MAX_TEMPLATE_OUTPUT:
-        too_big("the command's output", len(done.stdout))
-    return done.stdout.decode("utf-8", errors="replace")
+    with subprocess.Popen(  # noqa: S602 - Ansible's pipe runs through the shell
+        str(command), shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, cwd=bases[-1],
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None
+        output = proc.stdout.read(MAX_TEMPLATE_OUTPUT + 1)
+        if len(output) > MAX_TEMPLATE_OUTPUT:
+            proc.kill()
+            too_big("the command's output", len(output))
+        code = proc.wait()
+    if code != 0:
+        raise LookupFailed(f"lookup_plugin.pipe({command}) returned {code}")
+    return output.decode("utf-8", errors="replace")
 
 
 def lookup_pipe(context: Any, terms: list, opts: dict) -> list:
