@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2.runtime import missing
 
+from runner.templating.filters import truth
 from runner.templating.limits import MAX_TEMPLATE_OUTPUT, TemplateLimitError
 from runner.templating.lookup_files import LookupFailed
 
@@ -108,7 +109,7 @@ def lookup_subelements(context: Any, terms: list, opts: dict) -> list:
         raise LookupFailed("subelements lookup expects a list, a key and optional flags")
     items, key = terms[0], terms[1]
     flags = terms[2] if len(terms) == 3 else {}
-    skip = isinstance(flags, Mapping) and truthy(flags.get("skip_missing", False))
+    skip = isinstance(flags, Mapping) and truth(flags.get("skip_missing", False))
     if isinstance(items, Mapping):
         items = list(items.values())
     out = []
@@ -137,12 +138,6 @@ def lookup_subelements(context: Any, terms: list, opts: dict) -> list:
             raise LookupFailed(f"the key {key} should point to a list, got {value!r}")
         out += [[top, sub] for sub in value]
     return out
-
-
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "on", "1", "true", "y", "t")
-    return bool(value)
 
 
 def lookup_nested(context: Any, terms: list, opts: dict) -> list:
