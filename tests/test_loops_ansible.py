@@ -49,7 +49,7 @@ def test_with_loops_and_loop_control_give_what_ansible_gives(project, cli):
     out = project / "runner.json"
     done = cli("play", "-i", "inv", "play.yml", "-e", f"out={out}", cwd=project)
     assert done.exit_code == 0, done
-    assert "=La) => 1/3 True False 3 - b 0 a" in done.stdout
+    assert "(item=La) => 1/3 True False 3 - b 0 a" in done.stdout
     ours = json.loads(out.read_text())
     theirs = _ansible(project)
     assert len(ours) == 12

@@ -147,7 +147,7 @@ def _debug_item(item: Any) -> str:
     if not isinstance(item, Mapping):
         return _show(item)
     loop_var = str(item.get("ansible_loop_var", "item"))
-    head = f"({loop_var}={_item_label(item, loop_var)})"
+    head = f"(item={_item_label(item, loop_var)})"  # as Ansible, whatever the loop_var
     if item.get("skipped"):
         return f"{head} skipped"
     looping = ["ansible_loop_var", "_ansible_item_label", "ansible_loop", "ansible_index_var"]
