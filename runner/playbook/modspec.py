@@ -6,21 +6,8 @@ host is contacted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from runner.errors import PlaybookError
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """Arguments one module accepts. ``free_form`` modules take a command line."""
-
-    params: frozenset[str]
-    free_form: bool = False
-    required_one_of: tuple[tuple[str, ...], ...] = ()
-    any_params: bool = False  # set_fact: any variable name
-    aliases: tuple[tuple[str, str], ...] = ()
-
+from runner.playbook.specs import ModuleSpec
 
 _COMMAND_OPTS = frozenset(
     {"chdir", "creates", "removes", "stdin", "stdin_add_newline", "cmd", "strip_empty_ends"}
@@ -63,6 +50,9 @@ SPECS: dict[str, ModuleSpec] = {
     "meta": ModuleSpec(frozenset({"_raw_params"}), free_form=True),
     "setup": ModuleSpec(frozenset({"gather_subset", "filter", "gather_timeout", "fact_path"})),
 }
+
+# Each group of modules declares its arguments in runner/playbook/specs/<group>.py;
+# add one update line here per group.
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
@@ -239,4 +229,6 @@ def check_args(module: str, args: dict[str, object]) -> dict[str, object]:
         raise ValueError("copy takes either 'src' or 'content', not both")
     if module == "debug" and args.get("msg") is not None and args.get("var") is not None:
         raise ValueError("debug takes either 'msg' or 'var', not both")
+    if spec.validate is not None:
+        spec.validate(args)
     return args

@@ -1,0 +1,24 @@
+"""What a module accepts, declared per group of modules (one file each) and gathered into
+``runner.playbook.modspec.SPECS``. Imports nothing heavy: the loader reads these at load
+time, before any connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModuleSpec:
+    """Arguments one module accepts. ``free_form`` modules take a command line.
+
+    ``validate`` checks what a set of names cannot (a choice, two exclusive arguments) and
+    raises ValueError with a message the loader shows with file:line.
+    """
+
+    params: frozenset[str]
+    free_form: bool = False
+    required_one_of: tuple[tuple[str, ...], ...] = ()
+    any_params: bool = False  # set_fact: any variable name
+    aliases: tuple[tuple[str, str], ...] = ()
+    validate: Callable[[dict[str, object]], None] | None = None
