@@ -4,6 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 HOSTS  ?= 20
+# The suite runs as this many pytest processes side by side (tests/shards.py): most of it
+# waits on sshd and ansible-playbook, not on the CPU.
+TEST_SHARDS ?= 2
 
 .PHONY: demo test venv test-deps sshd lint bench bench-deps clean
 
@@ -53,7 +56,7 @@ demo: venv sshd
 	$(PY) -m runner.testing.fleet demo --hosts $(HOSTS) $(if $(wildcard playbooks/rolling_deploy.yml),--playbook playbooks/rolling_deploy.yml,)
 
 test: test-deps sshd
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) tests/shards.py $(TEST_SHARDS) -- $(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: test-deps
 	$(VENV)/bin/ruff check runner tests bench

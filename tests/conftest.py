@@ -16,6 +16,8 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests import shards  # noqa: E402
+
 from runner.testing.fleet import (  # noqa: E402
     SSHServer,
     ensure_local_user,
@@ -33,6 +35,29 @@ REPO = Path(__file__).resolve().parent.parent
 # it, except the keeper's own (tests/test_keeper_e2e.py), which ask for it per run, each
 # with its own XDG_RUNTIME_DIR and a fixture that stops its keeper.
 os.environ["RUNNER_PERSIST"] = "0"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``RUNNER_TEST_SHARD=K/N`` (tests/shards.py, which ``make test`` uses) keep only
+    the test files of shard K."""
+    value = os.environ.get("RUNNER_TEST_SHARD")
+    if not value:
+        return
+    shard, count = shards.parse(value)
+    weights: dict[str, int] = {}
+    pinned = set()
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        name = item.nodeid.split("::", 1)[0]
+        weights[name] = weights.get(name, 0) + shards.weight(fixtures)
+        if shards.SYSTEM_USER_FIXTURES & fixtures:
+            pinned.add(name)
+    mine = shards.assign(weights, count, pinned)
+    keep = [i for i in items if mine[i.nodeid.split("::", 1)[0]] == shard]
+    gone = [i for i in items if mine[i.nodeid.split("::", 1)[0]] != shard]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        items[:] = keep
 
 
 def require_sshd() -> None:
