@@ -108,7 +108,19 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         print_notices(env, notices)
         _print_listing(env, book, inventory, params, job.only)
         return 0
+    _ask_prompts(env, book, config.extra_vars)
     return _run(env, config, job, params, notices, vault)
+
+
+def _ask_prompts(env: Environment, book: Any, extra_vars: Any) -> None:
+    """vars_prompt: asked on the terminal before anything runs (-e answers one; with no
+    terminal the default is taken, or it is an input error)."""
+    from runner.playbook.prompts import answer_plays
+
+    if not any(play.vars_prompt for play in book.plays):
+        return
+    ask = (lambda text, _private: env.prompt(text)) if env.is_interactive() else None
+    answer_plays(book.plays, extra_vars, ask)
 
 
 def _narrow_to_rerun(rerun: Any, job: Any) -> tuple[Any, list]:

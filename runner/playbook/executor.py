@@ -221,7 +221,7 @@ class TaskExecutor:
             variables=variables,
             base_dir=self.base_dir,
             check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
-            diff=self.diff,
+            diff=self.diff if task.diff is None else truth(task.diff),
             become=task_become(
                 variables,
                 task.become,

@@ -78,6 +78,9 @@ class PlaybookJob(Job):
             gathering=config.gathering,
             gather_subset=config.gather_subset,
             vault=vault,
+            reload_inventory=lambda: load_inventory(
+                list(config.inventories), extra_vars=config.extra_vars, vault=vault
+            ),
         )
         return runner.run(book)
 

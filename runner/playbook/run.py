@@ -4,6 +4,7 @@ recap. Each batch runs by the linear strategy (runner.playbook.strategy).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -71,8 +72,10 @@ class PlaybookRunner:
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
         vault: Any = None,
+        reload_inventory: Callable[[], Any] | None = None,
     ) -> None:
         self.inventory = inventory
+        self.reload_inventory = reload_inventory  # meta refresh_inventory
         self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
         self.engine_factory = engine_factory
         self.sink = sink
@@ -120,6 +123,16 @@ class PlaybookRunner:
         if hasattr(inv, "group_hosts") and hasattr(inv, "groups"):
             return {g: [h.name for h in inv.group_hosts(g)] for g in inv.groups}
         return groups_of(inv.hosts)
+
+    def _refresh(self, scope: VarScope, batch: Batch) -> None:
+        """meta refresh_inventory: the sources read again; the running batch keeps its
+        hosts (with their new variables), later plays take the new inventory's."""
+        if self.reload_inventory is None:
+            return
+        self.inventory = self.reload_inventory()
+        scope.hosts = self.inventory.hosts
+        scope.groups = scope.magic_common["groups"] = self._groups()
+        batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
 
     # -- the run --------------------------------------------------------------------
 
@@ -210,6 +223,7 @@ class PlaybookRunner:
                     cancelled=lambda: self._cancelled,
                     gathering=self.gathering,
                     gather_subset=self.gather_subset,
+                    refresh=functools.partial(self._refresh, scope, batch),
                 )
                 reason = linear.run()
                 if linear.play_ended and not reason:

@@ -24,6 +24,7 @@ from runner.playbook.executor import TaskExecutor
 from runner.playbook.flow import Flow, flow
 from runner.playbook.gathering import gather_task, plays_gather
 from runner.playbook.includes import expand_include, resolve_include
+from runner.playbook.meta import HOST_ACTIONS, run_host_meta
 from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
 from runner.playbook.variables import Facts
@@ -66,7 +67,9 @@ class LinearBatch:
         cancelled: Callable[[], bool],
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
+        refresh: Callable[[], None] | None = None,
     ) -> None:
+        self.refresh = refresh  # meta refresh_inventory: read the inventory sources again
         self.play = play
         self.batch = batch
         self.engine = engine
@@ -154,6 +157,10 @@ class LinearBatch:
                 self.batch.notified.pop(host.name, None)
                 if host.name in self.dead:
                     outcomes[host.name] = TaskOutcome(host.name, Status.FAILED, {"failed": True})
+        elif action in HOST_ACTIONS:
+            alive = [h for h in hosts if h.name in reached]
+            run_host_meta(action, alive, batch=self.batch, dead=self.dead, cleared=self.ended,
+                          engine=self.engine, refresh=self.refresh)  # fmt: skip
         elif action == "end_host":
             ending = reached
         elif action in ("end_batch", "end_play") and reached:
@@ -231,6 +238,11 @@ class LinearBatch:
             names = {handler.name, *handler.listen} - {None}
             targets = [h for h in alive if self.batch.notified.get(h.name, set()) & names]
             if not targets:
+                continue
+            if handler.include is not None:  # include_tasks as a handler: its tasks run
+                left = {h.name for h in targets}
+                self._section([handler], left)
+                alive = [h for h in alive if h.name in left or h not in targets]
                 continue
             outcomes = self.run_task(handler, targets)
             for host in targets:
@@ -327,7 +339,9 @@ class LinearBatch:
         they belong to the host the task was delegated to."""
         facts = result["ansible_facts"]
         owner = task.delegate_to if task.delegate_facts and task.delegate_to else host
-        if task.module == "set_fact":
+        if task.module == "include_vars":
+            self.facts.include(owner, facts)
+        elif task.module == "set_fact":
             self.facts.set(owner, facts)
             if result.get("_ansible_facts_cacheable"):
                 self.facts.cache(owner, facts)
