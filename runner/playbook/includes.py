@@ -62,6 +62,7 @@ class IncludeLoader:
     extra_vars: dict[str, Any]
     vault: Any
     play_path: str = ""
+    handler_include = False  # reading the file of an include_tasks handler
     play_vars: dict[str, Any]
     _importing: list[str]
     _task_files: dict[tuple[str, int], list[Node]]
@@ -173,12 +174,15 @@ class IncludeLoader:
                 # at run time the loader has moved on: read as from this include's play
                 saved = self.play_path, self.play_vars
                 self.play_path, self.play_vars = play_path, play_vars
+                # an included handler's tasks run as that handler: they need no names
+                self.handler_include = handler
                 try:
                     self._task_files[cache_key] = self._read_tasks(
                         full, base, [0], handler=handler, where=(path, line)
                     )
                 finally:
                     self.play_path, self.play_vars = saved
+                    self.handler_include = False
             return self._task_files[cache_key]
 
         included = Included(dirs, load, base.tags)

@@ -243,7 +243,7 @@ class TaskLoader(IncludeLoader, Checks, Collecting):
         listen = data.get("listen") or ()
         counter[0] += 1
         name = data.get("name")
-        if handler and not name and not listen:
+        if handler and not name and not listen and not self.handler_include:
             raise PlaybookError("a handler needs a 'name' (or 'listen')", path=path, line=line)
         if module == "meta":
             self._check_meta(args, data, path, line, handler)
