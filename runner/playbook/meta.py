@@ -28,19 +28,25 @@ def run_host_meta(
     *,
     batch: Any,
     dead: set[str],
-    cleared: set[str],
+    ended: set[str],
     engine: Any,
     refresh: Callable[[], None] | None,
+    clear_errors: Callable[[], set[str]] | None,
 ) -> None:
-    """Do ``action`` for the hosts that ``reached`` the meta task (its ``when`` held)."""
+    """Do ``action`` for the hosts that ``reached`` the meta task (its ``when`` held).
+    ``clear_errors`` clears the run's failed hosts of the play's pattern (the names);
+    without it (a batch run on its own) the batch's own failed hosts are cleared."""
     if not reached:
         return
     if action == "clear_host_errors":
-        for host in batch.hosts:
-            if host.name in dead or host.name in batch.failed:
-                dead.discard(host.name)
-                batch.failed.discard(host.name)
-                cleared.add(host.name)
+        if clear_errors is not None:
+            cleared = clear_errors()
+        else:
+            cleared = {h.name for h in batch.hosts if h.name in dead or h.name in batch.failed}
+            dead -= cleared
+        batch.failed -= cleared
+        # the batch's cleared hosts are done with this play, not failed
+        ended |= {h.name for h in batch.hosts if h.name in cleared}
     elif action == "refresh_inventory":
         if refresh is not None:
             refresh()

@@ -68,8 +68,10 @@ class LinearBatch:
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
         refresh: Callable[[], None] | None = None,
+        clear_errors: Callable[[], set[str]] | None = None,
     ) -> None:
         self.refresh = refresh  # meta refresh_inventory: read the inventory sources again
+        self.clear_errors = clear_errors  # meta clear_host_errors: the hosts it cleared
         self.play = play
         self.batch = batch
         self.engine = engine
@@ -159,8 +161,9 @@ class LinearBatch:
                     outcomes[host.name] = TaskOutcome(host.name, Status.FAILED, {"failed": True})
         elif action in HOST_ACTIONS:
             alive = [h for h in hosts if h.name in reached]
-            run_host_meta(action, alive, batch=self.batch, dead=self.dead, cleared=self.ended,
-                          engine=self.engine, refresh=self.refresh)  # fmt: skip
+            run_host_meta(action, alive, batch=self.batch, dead=self.dead, ended=self.ended,
+                          engine=self.engine, refresh=self.refresh,
+                          clear_errors=self.clear_errors)  # fmt: skip
         elif action == "end_host":
             ending = reached
         elif action in ("end_batch", "end_play") and reached:
