@@ -281,8 +281,14 @@ def test_vars_prompt_defaults_answers_and_no_terminal(tmp_path):
     with pytest.raises(InputError, match="token") as info:
         answer_plays(book.plays, {}, None)
     assert info.value.line == 6 and "-e token=" in (info.value.hint or "")
-    answer_plays(book.plays, {"token": "t"}, None)
+    answers = answer_plays(book.plays, {"token": "t"}, None)
     assert book.plays[0].vars["hashed"].startswith("$6$abcdefgh$")
+    # a run in another process (the connection keeper) loads the playbook again
+    from runner.playbook.job import PlaybookJob
+
+    job = PlaybookJob(paths=(str(path),), prompted=tuple(answers))
+    again = PlaybookJob.from_dict(job.to_dict())
+    assert again.load_book({"token": "t"}).plays[0].vars["release"] == "1.0"
 
 
 def test_vars_prompt_without_terminal_is_an_input_error_before_any_connection(tmp_path, in_process):

@@ -133,13 +133,19 @@ def _salt(size: int) -> str:
 
 def answer_plays(
     plays: list[Any], extra_vars: Mapping[str, Any], ask: Callable[[str, bool], str] | None
-) -> None:
+) -> list[dict[str, Any]]:
     """Ask every play's prompts (those not given with -e) and set the answers as the
-    play's variables, in place."""
+    play's variables, in place; the answers of each play, in order (PlaybookJob carries
+    them to a run in another process, which loads the playbook again)."""
+    out = []
     for play in plays:
+        answers = {}
         for prompt in play.vars_prompt:
             if prompt.name in extra_vars:
                 continue
             value = answer(prompt, ask)
             if not prompt.shadowed:
-                play.vars[prompt.name] = value
+                answers[prompt.name] = value
+        play.vars.update(answers)
+        out.append(answers)
+    return out
