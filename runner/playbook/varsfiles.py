@@ -101,8 +101,22 @@ def read_mapping(full: str, vault: Any, listed: str) -> dict[str, Any]:
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
+        kind = "a list" if isinstance(loaded, list) else "a single value"
         raise PlaybookError(
             f"a vars file must be a mapping of variables (name: value), not "
-            f"{type(loaded).__name__} (listed in {listed})", path=full, line=1,
+            f"{kind} (listed in {listed})", path=full, line=_top_line(full),
         )  # fmt: skip
     return plain(loaded)
+
+
+def _top_line(path: str) -> int:
+    """The line of a file's top-level YAML node (loaded data carries no line for a list);
+    only for an error message, so 1 when it cannot be told."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            node = yaml.compose(fh, Loader=yaml.SafeLoader)
+        return node.start_mark.line + 1 if node is not None else 1
+    except Exception:  # the file was read once already; this only improves the message
+        return 1
