@@ -412,3 +412,11 @@ def test_included_lines_as_ansible_prints_them(tmp_path):
     )
     assert "=> (item=x.yml)" in shown
     assert "ok: a" not in shown.split("TASK [include_tasks]")[1].split("TASK")[0]
+
+
+def test_diff_keyword_shows_a_tasks_changes_without_the_option(tmp_path):
+    text = "- hosts: all\n  tasks:\n    - {debug: {msg: x}, diff: true}\n    - debug: {msg: y}\n"
+    _, recorder = run_playbook(FakeFleet(["a"]), text, tmp_path)
+    assert [e.diff for e in recorder.of_type(TaskFinished)] == [True, False]
+    _, recorder = run_playbook(FakeFleet(["a"]), text.replace("true", "false"), tmp_path, diff=True)
+    assert [e.diff for e in recorder.of_type(TaskFinished)] == [False, True]

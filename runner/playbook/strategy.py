@@ -27,6 +27,7 @@ from runner.playbook.includes import expand_include, resolve_include
 from runner.playbook.meta import HOST_ACTIONS, run_host_meta
 from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
+from runner.playbook.task_keywords import task_diff
 from runner.playbook.variables import Facts
 
 
@@ -307,7 +308,14 @@ class LinearBatch:
             # Ctrl-C: the hosts that finished the task before it are reported all the same
             done = tuple(outcomes[n] for n in names if n in outcomes)
             self.sink.handle(
-                TaskFinished(play.name, task.label, done, task.handler, task.module, self.diff)
+                TaskFinished(
+                    play.name,
+                    task.label,
+                    done,
+                    task.handler,
+                    task.module,
+                    task_diff(task, self.diff),
+                )  # fmt: skip
             )
             raise Interrupted
         if (
@@ -331,7 +339,7 @@ class LinearBatch:
                 tuple(outcomes[n] for n in names),
                 task.handler,
                 task.module,
-                self.diff,
+                task_diff(task, self.diff),
             )
         )
         return outcomes

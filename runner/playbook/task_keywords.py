@@ -102,3 +102,17 @@ def collections_of(data: Any, path: str) -> tuple[str, ...]:
             )  # fmt: skip
         out.append(text)
     return tuple(out)
+
+
+def task_diff(task: Any, default: bool) -> bool:
+    """Whether a task shows its changes: its ``diff:`` keyword, else ``--diff``.
+
+    >>> from runner.playbook.model import Task
+    >>> task_diff(Task("copy", {}, "p", 1, diff="yes"), False), task_diff(Task("copy", {}, "p", 1), True)
+    (True, True)
+    """
+    if task.diff is None:
+        return default
+    from runner.templating import truth
+
+    return bool(truth(task.diff))
