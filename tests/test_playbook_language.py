@@ -420,3 +420,19 @@ def test_diff_keyword_shows_a_tasks_changes_without_the_option(tmp_path):
     assert [e.diff for e in recorder.of_type(TaskFinished)] == [True, False]
     _, recorder = run_playbook(FakeFleet(["a"]), text.replace("true", "false"), tmp_path, diff=True)
     assert [e.diff for e in recorder.of_type(TaskFinished)] == [False, True]
+
+
+def test_refresh_inventory_rereads_the_files_through_the_cli(tmp_path, in_process):
+    inv = write(tmp_path, "hosts.ini", "box ansible_connection=local colour=red\n")
+    text = f"""
+- hosts: all
+  gather_facts: false
+  tasks:
+    - shell: "printf 'box ansible_connection=local colour=green\\\\n' > {inv}"
+    - meta: refresh_inventory
+    - debug: {{msg: "colour={{{{ colour }}}}"}}
+"""
+    path = write(tmp_path, "site.yml", text)
+    result = in_process("play", "-i", str(inv), str(path), "--persist", "0")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "colour=green" in result.stdout and "colour=red" not in result.stdout
