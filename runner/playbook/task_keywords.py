@@ -116,3 +116,19 @@ def task_diff(task: Any, default: bool) -> bool:
     from runner.templating import truth
 
     return bool(truth(task.diff))
+
+
+def module_candidates(name: str, collections: tuple[str, ...]) -> list[str]:
+    """The fully qualified names a task's module NAME stands for, in lookup order (as
+    ansible-core resolves short names against ``collections``, ansible.builtin last): for
+    the module bridge, which runs collection modules. A qualified name is itself.
+
+    >>> module_candidates("ufw", ("community.general",))
+    ['community.general.ufw', 'ansible.builtin.ufw']
+    >>> module_candidates("community.general.ufw", ("x.y",))
+    ['community.general.ufw']
+    """
+    if "." in name:
+        return [name]
+    found = [f"{c}.{name}" for c in collections if c != "ansible.builtin"]
+    return [*found, f"ansible.builtin.{name}"]
