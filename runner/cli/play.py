@@ -108,7 +108,20 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         print_notices(env, notices)
         _print_listing(env, book, inventory, params, job.only)
         return 0
+    job = _ask_prompts(env, job, config.extra_vars)
     return _run(env, config, job, params, notices, vault)
+
+
+def _ask_prompts(env: Environment, job: Any, extra_vars: Any) -> Any:
+    """vars_prompt: asked on the terminal before anything runs (-e answers one; with no
+    terminal the default is taken, or it is an input error); the job carries the answers."""
+    from runner.playbook.prompts import answer_plays
+
+    if not any(play.vars_prompt for play in job.book.plays):
+        return job
+    ask = (lambda text, _private: env.prompt(text)) if env.is_interactive() else None
+    answers = answer_plays(job.book.plays, extra_vars, ask)
+    return dataclasses.replace(job, prompted=tuple(answers))
 
 
 def _narrow_to_rerun(rerun: Any, job: Any) -> tuple[Any, list]:

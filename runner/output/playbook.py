@@ -36,6 +36,7 @@ from runner.models import Status
 from runner.output.console import Verbatim, live_capable
 from runner.output.controls import display_filter
 from runner.output.grouped import notice_text
+from runner.output.included import included_lines
 from runner.playbook.events import (
     BatchStarted,
     HostCounts,
@@ -294,7 +295,13 @@ class PlaybookView:
 
     def _task_finished(self, event: TaskFinished) -> None:
         groups: dict[tuple[str, str, str], list[str]] = {}
-        for outcome in event.outcomes:
+        outcomes = event.outcomes
+        if event.module == "include_tasks" and not self.quiet:
+            for path, hosts, item in included_lines(outcomes):
+                text = f"included: {self._line(path)} for {self._line(fold_hosts(hosts))}"
+                self.console.print(Text(text + (f" => {self._line(item)}" if item else "")))
+            outcomes = tuple(o for o in outcomes if o.status is not Status.OK)
+        for outcome in outcomes:
             label = outcome_label(outcome)
             suffix, detail = outcome_detail(outcome, event.module, event.diff)
             groups.setdefault((label, suffix, detail), []).append(outcome.host)

@@ -21,13 +21,14 @@ PLAY_KEYWORDS = frozenset(
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
         "pre_tasks", "post_tasks",
+        "collections", "module_defaults", "vars_prompt", "check_mode", "diff",
     }
 )  # fmt: skip
 _INHERITED = frozenset(
     {
         "name", "when", "become", "become_user", "become_method", "environment", "tags",
         "vars", "ignore_errors", "run_once", "delegate_to", "delegate_facts", "any_errors_fatal",
-        "check_mode", "no_log",
+        "check_mode", "no_log", "diff", "module_defaults", "collections",
     }
 )  # fmt: skip
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
@@ -47,16 +48,12 @@ UNSUPPORTED = {
     "connection": "set ansible_connection in the inventory",
     "port": "set ansible_port in the inventory",
     "ignore_unreachable": "unreachable hosts are always removed from the play",
-    "module_defaults": "give the arguments on each task",
-    "diff": "use --diff on the command line",
     "debugger": "none (runner has no debugger)",
-    "collections": "none (runner's modules are built in)",
     "order": "none (hosts run in inventory order)",
     "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
     "become_flags": "none (runner runs sudo -H -S, -n without a password)",
     "become_exe": "none (runner runs sudo)",
     "fact_path": "none (runner reads no local facts.d files)",
-    "vars_prompt": "pass the values with -e/--extra-vars",
     "hosts": "'hosts' belongs to plays, not tasks",
 }
 _LOOP_HINT = "use 'loop:' with a list, or with_ one of: " + ", ".join(sorted(LOOKUP_NAMES))

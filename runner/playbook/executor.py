@@ -20,6 +20,7 @@ from runner.playbook.events import TaskOutcome
 from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
 from runner.playbook.modules.base import ModuleFailure
+from runner.playbook.task_keywords import task_diff
 from runner.playbook.variables import VarScope
 from runner.templating import LazyVars, condition, loop_items, render_value, truth
 from runner.transport.base import Transport
@@ -221,7 +222,7 @@ class TaskExecutor:
             variables=variables,
             base_dir=self.base_dir,
             check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
-            diff=self.diff,
+            diff=task_diff(task, self.diff),
             become=task_become(
                 variables,
                 task.become,

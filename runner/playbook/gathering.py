@@ -107,6 +107,7 @@ def gather_task(play: Play, default_subset: tuple[str, ...] | None) -> Task:
         become_user=play.become_user,
         environment=dict(play.environment),
         tags=frozenset({"always"}),
+        when=play.when,  # import_playbook's when: no facts where the play does not run
         index=0,
     )
 

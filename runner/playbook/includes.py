@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
-from runner.playbook.checks import BLOCK_KEYWORDS, as_tuple, tags_of
+from runner.playbook.checks import BLOCK_KEYWORDS, as_tuple
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import LineDict, line_of, load_yaml
 from runner.templating import is_template, render_value
@@ -24,7 +24,8 @@ INCLUDE_NAMES = ("include_tasks", "ansible.builtin.include_tasks")
 _COMMON = frozenset({"name", "when", "tags", "vars"})
 IMPORT_KEYWORDS = (BLOCK_KEYWORDS - {"block", "rescue", "always"}) | set(IMPORT_NAMES)
 INCLUDE_KEYWORDS = _COMMON | {"loop", "with_items", "loop_control", "apply", "ignore_errors"}
-INCLUDE_KEYWORDS |= set(INCLUDE_NAMES)
+INCLUDE_KEYWORDS |= set(INCLUDE_NAMES) | {"listen"}  # listen: as a handler
+APPLY_KEYWORDS = BLOCK_KEYWORDS - {"block", "rescue", "always", "name"}
 
 
 def include_key(item: dict[Any, Any]) -> str | None:
@@ -61,6 +62,7 @@ class IncludeLoader:
     extra_vars: dict[str, Any]
     vault: Any
     play_path: str = ""
+    handler_include = False  # reading the file of an include_tasks handler
     play_vars: dict[str, Any]
     _importing: list[str]
     _task_files: dict[tuple[str, int], list[Node]]
@@ -138,9 +140,11 @@ class IncludeLoader:
         return Block(nodes, [], [], path, line)
 
     def include_tasks(
-        self, data: dict[Any, Any], key: str, path: str, inherited: Any, counter: list[int]
-    ) -> Task:
-        """``include_tasks``: a task the strategy expands per host (see Included)."""
+        self, data: dict[Any, Any], key: str, path: str, inherited: Any, counter: list[int],
+        *, handler: bool = False,
+    ) -> Task:  # fmt: skip
+        """``include_tasks``: a task the strategy expands per host (see Included). In
+        handlers it is a handler whose file's tasks run, as handlers, when notified."""
         for k in data:
             if k not in INCLUDE_KEYWORDS:
                 self._bad_keyword(k, "include_tasks", path, line_of(data, k), INCLUDE_KEYWORDS)  # type: ignore[attr-defined]
@@ -153,13 +157,14 @@ class IncludeLoader:
                 f"{key} takes 'file' and 'apply', not {', '.join(sorted(set(raw) - {'file', 'apply'}))}",
                 path=path, line=line_of(data, key),
             )  # fmt: skip
-        if not isinstance(apply, dict) or set(apply) - {"tags"}:
+        if not isinstance(apply, dict) or set(apply) - APPLY_KEYWORDS:
             raise PlaybookError(
-                "include_tasks: runner supports only 'apply: {tags: [...]}'",
-                path=path, line=line_of(data, "apply"),
+                "include_tasks: 'apply' takes the keywords of a block: "
+                + ", ".join(sorted(APPLY_KEYWORDS)), path=path, line=line_of(data, "apply"),
             )  # fmt: skip
         dirs = self._dirs(path)
-        base = replace(inherited, tags=inherited.tags | tags_of(apply.get("tags"), path, line))
+        # apply: keywords the included tasks get, as from a block around them
+        base = self._inherit(apply, path, inherited) if apply else inherited  # type: ignore[attr-defined]
 
         play_path, play_vars = self.play_path, self.play_vars
 
@@ -169,12 +174,15 @@ class IncludeLoader:
                 # at run time the loader has moved on: read as from this include's play
                 saved = self.play_path, self.play_vars
                 self.play_path, self.play_vars = play_path, play_vars
+                # an included handler's tasks run as that handler: they need no names
+                self.handler_include = handler
                 try:
                     self._task_files[cache_key] = self._read_tasks(
-                        full, base, [0], handler=False, where=(path, line)
+                        full, base, [0], handler=handler, where=(path, line)
                     )
                 finally:
                     self.play_path, self.play_vars = saved
+                    self.handler_include = False
             return self._task_files[cache_key]
 
         included = Included(dirs, load, base.tags)
@@ -194,7 +202,7 @@ class IncludeLoader:
         fake.line = line
         fake.key_lines = {k: line_of(data, k) or line for k in data}
         fake.key_lines["include_tasks"] = line_of(data, key) or line
-        task = self.task(fake, path, inherited, counter, handler=False)  # type: ignore[attr-defined]
+        task = self.task(fake, path, inherited, counter, handler=handler)  # type: ignore[attr-defined]
         task.include = included
         return task
 

@@ -41,6 +41,7 @@ class PlaybookJob(Job):
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     start_at_task: str | None = None
+    prompted: tuple[dict[str, Any], ...] = ()  # vars_prompt answers, per play in order
     book: Playbook | None = field(default=None, compare=False, repr=False)
     inventory: Any = field(default=None, compare=False, repr=False)
 
@@ -78,6 +79,9 @@ class PlaybookJob(Job):
             gathering=config.gathering,
             gather_subset=config.gather_subset,
             vault=vault,
+            reload_inventory=lambda: load_inventory(
+                list(config.inventories), extra_vars=config.extra_vars, vault=vault
+            ),
         )
         return runner.run(book)
 
@@ -91,6 +95,8 @@ class PlaybookJob(Job):
             [play for pb in loaded for play in pb.plays],
             [w for pb in loaded for w in pb.warnings],
         )
+        for play, answers in zip(book.plays, self.prompted, strict=False):
+            play.vars.update(answers)
         return select_tasks(
             book,
             tags=list(self.tags),
@@ -120,6 +126,7 @@ class PlaybookJob(Job):
             "tags": list(self.tags),
             "skip_tags": list(self.skip_tags),
             "start_at_task": self.start_at_task,
+            "prompted": [dict(a) for a in self.prompted],
         }
 
     @classmethod
@@ -134,4 +141,5 @@ class PlaybookJob(Job):
             tags=tuple(data["tags"]),
             skip_tags=tuple(data["skip_tags"]),
             start_at_task=data["start_at_task"],
+            prompted=tuple(dict(a) for a in data.get("prompted", ())),
         )

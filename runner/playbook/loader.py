@@ -10,13 +10,16 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from runner.errors import PlaybookError, TemplateError
-from runner.playbook.checks import PLAY_KEYWORDS, opt_str, plain, tags_of
+from runner.errors import PlaybookError
+from runner.playbook.checks import PLAY_KEYWORDS, opt_str, tags_of
 from runner.playbook.gathering import gather_keywords
 from runner.playbook.model import Play, Playbook, Task
+from runner.playbook.playbook_import import ImportScope, import_key, read_import
+from runner.playbook.prompts import read_prompts
 from runner.playbook.reader import line_of, load_yaml
+from runner.playbook.task_keywords import collections_of, defaults_layer
 from runner.playbook.tasks import Inherited, TaskLoader
-from runner.templating import is_template, render_value
+from runner.playbook.varsfiles import read_vars_files
 from runner.vault import Keyring
 
 __all__ = ["load_playbook"]
@@ -31,6 +34,7 @@ class _Loader(TaskLoader):
         self._importing: list[str] = []
         self._task_files: dict[tuple[str, int], list] = {}
         self.play_vars: dict[str, Any] = {}
+        self.scope = ImportScope()  # what the enclosing import_playbook entries give
 
     # -- playbook -------------------------------------------------------------------
 
@@ -49,31 +53,32 @@ class _Loader(TaskLoader):
             )  # fmt: skip
         plays: list[Play] = []
         for index, entry in enumerate(data):
-            if not isinstance(entry, dict):
-                raise PlaybookError(
-                    f"each play must be a mapping (hosts:, tasks:...), not {_kind(entry)}",
-                    path=path, line=_node_line(path, index),
-                    hint="start each play with '- hosts: PATTERN'",
-                )  # fmt: skip
-            imported = entry.get("import_playbook", entry.get("ansible.builtin.import_playbook"))
-            if imported is not None:
-                extra = set(entry) - {"import_playbook", "ansible.builtin.import_playbook", "name"}
-                if extra:
-                    raise PlaybookError(
-                        f"import_playbook does not support {', '.join(sorted(extra))}",
-                        path=path, line=line_of(entry),
-                    )  # fmt: skip
-                target = os.path.join(os.path.dirname(path), str(imported))
-                if os.path.realpath(target) in self._seen:
-                    raise PlaybookError(
-                        f"import_playbook {str(imported)!r} imports a playbook that is "
-                        "already being imported (a loop)", path=path, line=line_of(entry),
-                    )  # fmt: skip
-                plays.extend(self.playbook(target))
-                continue
-            plays.append(self.play(entry, path))
+            # each play and import on its own: errors are collected (runner.playbook.collect)
+            plays.extend(self.collect(self._entry, entry, index, path) or [])
         self._seen.discard(real)
         return plays
+
+    def _entry(self, entry: Any, index: int, path: str) -> list[Play]:
+        if not isinstance(entry, dict):
+            raise PlaybookError(
+                f"each play must be a mapping (hosts:, tasks:...), not {_kind(entry)}",
+                path=path, line=_node_line(path, index),
+                hint="start each play with '- hosts: PATTERN'",
+            )  # fmt: skip
+        key = import_key(entry)
+        if key is None:
+            return [self.play(entry, path)]
+        target, scope = read_import(entry, key, path, self.scope, self.extra_vars, self)
+        if os.path.realpath(target) in self._seen:
+            raise PlaybookError(
+                f"import_playbook {str(entry[key])!r} imports a playbook that is "
+                "already being imported (a loop)", path=path, line=line_of(entry),
+            )  # fmt: skip
+        outer, self.scope = self.scope, scope
+        try:
+            return self.playbook(target)
+        finally:
+            self.scope = outer
 
     # -- plays ----------------------------------------------------------------------
 
@@ -81,7 +86,9 @@ class _Loader(TaskLoader):
         line = line_of(data) or 1
         for key in data:
             if key not in PLAY_KEYWORDS:
-                self._bad_keyword(key, "play", path, line_of(data, key), PLAY_KEYWORDS)
+                self.collect(
+                    self._bad_keyword, key, "play", path, line_of(data, key), PLAY_KEYWORDS
+                )
         hosts = data.get("hosts")
         if isinstance(hosts, list):
             hosts = ",".join(str(h) for h in hosts)
@@ -98,12 +105,13 @@ class _Loader(TaskLoader):
                 "strategy", path=path, line=line_of(data, "strategy"),
             )  # fmt: skip
         gather = gather_keywords(data, path)
-        play_vars = self._mapping(data, "vars", path)
+        play_vars = {**self._mapping(data, "vars", path), **self.scope.vars}
         self._check_templates(play_vars, path, line_of(data, "vars"))
-        vars_files = self._vars_files(data, path, play_vars)
+        vars_files = read_vars_files(data, path, {**play_vars, **self.extra_vars}, self.vault)
         merged_vars = {**play_vars}
         for _, file_vars in vars_files:
             merged_vars.update(file_vars)
+        prompts = read_prompts(data, path, {k for _, f in vars_files for k in f})
         mfp = data.get("max_fail_percentage")
         if mfp is not None:
             try:
@@ -125,15 +133,22 @@ class _Loader(TaskLoader):
             serial=self._serial(data, path),
             max_fail_percentage=mfp,
             any_errors_fatal=bool(data.get("any_errors_fatal", False)),
-            tags=tags_of(data.get("tags"), path, line_of(data, "tags")),
+            tags=tags_of(data.get("tags"), path, line_of(data, "tags")) | self.scope.tags,
             gather_facts=gather[0],
             gather_subset=gather[1],
             gather_timeout=gather[2],
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
             environment=self._mapping(data, "environment", path),
+            when=self.scope.when,
+            vars_prompt=prompts,
         )
         inherited = Inherited(
+            when=self.scope.when,
+            check_mode=data.get("check_mode"),
+            diff=data.get("diff"),
+            module_defaults=defaults_layer(data, path),
+            collections=collections_of(data, path),
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
             environment=self._mapping(data, "environment", path),
@@ -174,36 +189,6 @@ class _Loader(TaskLoader):
                 )  # fmt: skip
         return tuple(out)
 
-    def _vars_files(
-        self, data: dict[Any, Any], path: str, play_vars: dict
-    ) -> list[tuple[str, dict[str, Any]]]:
-        files = data.get("vars_files") or []
-        if isinstance(files, str):
-            files = [files]
-        line = line_of(data, "vars_files")
-        out = []
-        for name in files:
-            if not isinstance(name, str):
-                raise PlaybookError("vars_files must list file names", path=path, line=line)
-            if is_template(name):
-                try:
-                    name = str(render_value(name, {**play_vars, **self.extra_vars}))
-                except TemplateError as exc:
-                    raise PlaybookError(
-                        f"vars_files entry {name!r}: {exc.message}", path=path, line=line
-                    ) from exc
-            full = os.path.join(os.path.dirname(path), os.path.expanduser(name))
-            if not os.path.exists(full):
-                raise PlaybookError(f"vars_files: {full} not found", path=path, line=line)
-            loaded = load_yaml(full, self.vault) or {}
-            if not isinstance(loaded, dict):
-                raise PlaybookError(
-                    f"a vars file must be a mapping of variables (name: value), not "
-                    f"{_kind(loaded)} (listed in {path}:{line})", path=full, line=_node_line(full),
-                )  # fmt: skip
-            out.append((full, plain(loaded)))
-        return out
-
 
 def _kind(value: Any) -> str:
     """``[1]`` -> ``'a list'``, ``'x'`` -> ``'a string'``: what a YAML value is, for errors."""
@@ -235,5 +220,7 @@ def load_playbook(
     """Read and validate one playbook file (and the playbooks it imports); files
     encrypted whole with Ansible Vault are decrypted with ``vault``."""
     loader = _Loader(extra_vars, vault)
-    plays = loader.playbook(path)
+    loader.start_collecting()
+    plays = loader.collect(loader.playbook, path) or []
+    loader.stop_collecting()  # every error found, at once
     return Playbook(path, plays, loader.warnings)

@@ -51,6 +51,8 @@ class Task:
     tags: frozenset[str] = frozenset()
     vars: Mapping[str, Any] = field(default_factory=dict)
     check_mode: bool | None = None
+    diff: Any = None  # None: --diff decides; else a boolean (or template) for this task
+    collections: tuple[str, ...] = ()  # the play's/block's/task's 'collections:' keyword
     no_log: bool = False
     any_errors_fatal: bool = False
     # Filled by the loader: document order within the play, and whether a failure here
@@ -118,6 +120,8 @@ class Play:
     become: Any = None
     become_user: str | None = None
     environment: dict[str, Any] = field(default_factory=dict)
+    when: tuple[Any, ...] = ()  # import_playbook's 'when': also decides Gathering Facts
+    vars_prompt: tuple[Any, ...] = ()  # runner.playbook.prompts.Prompt, asked before the run
 
     def sections(self) -> list[list[Node]]:
         """pre_tasks, tasks, post_tasks: run in this order, each followed by its handlers."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs import variables as variables_specs
 
 _COMMAND_OPTS = frozenset(
     {"chdir", "creates", "removes", "stdin", "stdin_add_newline", "cmd", "strip_empty_ends"}
@@ -53,6 +54,7 @@ SPECS: dict[str, ModuleSpec] = {
 
 # Each group of modules declares its arguments in runner/playbook/specs/<group>.py;
 # add one update line here per group.
+SPECS.update(variables_specs.SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
@@ -212,7 +214,7 @@ def check_args(module: str, args: dict[str, object]) -> dict[str, object]:
     for group in spec.required_one_of:
         if not any(args.get(k) is not None for k in group):
             raise ValueError(f"{module} needs {' or '.join(map(repr, group))}")
-    if spec.free_form and module != "raw":
+    if spec.free_form and module not in ("raw", "include_vars"):
         has_cmd = any(args.get(k) not in (None, "") for k in ("_raw_params", "cmd", "argv"))
         if not has_cmd:
             raise ValueError(f"{module} needs a command")

@@ -4,6 +4,8 @@ recap. Each batch runs by the linear strategy (runner.playbook.strategy).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -36,14 +38,17 @@ class RunSummary:
     recap: Mapping[str, Any]
     stopped: str | None = None
     interrupted: bool = False
+    # meta clear_host_errors: host -> (failed, unreachable) counts when its errors were
+    # cleared; only failures after that make the exit code (as ansible-playbook's)
+    cleared: Mapping[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def any_failed(self) -> bool:
-        return any(c.failed for c in self.recap.values())
+        return any(c.failed > self.cleared.get(h, (0, 0))[0] for h, c in self.recap.items())
 
     @property
     def any_unreachable(self) -> bool:
-        return any(c.unreachable for c in self.recap.values())
+        return any(c.unreachable > self.cleared.get(h, (0, 0))[1] for h, c in self.recap.items())
 
 
 class PlaybookRunner:
@@ -71,8 +76,10 @@ class PlaybookRunner:
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
         vault: Any = None,
+        reload_inventory: Callable[[], Any] | None = None,
     ) -> None:
         self.inventory = inventory
+        self.reload_inventory = reload_inventory  # meta refresh_inventory
         self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
         self.engine_factory = engine_factory
         self.sink = sink
@@ -94,6 +101,7 @@ class PlaybookRunner:
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
+        self.cleared: dict[str, tuple[int, int]] = {}  # by meta clear_host_errors
         self._engine: Any = None
         self._cancelled = False
 
@@ -121,6 +129,28 @@ class PlaybookRunner:
             return {g: [h.name for h in inv.group_hosts(g)] for g in inv.groups}
         return groups_of(inv.hosts)
 
+    def _refresh(self, scope: VarScope, batch: Batch) -> None:
+        """meta refresh_inventory: the sources read again; the running batch keeps its
+        hosts (with their new variables), later plays take the new inventory's."""
+        if self.reload_inventory is None:
+            return
+        self.inventory = self.reload_inventory()
+        scope.hosts = self.inventory.hosts
+        scope.groups = scope.magic_common["groups"] = self._groups()
+        batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
+
+    def _clear_errors(self, play: Play) -> set[str]:
+        """meta clear_host_errors: every host of the play's pattern that failed or was
+        unreachable (in this play or an earlier one) is no longer; the names."""
+        names = {h.name for h in play_hosts(self.inventory, play, self.limit, self.only)[0]}
+        cleared = names & self.dead
+        self.dead -= cleared
+        recap = self.stats.snapshot()
+        for name in cleared:
+            counts = recap.get(name)
+            self.cleared[name] = (counts.failed, counts.unreachable) if counts else (0, 0)
+        return cleared
+
     # -- the run --------------------------------------------------------------------
 
     def run(self, playbook: Playbook) -> RunSummary:
@@ -141,7 +171,7 @@ class PlaybookRunner:
         interrupted = interrupted or self._cancelled
         recap = self.stats.snapshot()
         self.sink.handle(PlaybookFinished(recap, time.monotonic() - clock, stopped, interrupted))
-        return RunSummary(recap, stopped, interrupted)
+        return RunSummary(recap, stopped, interrupted, dict(self.cleared))
 
     def _run_play(self, play: Play, playbook: Playbook) -> str | None:
         hosts = [h for h in self.play_hosts(play) if h.name not in self.dead]
@@ -210,6 +240,8 @@ class PlaybookRunner:
                     cancelled=lambda: self._cancelled,
                     gathering=self.gathering,
                     gather_subset=self.gather_subset,
+                    refresh=functools.partial(self._refresh, scope, batch),
+                    clear_errors=functools.partial(self._clear_errors, play),
                 )
                 reason = linear.run()
                 if linear.play_ended and not reason:

@@ -12,36 +12,33 @@ from runner.playbook.model import Node, Playbook, Task
 
 
 def tags_allow(tags: Collection[str], only: Collection[str], skip: Collection[str]) -> bool:
-    """Ansible's tag rules for one task.
+    """Ansible's tag rules for one task (ansible-core's Taggable.evaluate_tags).
 
-    ``always`` runs unless skipped by name; ``never`` runs only when asked for by one of
-    its tags; ``tagged``/``untagged``/``all`` are the special selectors.
+    With no ``--tags`` every task is asked for (``all``); ``always`` runs unless skipped
+    by name (or ``--skip-tags all``... always); ``never`` runs only when one of its tags
+    (or ``never``) is asked for by name; ``tagged``/``untagged``/``all`` select by kind.
+    A task without tags counts as tagged ``untagged``.
 
     >>> tags_allow({"deploy"}, {"deploy"}, ()), tags_allow({"x"}, {"deploy"}, ())
     (True, False)
     >>> tags_allow({"always"}, {"deploy"}, ()), tags_allow({"never", "debug"}, (), ())
     (True, False)
+    >>> tags_allow({"never", "debug"}, {"debug"}, ()), tags_allow({"always", "x"}, (), {"x"})
+    (True, False)
     """
-    tags = set(tags)
-    only = set(only)
+    own = set(tags) or {"untagged"}
+    only = set(only) or {"all"}
     skip = set(skip)
-    if skip:
-        hit = tags & skip or "all" in skip or ("tagged" in skip and tags)
-        if hit and not ("always" in tags and "always" not in skip):
-            return False
-        if "untagged" in skip and not tags:
-            return False
-    if "never" in tags and not (only & (tags - {"always"}) or "never" in only):
-        return False
-    if not only or "all" in only:
-        return True
-    if "always" in tags:
-        return True
-    if "tagged" in only and tags:
-        return True
-    if "untagged" in only and not tags:
-        return True
-    return bool(tags & only)
+    if "always" in own or "all" in only and "never" not in own or own & only:
+        run = True
+    else:
+        run = "tagged" in only and own != {"untagged"} and "never" not in own
+    if run and skip:
+        if "all" in skip:
+            run = "always" in own and "always" not in skip
+        elif own & skip or "tagged" in skip and own != {"untagged"}:
+            run = False
+    return run
 
 
 def _filter(nodes: list[Node], keep, inner=None) -> list[Node]:

@@ -24,8 +24,10 @@ from runner.playbook.executor import TaskExecutor
 from runner.playbook.flow import Flow, flow
 from runner.playbook.gathering import gather_task, plays_gather
 from runner.playbook.includes import expand_include, resolve_include
+from runner.playbook.meta import HOST_ACTIONS, run_host_meta
 from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
+from runner.playbook.task_keywords import task_diff
 from runner.playbook.variables import Facts
 
 
@@ -66,7 +68,11 @@ class LinearBatch:
         cancelled: Callable[[], bool],
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
+        refresh: Callable[[], None] | None = None,
+        clear_errors: Callable[[], set[str]] | None = None,
     ) -> None:
+        self.refresh = refresh  # meta refresh_inventory: read the inventory sources again
+        self.clear_errors = clear_errors  # meta clear_host_errors: the hosts it cleared
         self.play = play
         self.batch = batch
         self.engine = engine
@@ -154,6 +160,11 @@ class LinearBatch:
                 self.batch.notified.pop(host.name, None)
                 if host.name in self.dead:
                     outcomes[host.name] = TaskOutcome(host.name, Status.FAILED, {"failed": True})
+        elif action in HOST_ACTIONS:
+            alive = [h for h in hosts if h.name in reached]
+            run_host_meta(action, alive, batch=self.batch, dead=self.dead, ended=self.ended,
+                          engine=self.engine, refresh=self.refresh,
+                          clear_errors=self.clear_errors)  # fmt: skip
         elif action == "end_host":
             ending = reached
         elif action in ("end_batch", "end_play") and reached:
@@ -232,6 +243,11 @@ class LinearBatch:
             targets = [h for h in alive if self.batch.notified.get(h.name, set()) & names]
             if not targets:
                 continue
+            if handler.include is not None:  # include_tasks as a handler: its tasks run
+                left = {h.name for h in targets}
+                self._section([handler], left)
+                alive = [h for h in alive if h.name in left or h not in targets]
+                continue
             outcomes = self.run_task(handler, targets)
             for host in targets:
                 outcome = outcomes[host.name]
@@ -292,7 +308,14 @@ class LinearBatch:
             # Ctrl-C: the hosts that finished the task before it are reported all the same
             done = tuple(outcomes[n] for n in names if n in outcomes)
             self.sink.handle(
-                TaskFinished(play.name, task.label, done, task.handler, task.module, self.diff)
+                TaskFinished(
+                    play.name,
+                    task.label,
+                    done,
+                    task.handler,
+                    task.module,
+                    task_diff(task, self.diff),
+                )  # fmt: skip
             )
             raise Interrupted
         if (
@@ -316,7 +339,7 @@ class LinearBatch:
                 tuple(outcomes[n] for n in names),
                 task.handler,
                 task.module,
-                self.diff,
+                task_diff(task, self.diff),
             )
         )
         return outcomes
@@ -327,7 +350,9 @@ class LinearBatch:
         they belong to the host the task was delegated to."""
         facts = result["ansible_facts"]
         owner = task.delegate_to if task.delegate_facts and task.delegate_to else host
-        if task.module == "set_fact":
+        if task.module == "include_vars":
+            self.facts.include(owner, facts)
+        elif task.module == "set_fact":
             self.facts.set(owner, facts)
             if result.get("_ansible_facts_cacheable"):
                 self.facts.cache(owner, facts)

@@ -22,9 +22,12 @@ from runner.playbook.checks import (
     opt_str,
     tags_of,
 )
+from runner.playbook.collect import Collecting
 from runner.playbook.includes import INCLUDE_NAMES, IncludeLoader, include_key
+from runner.playbook.meta import HOST_ACTIONS
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
+from runner.playbook.task_keywords import apply_defaults, collections_of, defaults_layer
 from runner.templating import truth
 from runner.templating.lookup_names import WITH_KEYWORDS
 
@@ -33,6 +36,7 @@ LOOP_CONTROL = frozenset(
 )
 
 META_ACTIONS = frozenset({"flush_handlers", "noop", "end_host", "end_play", "end_batch"})
+META_ACTIONS |= HOST_ACTIONS  # runner.playbook.meta
 
 
 @dataclass(frozen=True)
@@ -53,9 +57,12 @@ class Inherited:
     check_mode: bool | None = None
     no_log: bool = False
     rescuable: bool = False
+    diff: Any = None  # None: --diff decides
+    module_defaults: tuple[Any, ...] = ()  # play, then blocks, then the task: later wins
+    collections: tuple[str, ...] = ()
 
 
-class TaskLoader(IncludeLoader, Checks):
+class TaskLoader(IncludeLoader, Checks, Collecting):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
@@ -70,7 +77,11 @@ class TaskLoader(IncludeLoader, Checks):
                 "meta runs once, as a task: not in handlers, not with a loop",
                 path=path, line=line,
             )  # fmt: skip
-        if data.get("when") is not None and action in ("flush_handlers", "noop"):
+        if data.get("when") is not None and action in (
+            "flush_handlers",
+            "noop",
+            "refresh_inventory",
+        ):
             raise PlaybookError(
                 f"meta: {action} does not take 'when' (Ansible ignores it)",
                 path=path, line=line_of(data, "when"),
@@ -97,27 +108,30 @@ class TaskLoader(IncludeLoader, Checks):
             )
         out: list[Node] = []
         for item in items:
-            if not isinstance(item, dict):
-                raise PlaybookError(
-                    f"each entry of '{section}' must be a mapping (a task), not {item!r}",
-                    path=path, line=line_of(parent, section),
-                )  # fmt: skip
-            key = include_key(item)
-            if key in INCLUDE_NAMES:
-                if handler:
-                    raise PlaybookError(
-                        "include_tasks is not supported in handlers; use import_tasks",
-                        path=path, line=line_of(item),
-                    )  # fmt: skip
-                out.append(self.include_tasks(item, key, path, inherited, counter))
-            elif key is not None:
-                imported = self.import_tasks(item, key, path, inherited, counter, handler=handler)
-                out.extend(imported.block if handler else [imported])
-            elif "block" in item and not handler:
-                out.append(self.block(item, path, inherited, counter))
-            else:
-                out.append(self.task(item, path, inherited, counter, handler=handler))
+            # one task (or import, block) at a time: its errors are collected, and the
+            # next task is checked too (runner.playbook.collect)
+            got = self.collect(self._node, item, path, inherited, counter, section, parent, handler)
+            out.extend(got or [])
         return out
+
+    def _node(
+        self, item: Any, path: str, inherited: Inherited, counter: list[int], section: str,
+        parent: Any, handler: bool,
+    ) -> list[Node]:  # fmt: skip
+        if not isinstance(item, dict):
+            raise PlaybookError(
+                f"each entry of '{section}' must be a mapping (a task), not {item!r}",
+                path=path, line=line_of(parent, section),
+            )  # fmt: skip
+        key = include_key(item)
+        if key in INCLUDE_NAMES:
+            return [self.include_tasks(item, key, path, inherited, counter, handler=handler)]
+        if key is not None:
+            imported = self.import_tasks(item, key, path, inherited, counter, handler=handler)
+            return imported.block if handler else [imported]
+        if "block" in item and not handler:
+            return [self.block(item, path, inherited, counter)]
+        return [self.task(item, path, inherited, counter, handler=handler)]
 
     def block(self, data: dict[Any, Any], path: str, inherited: Inherited, counter: list) -> Block:
         for key in data:
@@ -155,6 +169,9 @@ class TaskLoader(IncludeLoader, Checks):
             any_errors_fatal=bool(data.get("any_errors_fatal", base.any_errors_fatal)),
             check_mode=data.get("check_mode", base.check_mode),
             no_log=bool(data.get("no_log", base.no_log)),
+            diff=data.get("diff", base.diff),
+            module_defaults=base.module_defaults + defaults_layer(data, path),
+            collections=collections_of(data, path) or base.collections,
         )
 
     def task(
@@ -193,6 +210,9 @@ class TaskLoader(IncludeLoader, Checks):
             raise modspec.unknown_module_error(str(key), path, line_of(data, key))
         args = self._module_args(module, data, key, path)
         inner = self._inherit(data, path, inherited)
+        args = apply_defaults(module, args, inner.module_defaults, path, line_of(data, key))
+        if module == "include_vars":
+            args["_origin"] = path  # its file is looked up beside this one
         loop, flatten, lookup = data.get("loop"), False, None
         withs = [k for k in data if k in WITH_KEYWORDS]
         if withs:
@@ -223,7 +243,7 @@ class TaskLoader(IncludeLoader, Checks):
         listen = data.get("listen") or ()
         counter[0] += 1
         name = data.get("name")
-        if handler and not name and not listen:
+        if handler and not name and not listen and not self.handler_include:
             raise PlaybookError("a handler needs a 'name' (or 'listen')", path=path, line=line)
         if module == "meta":
             self._check_meta(args, data, path, line, handler)
@@ -264,6 +284,8 @@ class TaskLoader(IncludeLoader, Checks):
             tags=inner.tags,
             vars=inner.vars,
             check_mode=inner.check_mode,
+            diff=inner.diff,
+            collections=inner.collections,
             no_log=inner.no_log,
             any_errors_fatal=inner.any_errors_fatal,
             index=counter[0],

@@ -7,6 +7,7 @@
    "host facts / cached set_facts", between inventory host vars and play vars)
 2. play ``vars``, then play ``vars_files`` (in the order listed)
 3. block ``vars``, then task ``vars`` (inner blocks win)
+3b. variables from ``include_vars`` (kept for the whole run, as in Ansible)
 4. facts from ``set_fact`` and results from ``register`` (kept for the whole run,
    across plays, as in Ansible)
 5. the loop variable (``item``)
@@ -44,6 +45,14 @@ class Facts:
     def __init__(self) -> None:
         self._by_host: dict[str, dict[str, Any]] = {}
         self._cache: dict[str, dict[str, Any]] = {}
+        self._included: dict[str, dict[str, Any]] = {}
+
+    def included(self, host: str) -> dict[str, Any]:
+        """What ``include_vars`` set on ``host``."""
+        return self._included.get(host, {})
+
+    def include(self, host: str, values: Mapping[str, Any]) -> None:
+        self._included.setdefault(host, {}).update(values)
 
     def of(self, host: str) -> dict[str, Any]:
         return self._by_host.setdefault(host, {})
@@ -154,6 +163,7 @@ class VarScope:
         merged.update(self.play_vars)
         if task_vars:
             merged.update(task_vars)
+        merged.update(self.facts.included(host.name))
         facts = self.facts.of(host.name)
         merged.update(facts)
         merged.update(self.extra_vars)

@@ -7,6 +7,7 @@ from typing import Any
 
 from runner.playbook.modules import commands, files, logic
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
+from runner.playbook.modules.include_vars import include_vars
 from runner.playbook.modules.setup import setup
 
 Module = Callable[[ModuleContext, dict[str, Any]], ModuleResult]
@@ -28,10 +29,12 @@ MODULES: dict[str, Module] = {
     "setup": setup,
     "include_tasks": logic.include_tasks,
     "meta": logic.meta,
+    "include_vars": include_vars,
 }
 
 # Modules that never touch the host: no connection is opened for them.
 LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})
+LOCAL_ONLY |= {"include_vars"}
 # Arguments that are Jinja2 expressions, evaluated by the module itself.
 EXPRESSION_ARGS = {"assert": ("that",), "debug": ("var",)}
 
