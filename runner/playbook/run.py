@@ -71,8 +71,10 @@ class PlaybookRunner:
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
         vault: Any = None,
+        bridge: Any = None,
     ) -> None:
         self.inventory = inventory
+        self.bridge = bridge  # runner.playbook.bridge.Bridge: Ansible's modules, for the run
         self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
         self.engine_factory = engine_factory
         self.sink = sink
@@ -196,6 +198,7 @@ class PlaybookRunner:
                     out_dir=self.out_dir,
                     become=self.become,
                     pty=self.pty,
+                    bridge=self.bridge,
                 )
                 linear = LinearBatch(
                     play,

@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.errors import PlaybookError
 from runner.playbook import modspec
+from runner.playbook.bridge.loading import BridgeChecks
 from runner.playbook.checks import (
     BLOCK_KEYWORDS,
     HANDLER_KEYWORDS,
@@ -55,7 +56,7 @@ class Inherited:
     rescuable: bool = False
 
 
-class TaskLoader(IncludeLoader, Checks):
+class TaskLoader(IncludeLoader, Checks, BridgeChecks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
@@ -188,10 +189,12 @@ class TaskLoader(IncludeLoader, Checks):
                 path=path, line=line,
             )  # fmt: skip
         key = module_keys[0]
-        module = modspec.canonical_module(str(key))
-        if module not in modspec.SPECS:
-            raise modspec.unknown_module_error(str(key), path, line_of(data, key))
-        args = self._module_args(module, data, key, path)
+        bridged = self._bridged(data, key, path)  # Ansible's modules: runner.playbook.bridge
+        if bridged is not None:
+            module, args = bridged
+        else:
+            module = modspec.canonical_module(str(key))
+            args = self._module_args(module, data, key, path)
         inner = self._inherit(data, path, inherited)
         loop, flatten, lookup = data.get("loop"), False, None
         withs = [k for k in data if k in WITH_KEYWORDS]
