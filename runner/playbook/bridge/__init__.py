@@ -69,6 +69,7 @@ class Bridge:
         self._locators: dict[str | None, Locator] = {}
         self._found: dict[tuple[str, str | None], ModuleFile | None] = {}
         self._payloads: dict[str, Payload] = {}
+        self._scans: dict[str, tuple[bytes, list]] = {}
         self.interpreters: dict[str, str] = {}  # host name -> discovered interpreter
         self._pass_vars: frozenset[str] | None = None
 
@@ -142,7 +143,8 @@ class Bridge:
         """The zip of ``module`` (packed once per run), its module_utils taken from the
         collection roots that found it."""
         if module.path not in self._payloads:
-            self._payloads[module.path] = Packer(self.locator(base_dir)).pack(module)
+            packer = Packer(self.locator(base_dir), self._scans)
+            self._payloads[module.path] = packer.pack(module)
         return self._payloads[module.path]
 
     @property

@@ -73,10 +73,23 @@ def _wanted(parts: tuple[str, ...]) -> bool:
 
 
 class Packer:
-    """Builds the zip for a module found by ``locator``."""
+    """Builds the zip for a module found by ``locator``. ``scans`` (shared by the
+    packers of a run) keeps each file's content and imports: basic.py and its closure
+    are read once, not once per module."""
 
-    def __init__(self, locator: Locator) -> None:
+    def __init__(
+        self, locator: Locator, scans: dict[str, tuple[bytes, list]] | None = None
+    ) -> None:
         self.locator = locator
+        self.scans = {} if scans is None else scans
+
+    def _scan(self, path: str, name: str, is_package: bool) -> tuple[bytes, list]:
+        key = f"{path}\0{name}"
+        if key not in self.scans:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            self.scans[key] = (data, list(_candidates(_parse(data, path), name, is_package)))
+        return self.scans[key]
 
     def source_of(self, parts: tuple[str, ...]) -> tuple[str, bool] | None:
         """(file, is_package) of a dotted module name, or None when there is none."""
@@ -120,9 +133,8 @@ class Packer:
             zip_name = "/".join(parts) + ("/__init__.py" if is_package else ".py")
             data = b""
             if path:
-                with open(path, "rb") as fh:
-                    data = fh.read()
-                todo += list(_candidates(_parse(data, path), ".".join(parts), is_package))
+                data, imports = self._scan(path, ".".join(parts), is_package)
+                todo += imports
             files[zip_name] = data
             todo += [parts[:i] for i in range(3, len(parts))]  # the packages above it
         _add_packages(files)
