@@ -211,13 +211,18 @@ def module_name(name: str, bridge: Any = None, base_dir: str = ".") -> str:
 
     short = modspec.canonical_module(name)
     if bridge is not None and bridge.bridged(name, modspec.SPECS):
-        from runner.errors import PlaybookError
+        from runner.playbook.bridge import INSTALL_HINT, BridgeRefusal
 
         try:
-            bridge.check(name, base_dir, "-m", None, modspec.SUPPORTED_MODULES)
-        except PlaybookError as exc:
+            found = bridge.find(name, base_dir)
+        except BridgeRefusal as exc:
             raise ConfigError(f"-m {name}: {exc.message}", hint=exc.hint) from exc
-        return short
+        if found is not None and bridge.ansible_dir is None:
+            raise ConfigError(
+                f"-m {name}: needs ansible-core, which is not installed", hint=INSTALL_HINT
+            )
+        if found is not None:
+            return short
     if short in modspec.SPECS:
         return short
     close = close_names(short, modspec.SUPPORTED_MODULES, limit=3)

@@ -104,6 +104,7 @@ class Bridge:
         path: str,
         line: int | None,
         supported: Sequence[str],
+        instead: str | None = None,
     ) -> ModuleFile:
         """The module for a task (load time), or a PlaybookError naming file and line."""
         try:
@@ -117,26 +118,36 @@ class Bridge:
                     "and ansible-core is not installed", path=path, line=line, hint=INSTALL_HINT,
                 )  # fmt: skip
             return found
+        raise self.unknown(name, base_dir, path, line, supported, instead)
+
+    def unknown(
+        self,
+        name: str,
+        base_dir: str | None,
+        path: str,
+        line: int | None,
+        supported: Sequence[str],
+        instead: str | None = None,
+    ) -> PlaybookError:
+        """The error for a module neither runner nor the installed Ansible has."""
         close = difflib.get_close_matches(canonical(name), supported, n=3, cutoff=0.8)
-        looked = ", ".join(self.locator(base_dir).roots) or "none found"
-        if self.ansible_dir is None and not close:
-            raise PlaybookError(
-                f"module {name!r} is not one of runner's own, and ansible-core, whose module "
-                "files runner runs for the others, is not installed",
-                path=path, line=line, hint=INSTALL_HINT,
-            )  # fmt: skip
-        hint = f"did you mean {' or '.join(close)}? " if close else ""
-        hint += (
-            f"runner looked in ansible-core ({self.ansible_dir}) and the collections in: "
-            f"{looked}; install the collection with ansible-galaxy collection install, or "
-            "set collections_path"
-            if self.ansible_dir
-            else INSTALL_HINT
-        )
-        raise PlaybookError(
-            f"unknown module {name!r}; runner supports: {', '.join(supported)}, and "
-            "Ansible's modules through ansible-core",
-            path=path, line=line, hint=hint,
+        hints = [f"did you mean {' or '.join(close)}?"] if close else []
+        if instead:
+            hints.append(f"use {instead}.")
+        if self.ansible_dir is None:
+            message = f"unknown module {name!r} (not one of runner's own, and ansible-core is not installed)"
+            hints.append(f"runner runs Ansible's modules from ansible-core: {INSTALL_HINT}")
+        else:
+            message = f"unknown module {name!r}"
+            looked = ", ".join(self.locator(base_dir).roots) or "none found"
+            hints.append(
+                f"not in ansible-core ({self.ansible_dir}) nor in the collections in: {looked}; "
+                "install its collection (ansible-galaxy collection install NS.COLL) or set "
+                "collections_path"
+            )
+        return PlaybookError(
+            f"{message}; runner supports: {', '.join(supported)}",
+            path=path, line=line, hint=" ".join(hints),
         )  # fmt: skip
 
     def payload(self, module: ModuleFile, base_dir: str | None = None) -> Payload:

@@ -4,7 +4,7 @@ the result as Ansible registers it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runner.playbook.bridge.locate import BridgeRefusal
 from runner.playbook.bridge.remote import (
@@ -17,13 +17,10 @@ from runner.playbook.bridge.remote import (
 from runner.playbook.modules.base import ModuleContext, ModuleFailure
 from runner.templating import render_value
 
-if TYPE_CHECKING:
-    from runner.playbook.bridge import Bridge
-
 _AUTO = ("auto", "auto_silent", "auto_legacy", "auto_legacy_silent")
 
 
-def interpreter_of(bridge: Bridge, ctx: ModuleContext) -> str | None:
+def interpreter_of(bridge: Any, ctx: ModuleContext) -> str | None:
     """``ansible_python_interpreter`` (unless ``auto``), else the interpreter found on
     this host earlier in the run (its ``discovered_interpreter_python`` fact), else None:
     found by this call."""
@@ -38,7 +35,9 @@ def interpreter_of(bridge: Bridge, ctx: ModuleContext) -> str | None:
     return bridge.interpreters.get(ctx.host.name)
 
 
-def run_module(bridge: Bridge, ctx: ModuleContext, name: str, args: Mapping[str, Any]) -> dict:
+def run_module(bridge: Any, ctx: ModuleContext, name: str, args: Mapping[str, Any]) -> dict:
+    """``bridge`` is the run's runner.playbook.bridge.Bridge (not imported: it imports
+    this module when it runs one)."""
     try:
         module = bridge.find(name, ctx.base_dir)
     except BridgeRefusal as exc:

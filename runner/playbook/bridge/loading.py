@@ -35,7 +35,8 @@ class BridgeChecks:
             return None
         line = line_of(data, key)
         base = os.path.dirname(getattr(self, "play_path", "") or path)
-        bridge.check(name, base, path, line, modspec.SUPPORTED_MODULES)
+        instead = modspec.INSTEAD.get(canonical(name))
+        bridge.check(name, base, path, line, modspec.SUPPORTED_MODULES, instead)
         return canonical(name), _bridge_args(data, key, path, line)
 
 
