@@ -42,6 +42,7 @@ PLAY = """
       runnertest.tools.ini_set: {path: "{{ dir }}/app.ini", section: main, option: port, value: "80"}
       register: ini
     - known_hosts: {path: "{{ dir }}/known_hosts", name: example.test, key: "KEY"}
+      become: true
       register: kh
     - name: check mode
       runnertest.tools.ini_set: {path: "{{ dir }}/app.ini", section: main, option: x, value: y}
@@ -131,6 +132,7 @@ def test_diff_and_refusals_in_the_text_output(make_fleet, in_process, tmp_path):
     res = in_process("play", *fleet.args(), "--diff", str(book), env=env)
     assert res.exit_code == 0, res
     assert f"--- before: {tmp_path}/d.ini" in res.stdout and "+b = c" in res.stdout, res.stdout
+    assert "[WARNING]: ini_set is a test module" in res.stdout
     # ad hoc, through the same path, with the interpreter given
     res = in_process(
         "run", *fleet.args(), "-e", f"ansible_python_interpreter={sys.executable}", "all",
