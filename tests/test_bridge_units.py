@@ -217,3 +217,24 @@ def test_load_time_errors(tmp_path, coll):
     with pytest.raises(PlaybookError) as caught:  # forcing a module with an action plugin
         load_playbook(str(_book(tmp_path, "copy: {content: x, dest: /tmp/x}")), bridge=forced)
     assert "action plugin" in caught.value.message
+
+
+def test_settings_give_the_bridge_its_paths_and_forced_modules(tmp_path):
+    from runner.playbook.bridge import bridge_for
+    from runner.project.runconfig import project_config
+    from runner.project.settings import resolve_project_settings
+
+    (tmp_path / "ansible.cfg").write_text(
+        "[defaults]\ncollections_paths = /a:/b\n[runner]\nbridge_modules = lineinfile, stat\n"
+    )
+    settings = resolve_project_settings({}, {}, str(tmp_path), str(tmp_path))
+    project = project_config(settings)
+    assert project.collections_path == ("/a", "/b")
+    assert project.bridge_modules == ("lineinfile", "stat")
+    bridge = bridge_for(project)
+    assert bridge.forced == {"lineinfile", "stat"} and bridge.collections_path == ("/a", "/b")
+    assert bridge.bridged("ansible.builtin.stat", {"stat", "copy"})
+    assert not bridge.bridged("copy", {"stat", "copy"})
+    env = {"RUNNER_BRIDGE_MODULES": "copy", "ANSIBLE_COLLECTIONS_PATHS": "/c"}
+    project = project_config(resolve_project_settings({}, env, str(tmp_path), str(tmp_path)))
+    assert project.bridge_modules == ("copy",) and project.collections_path == ("/c",)
