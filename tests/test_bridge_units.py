@@ -213,6 +213,22 @@ def test_load_time_errors(tmp_path, coll):
     task = book.plays[0].tasks[0]
     assert task.module == "runnertest.tools.ini_set"
     assert task.args == {"path": "/x", "section": "a", "option": "b", "value": "c d"}
+    with pytest.raises(PlaybookError) as caught:  # the module's literal argument_spec
+        load_playbook(str(_book(tmp_path, "lineinfile: {path: /x, lien: y}")), bridge=coll)
+    assert "lineinfile does not support 'lien'; it accepts: " in caught.value.message
+    assert caught.value.line == 4
+    book = load_playbook(  # aliases and add_file_common_args are read too
+        str(_book(tmp_path, "lineinfile: {dest: /x, line: y, mode: '0644'}")), bridge=coll
+    )
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(
+            str(_book(tmp_path, "runnertest.tools.ini_set: {path: /x, colour: red}")), bridge=coll
+        )
+    assert "does not support 'colour'" in caught.value.message
+    # a spec built at run time (get_url's url_argument_spec()) is the module's to check
+    load_playbook(
+        str(_book(tmp_path, "get_url: {url: 'http://x', dest: /x, anything: 1}")), bridge=coll
+    )
     forced = Bridge(forced=("ansible.builtin.copy",))
     with pytest.raises(PlaybookError) as caught:  # forcing a module with an action plugin
         load_playbook(str(_book(tmp_path, "copy: {content: x, dest: /tmp/x}")), bridge=forced)

@@ -265,6 +265,10 @@ def module_args(
             args = _bridge_args(text)
         except ValueError as exc:
             raise ConfigError(f"-a {text!r}: {exc}") from exc
+        found = bridge.find(module, base_dir)
+        problem = bridge.unsupported(found, args) if found is not None else None
+        if problem:
+            raise ConfigError(f"-a {text!r}: {problem}")
     else:
         try:
             args = parse_module_args(module, text)

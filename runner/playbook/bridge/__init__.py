@@ -70,6 +70,7 @@ class Bridge:
         self._found: dict[tuple[str, str | None], ModuleFile | None] = {}
         self._payloads: dict[str, Payload] = {}
         self._scans: dict[str, tuple[bytes, list]] = {}
+        self._specs: dict[str, frozenset[str] | None] = {}
         self.interpreters: dict[str, str] = {}  # host name -> discovered interpreter
         self._pass_vars: frozenset[str] | None = None
 
@@ -149,6 +150,28 @@ class Bridge:
             f"{message}; runner supports: {', '.join(supported)}",
             path=path, line=line, hint=" ".join(hints),
         )  # fmt: skip
+
+    def unsupported(self, module: ModuleFile, args: Mapping[str, Any]) -> str | None:
+        """Why ``args`` do not fit the module's literal argument_spec (None: they fit, or
+        the spec is built at run time and the module checks them on the host)."""
+        from runner.playbook.bridge.argspec import accepted_names
+
+        if module.path not in self._specs:
+            try:
+                with open(module.path, "rb") as fh:
+                    self._specs[module.path] = accepted_names(fh.read())
+            except OSError:
+                self._specs[module.path] = None
+        accepted = self._specs[module.path]
+        if accepted is None:
+            return None
+        unknown = sorted(k for k in args if not str(k).startswith("_") and k not in accepted)
+        if not unknown:
+            return None
+        return (
+            f"{module.name} does not support {', '.join(map(repr, unknown))}; it accepts: "
+            + ", ".join(sorted(accepted))
+        )
 
     def payload(self, module: ModuleFile, base_dir: str | None = None) -> Payload:
         """The zip of ``module`` (packed once per run), its module_utils taken from the

@@ -36,8 +36,12 @@ class BridgeChecks:
         line = line_of(data, key)
         base = os.path.dirname(getattr(self, "play_path", "") or path)
         instead = modspec.INSTEAD.get(canonical(name))
-        bridge.check(name, base, path, line, modspec.SUPPORTED_MODULES, instead)
-        return canonical(name), _bridge_args(data, key, path, line)
+        found = bridge.check(name, base, path, line, modspec.SUPPORTED_MODULES, instead)
+        args = _bridge_args(data, key, path, line)
+        problem = bridge.unsupported(found, args)
+        if problem:
+            raise PlaybookError(problem, path=path, line=line)
+        return canonical(name), args
 
 
 def _bridge_args(data: dict[Any, Any], key: Any, path: str, line: int | None) -> dict:
