@@ -104,9 +104,11 @@ class ProjectConfig:
     gathering: str = "implicit"  # implicit | explicit | smart
     gather_subset: tuple[str, ...] = ("all",)
     vault_password_file: str | None = None
+    # modules runner has natively but runs through the Ansible module bridge
+    bridge_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("roles_path", "collections_path", "gather_subset"):
+        for name in ("roles_path", "collections_path", "gather_subset", "bridge_modules"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.gathering not in GATHERING:
             raise ConfigError(

@@ -5,6 +5,7 @@ the result's JSON data; nothing here prints.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -50,10 +51,54 @@ def result_text(data: Mapping[str, Any]) -> str:
     """
     lines = result_lines(data)
     text = "".join(line + "\n" for line in lines)
-    diff = data.get("diff")
-    if isinstance(diff, str) and diff:
+    diff = diff_text(data.get("diff"))
+    if diff:
         text += diff if diff.endswith("\n") else diff + "\n"
     return text
+
+
+def diff_text(diff: Any) -> str:
+    """A result's ``diff`` as unified diff text: runner's modules give text; Ansible's
+    modules (through the bridge) give ``{before, after, before_header, after_header}``,
+    ``{prepared}`` or a list of those.
+
+    >>> print(diff_text({"before": "a\\n", "after": "b\\n", "before_header": "/x"}), end="")
+    --- before: /x
+    +++ after: /x
+    @@ -1 +1 @@
+    -a
+    +b
+    """
+    if not diff:
+        return ""
+    if isinstance(diff, str):
+        return diff
+    parts: list[str] = []
+    for one in diff if isinstance(diff, list) else [diff]:
+        if not isinstance(one, Mapping):
+            parts.append(str(one))
+        elif one.get("prepared"):
+            parts.append(str(one["prepared"]))
+        elif "before" in one or "after" in one:
+            before, after = (_diff_side(one.get(k)) for k in ("before", "after"))
+            head_before = one.get("before_header")
+            head_after = one.get("after_header", head_before)
+            lines = difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                f"before: {head_before}" if head_before else "before",
+                f"after: {head_after}" if head_after else "after",
+            )
+            parts.append("".join(x if x.endswith("\n") else x + "\n" for x in lines))
+    return "".join(parts)
+
+
+def _diff_side(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=4, sort_keys=True) + "\n"
 
 
 def result_json(data: Mapping[str, Any]) -> str:

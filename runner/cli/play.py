@@ -85,8 +85,10 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         start_at_task=params["start_at_task"],
     )
     from runner.inventory import load_inventory
+    from runner.playbook.bridge import bridge_for
 
-    book = job.load_book(config.extra_vars, vault)
+    bridge = bridge_for(config.project)
+    book = job.load_book(config.extra_vars, vault, bridge)
     if params["syntax_check"]:
         from runner.output.controls import escape_controls
         from runner.playbook.gathering import gathering_warnings
@@ -100,7 +102,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
     inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars, vault=vault)
     if job.limit:
         inventory.select(job.limit)  # no match: an input error before anything runs
-    job = dataclasses.replace(job, book=book, inventory=inventory)
+    job = dataclasses.replace(job, book=book, inventory=inventory, bridge=bridge)
     notices: list = []
     if rerun is not None:
         job, notices = _narrow_to_rerun(rerun, job)

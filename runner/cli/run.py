@@ -238,10 +238,12 @@ def run_module(
     connects (exit 1 naming what is wrong), then one task on every host."""
     from runner.playbook.adhoc import ModuleJob
     from runner.playbook.adhoc_args import module_args, module_name
+    from runner.playbook.bridge import bridge_for
 
     base_dir = os.getcwd()
-    module = module_name(params["module_name"] or "command")
-    args = module_args(module, params["module_args"], base_dir)
+    bridge = bridge_for(config.project)
+    module = module_name(params["module_name"] or "command", bridge, base_dir)
+    args = module_args(module, params["module_args"], base_dir, bridge)
     hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     if params["list_hosts"]:
         return print_host_list(env, hosts, notices)

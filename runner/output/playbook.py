@@ -33,6 +33,7 @@ from rich.text import Text
 from runner.aggregate import fold_hosts, natural_key
 from runner.events import Notice
 from runner.models import Status
+from runner.module_results import diff_text
 from runner.output.console import Verbatim, live_capable
 from runner.output.controls import display_filter
 from runner.output.grouped import notice_text
@@ -117,9 +118,21 @@ def outcome_detail(outcome: TaskOutcome, module: str, diff: bool) -> tuple[str, 
         if isinstance(result.get("results"), list):
             return "", "\n".join(_debug_item(item) for item in result["results"])
         return "", _debug_text(result, ())
+    notes = _warnings(result)
     if diff and label == "changed" and result.get("diff"):
-        return "", str(result["diff"]).rstrip("\n")
-    return "", ""
+        return "", "\n".join([*notes, diff_text(result["diff"]).rstrip("\n")])
+    return "", "\n".join(notes)
+
+
+def _warnings(result: Mapping[str, Any]) -> list[str]:
+    """A module's ``warnings`` and ``deprecations`` (Ansible's modules, through the bridge),
+    as Ansible prints them."""
+    lines = []
+    for key, word in (("warnings", "WARNING"), ("deprecations", "DEPRECATION WARNING")):
+        items = result.get(key)
+        if isinstance(items, list):
+            lines += [f"[{word}]: {item}" for item in items]
+    return lines
 
 
 def _debug_text(result: Mapping[str, Any], hidden: tuple[str, ...]) -> str:

@@ -89,6 +89,8 @@ class ModuleJob(HostJob):
     env: Mapping[str, str] = field(default_factory=dict)
     pty: bool = False
     base_dir: str = "."
+    # the run's runner.playbook.bridge.Bridge, made on the first host (one per process)
+    _bridge: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     def check(self, hosts: Sequence[Host]) -> None:
         """fetch keeps DEST/HOST/SRC: every host name must be a folder name there."""
@@ -112,6 +114,10 @@ class ModuleJob(HostJob):
             sink.handle(HostOutput(name, stream, line))
 
         seen: list[HostError] = []
+        if not self._bridge:
+            from runner.playbook.bridge import bridge_for
+
+            self._bridge.append(bridge_for(config.project))
         executor = TaskExecutor(
             scope=AdhocScope(
                 config.extra_vars, self.check_mode, run_keyring(ctx.secrets.vault_passwords)
@@ -132,6 +138,7 @@ class ModuleJob(HostJob):
                 password=ctx.secrets.become_password,
             ),
             pty=self.pty,
+            bridge=self._bridge[0],
         )
         task = AdhocTask(
             module=self.module, args=dict(self.args), path="-a", line=0, environment=self.env

@@ -203,12 +203,26 @@ def parse_module_args(module: str, text: str | None) -> dict[str, Any]:
     return args
 
 
-def module_name(name: str) -> str:
-    """The module ``-m NAME`` names (``ansible.builtin.NAME`` too); ConfigError, before
+def module_name(name: str, bridge: Any = None, base_dir: str = ".") -> str:
+    """The module ``-m NAME`` names (``ansible.builtin.NAME`` too); with ``bridge``
+    (runner.playbook.bridge.Bridge) also Ansible's modules it finds. ConfigError, before
     any connection, with the closest names and the supported ones, for any other."""
     from runner.inventory.patterns import close_names
 
     short = modspec.canonical_module(name)
+    if bridge is not None and bridge.bridged(name, modspec.SPECS):
+        from runner.playbook.bridge import INSTALL_HINT, BridgeRefusal
+
+        try:
+            found = bridge.find(name, base_dir)
+        except BridgeRefusal as exc:
+            raise ConfigError(f"-m {name}: {exc.message}", hint=exc.hint) from exc
+        if found is not None and bridge.ansible_dir is None:
+            raise ConfigError(
+                f"-m {name}: needs ansible-core, which is not installed", hint=INSTALL_HINT
+            )
+        if found is not None:
+            return short
     if short in modspec.SPECS:
         return short
     close = close_names(short, modspec.SUPPORTED_MODULES, limit=3)
@@ -236,22 +250,35 @@ def _as_options(instead: str) -> str:
     return f"-m {module} -a {quoted}"
 
 
-def module_args(module: str, text: str | None, base_dir: str = ".") -> dict[str, Any]:
+def module_args(
+    module: str, text: str | None, base_dir: str = ".", bridge: Any = None
+) -> dict[str, Any]:
     """``-a TEXT`` for ``module``, checked as a playbook task's arguments are (unknown
     or missing arguments, bad values, local files that are not there, template syntax):
-    a ConfigError naming ``-a`` and the argument, before any connection."""
+    a ConfigError naming ``-a`` and the argument, before any connection. A module of
+    the ``bridge`` checks its own arguments on the host, as in Ansible."""
     from runner.errors import TemplateError
     from runner.templating import check_constant, compile_template, is_template
 
-    try:
-        args = parse_module_args(module, text)
-        if module in ("command", "shell") and isinstance(args.get("argv"), str):
-            raise ValueError("argv must be a list")
-        modspec.check_args(module, args)
-    except ValueError as exc:
-        hint = None if "accepts:" in str(exc) else _args_hint(module)
-        raise ConfigError(f"-a {text!r}: {exc}", hint=hint) from exc
-    _check_local_file(module, args, base_dir)
+    if bridge is not None and bridge.bridged(module, modspec.SPECS):
+        try:
+            args = _bridge_args(text)
+        except ValueError as exc:
+            raise ConfigError(f"-a {text!r}: {exc}") from exc
+        found = bridge.find(module, base_dir)
+        problem = bridge.unsupported(found, args) if found is not None else None
+        if problem:
+            raise ConfigError(f"-a {text!r}: {problem}")
+    else:
+        try:
+            args = parse_module_args(module, text)
+            if module in ("command", "shell") and isinstance(args.get("argv"), str):
+                raise ValueError("argv must be a list")
+            modspec.check_args(module, args)
+        except ValueError as exc:
+            hint = None if "accepts:" in str(exc) else _args_hint(module)
+            raise ConfigError(f"-a {text!r}: {exc}", hint=hint) from exc
+        _check_local_file(module, args, base_dir)
     for key, value in args.items():
         for text_value in _strings(value):
             if not is_template(text_value):
@@ -262,6 +289,21 @@ def module_args(module: str, text: str | None, base_dir: str = ".") -> dict[str,
             except TemplateError as exc:
                 raise ConfigError(f"-a {key}: {exc.message}") from exc
     return args
+
+
+def _bridge_args(text: str | None) -> dict[str, Any]:
+    """An Ansible module's ``-a``: a JSON object, else ``key=value`` words (the others
+    kept in ``_raw_params``, as Ansible's parse_kv keeps them)."""
+    if not text:
+        return {}
+    if text.startswith("{") and text.endswith("}"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    return parse_kv(text)
 
 
 def _args_hint(module: str) -> str:

@@ -84,6 +84,7 @@ class TaskExecutor:
     out_dir: str | None = None  # --out-dir: every command's output appended to DIR/HOST.*
     become: BecomeDefaults = field(default_factory=BecomeDefaults)  # the command line's
     pty: bool = False  # --pty: a terminal for commands run with become
+    bridge: Any = None  # the run's runner.playbook.bridge.Bridge (None: made when needed)
 
     def run(self, task: Task, host: Host) -> TaskOutcome:
         started = time.time()
@@ -223,6 +224,7 @@ class TaskExecutor:
             base_dir=self.base_dir,
             check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
             diff=task_diff(task, self.diff),
+            no_log=bool(task.no_log),
             become=task_become(
                 variables,
                 task.become,
@@ -237,7 +239,7 @@ class TaskExecutor:
             output_hooks=None if task.no_log else self._output_hooks(host),
         )
         try:
-            result = MODULES[task.module](ctx, args)
+            result = self._module(task.module)(ctx, args)
         except ModuleFailure as exc:
             result = _failure(exc.msg, **exc.extra)
         except ValueError as exc:  # e.g. an invalid environment variable name
@@ -259,6 +261,19 @@ class TaskExecutor:
             if not result["failed"] and result.get("msg") == "non-zero return code":
                 result.pop("msg")
         return result
+
+    def _module(self, name: str) -> Callable[[ModuleContext, dict[str, Any]], dict[str, Any]]:
+        """runner's own module ``name``, or Ansible's through the run's bridge."""
+        if self.bridge is None:
+            if name in MODULES:
+                return MODULES[name]
+            from runner.playbook.bridge import Bridge
+
+            self.bridge = Bridge()
+        bridge = self.bridge
+        if not bridge.bridged(name, MODULES):
+            return MODULES[name]
+        return lambda ctx, args: bridge.run(ctx, name, args)
 
     def _output_hooks(self, host: Host) -> Callable[[str], tuple[Any, Any]] | None:
         """Line callbacks (--stream) and append-mode files (--out-dir) for one command."""

@@ -17,6 +17,7 @@ from typing import Any
 from runner.engine.job import Job, JobContext
 from runner.inventory import load_inventory
 from runner.models import Host
+from runner.playbook.bridge import bridge_for
 from runner.playbook.executor import BecomeDefaults
 from runner.playbook.loader import load_playbook
 from runner.playbook.model import Playbook
@@ -44,6 +45,7 @@ class PlaybookJob(Job):
     prompted: tuple[dict[str, Any], ...] = ()  # vars_prompt answers, per play in order
     book: Playbook | None = field(default=None, compare=False, repr=False)
     inventory: Any = field(default=None, compare=False, repr=False)
+    bridge: Any = field(default=None, compare=False, repr=False)  # the one load_book used
 
     def run(self, ctx: JobContext, hosts: Sequence[Host]) -> Any:
         """Run the plays; the outcome is the strategy's RunSummary (the recap)."""
@@ -52,8 +54,9 @@ class PlaybookJob(Job):
         config = ctx.config
         book, inventory = self.book, self.inventory
         vault = run_keyring(ctx.secrets.vault_passwords)
+        bridge = self.bridge or bridge_for(config.project)
         if book is None or inventory is None:
-            book, inventory = self.load(config.extra_vars, config.inventories, vault)
+            book, inventory = self.load(config.extra_vars, config.inventories, vault, bridge)
         output = config.output
         runner = PlaybookRunner(
             inventory=inventory,
@@ -82,14 +85,17 @@ class PlaybookJob(Job):
             reload_inventory=lambda: load_inventory(
                 list(config.inventories), extra_vars=config.extra_vars, vault=vault
             ),
+            bridge=bridge,
         )
         return runner.run(book)
 
-    def load_book(self, extra_vars: Mapping[str, Any], vault: Keyring | None = None) -> Playbook:
+    def load_book(
+        self, extra_vars: Mapping[str, Any], vault: Keyring | None = None, bridge: Any = None
+    ) -> Playbook:
         """The plays of the playbooks, with the tasks that tags and start-at-task select
         (PlaybookError naming file and line before anything runs); files encrypted with
-        Ansible Vault are decrypted with ``vault``."""
-        loaded = [load_playbook(path, extra_vars, vault) for path in self.paths]
+        Ansible Vault are decrypted with ``vault``; ``bridge`` finds Ansible's modules."""
+        loaded = [load_playbook(path, extra_vars, vault, bridge) for path in self.paths]
         book = Playbook(
             ", ".join(self.paths),
             [play for pb in loaded for play in pb.plays],
@@ -109,9 +115,10 @@ class PlaybookJob(Job):
         extra_vars: Mapping[str, Any],
         inventories: Sequence[str],
         vault: Keyring | None = None,
+        bridge: Any = None,
     ) -> tuple[Playbook, Any]:
         """The playbooks and the inventory."""
-        book = self.load_book(extra_vars, vault)
+        book = self.load_book(extra_vars, vault, bridge)
         return book, load_inventory(list(inventories), extra_vars=extra_vars, vault=vault)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runner.errors import PlaybookError
+from runner.playbook.bridge import Bridge
 from runner.playbook.checks import PLAY_KEYWORDS, opt_str, tags_of
 from runner.playbook.gathering import gather_keywords
 from runner.playbook.model import Play, Playbook, Task
@@ -215,11 +216,16 @@ def _node_line(path: str, index: int | None = None) -> int:
 
 
 def load_playbook(
-    path: str, extra_vars: Mapping[str, Any] | None = None, vault: Keyring | None = None
+    path: str,
+    extra_vars: Mapping[str, Any] | None = None,
+    vault: Keyring | None = None,
+    bridge: Bridge | None = None,
 ) -> Playbook:
     """Read and validate one playbook file (and the playbooks it imports); files
-    encrypted whole with Ansible Vault are decrypted with ``vault``."""
+    encrypted whole with Ansible Vault are decrypted with ``vault``; modules runner does
+    not have are found by ``bridge`` (runner.playbook.bridge)."""
     loader = _Loader(extra_vars, vault)
+    loader.bridge = bridge
     loader.start_collecting()
     plays = loader.collect(loader.playbook, path) or []
     loader.stop_collecting()  # every error found, at once

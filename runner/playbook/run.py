@@ -77,9 +77,11 @@ class PlaybookRunner:
         gather_subset: tuple[str, ...] | None = None,
         vault: Any = None,
         reload_inventory: Callable[[], Any] | None = None,
+        bridge: Any = None,
     ) -> None:
         self.inventory = inventory
         self.reload_inventory = reload_inventory  # meta refresh_inventory
+        self.bridge = bridge  # runner.playbook.bridge.Bridge: Ansible's modules, for the run
         self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
         self.engine_factory = engine_factory
         self.sink = sink
@@ -226,6 +228,7 @@ class PlaybookRunner:
                     out_dir=self.out_dir,
                     become=self.become,
                     pty=self.pty,
+                    bridge=self.bridge,
                 )
                 linear = LinearBatch(
                     play,

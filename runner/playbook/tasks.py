@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.errors import PlaybookError
 from runner.playbook import modspec
+from runner.playbook.bridge.loading import BridgeChecks
 from runner.playbook.checks import (
     BLOCK_KEYWORDS,
     HANDLER_KEYWORDS,
@@ -62,7 +63,7 @@ class Inherited:
     collections: tuple[str, ...] = ()
 
 
-class TaskLoader(IncludeLoader, Checks, Collecting):
+class TaskLoader(IncludeLoader, Checks, Collecting, BridgeChecks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
@@ -205,10 +206,12 @@ class TaskLoader(IncludeLoader, Checks, Collecting):
                 path=path, line=line,
             )  # fmt: skip
         key = module_keys[0]
-        module = modspec.canonical_module(str(key))
-        if module not in modspec.SPECS:
-            raise modspec.unknown_module_error(str(key), path, line_of(data, key))
-        args = self._module_args(module, data, key, path)
+        bridged = self._bridged(data, key, path)  # Ansible's modules: runner.playbook.bridge
+        if bridged is not None:
+            module, args = bridged
+        else:
+            module = modspec.canonical_module(str(key))
+            args = self._module_args(module, data, key, path)
         inner = self._inherit(data, path, inherited)
         args = apply_defaults(module, args, inner.module_defaults, path, line_of(data, key))
         if module == "include_vars":

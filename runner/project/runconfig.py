@@ -70,6 +70,7 @@ def project_config(settings: ProjectSettings) -> ProjectConfig:
         collections_path=settings["collections_path"],
         gathering=settings["gathering"],
         gather_subset=settings["gather_subset"],
+        bridge_modules=settings["bridge_modules"],
         # the project's one file (env or ansible.cfg); --vault-password-file replaces
         # it, and RunConfig.vault_password_files names the files actually read
         vault_password_file=None

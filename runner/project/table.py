@@ -96,6 +96,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s(
         "collections_path",
         "pathspec",
+        env=("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"),
+        ini=(("defaults", "collections_path"), ("defaults", "collections_paths")),
         default=("~/.ansible/collections", "/usr/share/ansible/collections"),
     ),
     _s("gathering", "gathering", default="implicit"),
@@ -148,6 +150,12 @@ SETTINGS: tuple[Setting, ...] = (
         cli="persist",
         flag="--persist",
         unset="60 s, or 0 (no keeper) under CI=true",
+    ),
+    _own(
+        "bridge_modules",
+        "list",
+        default=(),
+        unset="none: runner's own modules run natively",
     ),
     _own("max_output", "count", cli="max_output", flag="--max-output", default=DEFAULT_MAX_OUTPUT),
 )

@@ -38,6 +38,7 @@ class ModuleContext:
     base_dir: str
     check_mode: bool = False
     diff: bool = False
+    no_log: bool = False  # the task's no_log (Ansible's modules are told, to keep it from logs)
     become: Become | None = None  # the task's resolved become (executor.task_become)
     pty: bool = False  # --pty: a terminal for commands run with become
     environment: Mapping[str, Any] = field(default_factory=dict)
