@@ -86,7 +86,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
     )
     from runner.inventory import load_inventory
 
-    book = job.load_book(config.extra_vars, vault)
+    book = job.load_book(config.extra_vars, vault, config.project)
     if params["syntax_check"]:
         from runner.output.controls import escape_controls
         from runner.playbook.gathering import gathering_warnings

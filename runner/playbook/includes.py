@@ -44,6 +44,10 @@ class Included:
     apply_tags: frozenset[str] = frozenset()
     keep: Callable[[Task], bool] | None = None  # --tags/--skip-tags, set by selection
 
+    def not_found(self, name: str) -> str:
+        """Why ``find(name)`` found nothing, for the host's failure message."""
+        return f"include_tasks: tasks file {name!r} not found (looked in {', '.join(self.dirs)})"
+
     def find(self, name: str) -> str | None:
         name = os.path.expanduser(name)
         if os.path.isabs(name):
@@ -213,11 +217,7 @@ def resolve_include(task: Task, outcome: Any) -> Any:
         if not one.get("skipped") and isinstance(one.get("include"), str):
             found = task.include.find(one["include"])
             if found is None:
-                msg = (
-                    f"include_tasks: tasks file {one['include']!r} not found (looked in "
-                    f"{', '.join(task.include.dirs)})"
-                )
-                return _failed(outcome, msg)
+                return _failed(outcome, task.include.not_found(one["include"]))
             try:
                 task.include.load(found)
             except PlaybookError as exc:

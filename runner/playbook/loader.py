@@ -23,8 +23,15 @@ __all__ = ["load_playbook"]
 
 
 class _Loader(TaskLoader):
-    def __init__(self, extra_vars: Mapping[str, Any] | None, vault: Keyring | None) -> None:
+    def __init__(
+        self,
+        extra_vars: Mapping[str, Any] | None,
+        vault: Keyring | None,
+        roles_path: tuple[str, ...] = (),
+        collections_path: tuple[str, ...] = (),
+    ) -> None:
         self.extra_vars = dict(extra_vars or {})
+        self.roles_path, self.collections_path = tuple(roles_path), tuple(collections_path)
         self.vault = vault
         self.warnings: list[str] = []
         self._seen: set[str] = set()
@@ -143,14 +150,18 @@ class _Loader(TaskLoader):
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]
+        self.start_roles()
         for section in ("pre_tasks", "tasks", "post_tasks"):
+            # roles: run after pre_tasks, before tasks, in the same section (runner.playbook.roles)
+            roles = self.play_roles(data, path, inherited, counter) if section == "tasks" else []
             nodes = self.nodes(data.get(section), path, inherited, counter, section, data)
-            setattr(play, section, nodes)
+            setattr(play, section, roles + nodes)
         handler_counter = [0]
         handlers = self.nodes(
             data.get("handlers"), path, inherited, handler_counter, "handlers", data, handler=True
         )
         play.handlers = [h for h in handlers if isinstance(h, Task)]
+        self.finish_roles(play)
         self._check_notify(play)
         return play
 
@@ -230,10 +241,17 @@ def _node_line(path: str, index: int | None = None) -> int:
 
 
 def load_playbook(
-    path: str, extra_vars: Mapping[str, Any] | None = None, vault: Keyring | None = None
+    path: str,
+    extra_vars: Mapping[str, Any] | None = None,
+    vault: Keyring | None = None,
+    *,
+    roles_path: tuple[str, ...] = (),
+    collections_path: tuple[str, ...] = (),
 ) -> Playbook:
     """Read and validate one playbook file (and the playbooks it imports); files
-    encrypted whole with Ansible Vault are decrypted with ``vault``."""
-    loader = _Loader(extra_vars, vault)
+    encrypted whole with Ansible Vault are decrypted with ``vault``. Roles are looked up
+    as Ansible does (runner.playbook.role_search) with the project's ``roles_path`` and
+    ``collections_path``."""
+    loader = _Loader(extra_vars, vault, roles_path, collections_path)
     plays = loader.playbook(path)
     return Playbook(path, plays, loader.warnings)

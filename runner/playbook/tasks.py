@@ -25,6 +25,7 @@ from runner.playbook.checks import (
 from runner.playbook.includes import INCLUDE_NAMES, IncludeLoader, include_key
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
+from runner.playbook.roles import INCLUDE_ROLE, RoleLoader, role_key
 from runner.templating import truth
 from runner.templating.lookup_names import WITH_KEYWORDS
 
@@ -53,9 +54,10 @@ class Inherited:
     check_mode: bool | None = None
     no_log: bool = False
     rescuable: bool = False
+    role: Any = None  # model.Role: the role whose files are being read
 
 
-class TaskLoader(IncludeLoader, Checks):
+class TaskLoader(RoleLoader, IncludeLoader, Checks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
@@ -103,7 +105,16 @@ class TaskLoader(IncludeLoader, Checks):
                     path=path, line=line_of(parent, section),
                 )  # fmt: skip
             key = include_key(item)
-            if key in INCLUDE_NAMES:
+            role = role_key(item)
+            if role is not None and (handler or role in INCLUDE_ROLE):
+                if handler:
+                    raise PlaybookError(
+                        f"{role} is not supported in handlers", path=path, line=line_of(item)
+                    )
+                out.append(self.include_role(item, role, path, inherited, counter))
+            elif role is not None:
+                out.append(self.import_role(item, role, path, inherited, counter))
+            elif key in INCLUDE_NAMES:
                 if handler:
                     raise PlaybookError(
                         "include_tasks is not supported in handlers; use import_tasks",
@@ -269,6 +280,7 @@ class TaskLoader(IncludeLoader, Checks):
             index=counter[0],
             rescuable=inherited.rescuable,
             handler=handler,
+            role=inherited.role,
         )
         self._check_templates(task.args, path, line_of(data, key))
         for keyword in ("loop", *withs, "vars", "environment"):
