@@ -184,7 +184,8 @@ class RoleReader:
             dedupe is not None and key in state.ran and not loaded.meta.get("allow_duplicates")
         )
         state.ran.add(key)
-        state.names.append(found.name)
+        if not chain:  # ansible_play_role_names: the roles the play names, not dependencies
+            state.names.append(found.fqcn)
         all_params = {**(chain_params or {}), **params}
         meta_file = role_file(found.path, "meta") or found.path
         nodes: list[Node] = []
