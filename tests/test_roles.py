@@ -207,3 +207,43 @@ def test_role_variables_take_their_places_in_the_precedence():
     seen = scope.for_host(host)
     assert (seen["p_inventory"], seen["d"], seen["p_play"]) == ("inventory", 1, "role_vars")
     assert "role_name" not in seen
+
+
+# -- running (on fakes) ------------------------------------------------------------------
+
+
+def test_include_role_runs_per_item_and_public_exposes_its_variables_afterwards(tmp_path):
+    from runner.playbook.events import TaskStarted
+    from tests.fakes import FakeFleet, run_playbook, shell_text
+
+    write(tmp_path, {
+        "roles/pub/defaults/main.yml": "pub_default: d\n",
+        "roles/pub/vars/main.yml": "pub_var: v\n",
+        "roles/pub/tasks/main.yml": "- assert: {that: [\"role_name == 'pub'\"]}\n",
+        "roles/pub/handlers/main.yml": "- name: h\n  shell: echo handled {{ role_name }}\n",
+        "roles/priv/vars/main.yml": "priv_var: p\n",
+        "roles/priv/tasks/main.yml": "- assert: {that: [\"priv_var == 'p'\"]}\n",
+        "roles/looped/tasks/main.yml": "- shell: echo {{ item }} {{ role_name }} {{ n }}\n",
+    })  # fmt: skip
+    play = """\
+- hosts: all
+  tasks:
+    - assert: {that: [pub_var is not defined]}
+    - include_role: {name: pub, public: true}
+    - assert: {that: [pub_default == 'd', pub_var == 'v']}
+    - include_role: {name: priv}
+    - assert: {that: [priv_var is not defined]}
+    - include_role: {name: looped}
+      loop: [a, b]
+      vars: {n: 1}
+    - shell: echo notify
+      notify: "pub : h"
+"""
+    fleet = FakeFleet(["h1", "h2"])
+    summary, recorder = run_playbook(fleet, play, tmp_path)
+    assert all(c.failed == 0 for c in summary.recap.values()), summary.recap
+    commands = [shell_text(c) for host, c in fleet.log if host == "h1"]
+    assert commands == ["echo a looped 1", "echo b looped 1", "echo notify", "echo handled pub"]
+    started = [e.task for e in recorder.of_type(TaskStarted)]
+    assert "include_role : looped" in started and "pub : assert" in started
+    assert "pub : h" in started

@@ -150,6 +150,7 @@ class RoleReader:
         role_vars: dict[str, Any] | None = None,
         from_files: dict[str, str] | None = None,
         public: bool = True,
+        exports: dict[str, Any] | None = None,
         dedupe: tuple[Any, ...] | None = None,
         chain: tuple[_Loaded, ...] = (),
         chain_params: dict[str, Any] | None = None,
@@ -209,6 +210,8 @@ class RoleReader:
         if public:
             state.defaults.update(loaded.all_defaults())
             state.vars.update(loaded.exports())
+        if exports is not None:  # include_role's public: exposed once it has run
+            exports.update(defaults=loaded.all_defaults(), vars=loaded.exports())
         inner = replace(inherited, role=role)
         tasks_file = self._part(found.path, "tasks", from_files.get("tasks"), where)
         if tasks_file is not None:

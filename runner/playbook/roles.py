@@ -155,6 +155,7 @@ class RoleLoader(RoleReader):
         loader, public = self, bool(args.get("public", False))
         play_path, play_vars = self.play_path, self.play_vars
         cache: dict[str, list[Node]] = {}
+        exported_roles: dict[str, dict[str, Any]] = {}
 
         def load(role_dir: str) -> list[Node]:
             if role_dir not in cache:
@@ -164,7 +165,8 @@ class RoleLoader(RoleReader):
                 try:
                     block = loader.role_block(
                         role_dir, (path, line), base, [0], params=params,
-                        from_files=from_files, public=public,
+                        from_files=from_files, public=False,
+                        exports=exported_roles.setdefault(role_dir, {}) if public else None,
                     )  # fmt: skip
                 finally:
                     loader.play_path, loader.play_vars = saved
@@ -172,7 +174,11 @@ class RoleLoader(RoleReader):
             return cache[role_dir]
 
         class RoleIncluded(Included):
-            """An include whose 'file' is a role name: found by Ansible's role search."""
+            """An include whose 'file' is a role name: found by Ansible's role search.
+            ``exported``: role folder -> the defaults and vars public: true exposes (a
+            class attribute, so the copies selection makes keep it)."""
+
+            exported = exported_roles
 
             def find(self, name: str) -> str | None:
                 found, _ = loader._find(name, path)
@@ -237,3 +243,18 @@ class RoleLoader(RoleReader):
             ) from exc  # fmt: skip
 
     # -- reading a role -------------------------------------------------------------------
+
+
+def role_exports(task: Task, outcome: Any) -> list[dict[str, Any]]:
+    """What an ``include_role`` with ``public: true`` exposes to the rest of the play
+    (``defaults`` and ``vars`` of each role this host's outcome included), as Ansible
+    adds the role to the play's roles once it has run."""
+    exported = getattr(task.include, "exported", None)
+    if not exported or outcome.hard_failed or outcome.status.value == "skipped":
+        return []
+    items = outcome.result.get("results") if task.loop is not None else [outcome.result]
+    return [
+        exported[one["include"]]
+        for one in items or []
+        if not one.get("skipped") and exported.get(one.get("include"))
+    ]

@@ -167,6 +167,12 @@ class VarScope:
         }
         self.hostvars = HostVars(self)
 
+    def export_role(self, defaults: Mapping[str, Any], role_vars: Mapping[str, Any]) -> None:
+        """An ``include_role`` with ``public: true`` ran: its defaults and vars are seen
+        by the play's later tasks, at the levels of the play's public roles."""
+        self.role_defaults.update(defaults)
+        self.role_vars.update(role_vars)
+
     def host_layer(
         self, host: Host, task_vars: Mapping[str, Any] | None = None, role: Role | None = None
     ) -> LazyVars:
