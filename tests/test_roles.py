@@ -247,3 +247,31 @@ def test_include_role_runs_per_item_and_public_exposes_its_variables_afterwards(
     started = [e.task for e in recorder.of_type(TaskStarted)]
     assert "include_role : looped" in started and "pub : assert" in started
     assert "pub : h" in started
+
+
+def test_from_files_apply_and_role_handlers_from(tmp_path):
+    write(tmp_path, {
+        "roles/r/tasks/alt.yml": "- name: alt\n  debug: msg={{ v }}\n",
+        "roles/r/vars/alt.yml": "v: alt_vars\n",
+        "roles/r/defaults/alt.yml": "d: alt_default\n",
+        "roles/r/handlers/alt.yml": "- name: alt handler\n  debug: msg=h\n",
+    })  # fmt: skip
+    play = load(tmp_path, """\
+- hosts: all
+  tasks:
+    - import_role:
+        {name: r, tasks_from: alt, vars_from: alt, defaults_from: alt, handlers_from: alt}
+    - include_role:
+        name: r
+        tasks_from: alt
+        apply: {become: true, tags: [t]}
+      tags: [t]
+""").plays[0]  # fmt: skip
+    (alt,) = [t for t in play.all_tasks() if t.role is not None]
+    assert alt.label == "r : alt" and alt.role.vars == {"v": "alt_vars"}
+    assert alt.role.defaults == {"d": "alt_default"} and play.role_defaults == {"d": "alt_default"}
+    assert [h.label for h in play.handlers] == ["r : alt handler"]
+    include = [t for t in play.all_tasks() if t.include is not None][0]
+    (block,) = include.include.load(include.include.find("r"))
+    (inner,) = block.block
+    assert inner.become is True and inner.tags == {"t"} and inner.role.name == "r"
