@@ -275,3 +275,19 @@ def test_from_files_apply_and_role_handlers_from(tmp_path):
     (block,) = include.include.load(include.include.find("r"))
     (inner,) = block.block
     assert inner.become is True and inner.tags == {"t"} and inner.role.name == "r"
+
+
+def test_a_templated_include_role_brings_its_handlers_when_it_runs(tmp_path):
+    from tests.fakes import FakeFleet, run_playbook, shell_text
+
+    write(tmp_path, {
+        "roles/hand/tasks/main.yml": "- shell: echo work\n  notify: go\n",
+        "roles/hand/handlers/main.yml": "- name: go\n  shell: echo went {{ role_name }}\n",
+    })  # fmt: skip
+    play = (
+        "- hosts: all\n  vars: {which: hand}\n  tasks:\n    - include_role: {name: '{{ which }}'}\n"
+    )
+    fleet = FakeFleet(["h1"])
+    summary, _ = run_playbook(fleet, play, tmp_path)
+    assert summary.recap["h1"].failed == 0
+    assert [shell_text(c) for _, c in fleet.log] == ["echo work", "echo went hand"]

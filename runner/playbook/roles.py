@@ -162,12 +162,15 @@ class RoleLoader(RoleReader):
                 # at run time the loader has moved on: read as from this include's play
                 saved = loader.play_path, loader.play_vars
                 loader.play_path, loader.play_vars = play_path, play_vars
+                handlers = loader._roles().handlers
+                before = len(handlers)
                 try:
                     block = loader.role_block(
                         role_dir, (path, line), base, [0], params=params,
                         from_files=from_files, public=False,
                         exports=exported_roles.setdefault(role_dir, {}) if public else None,
                     )  # fmt: skip
+                    exported_roles.setdefault(role_dir, {})["handlers"] = handlers[before:]
                 finally:
                     loader.play_path, loader.play_vars = saved
                 cache[role_dir] = [block] if block is not None else []
@@ -175,8 +178,8 @@ class RoleLoader(RoleReader):
 
         class RoleIncluded(Included):
             """An include whose 'file' is a role name: found by Ansible's role search.
-            ``exported``: role folder -> the defaults and vars public: true exposes (a
-            class attribute, so the copies selection makes keep it)."""
+            ``exported``: role folder -> its handlers, and the defaults and vars that
+            public: true exposes (a class attribute: the copies selection makes keep it)."""
 
             exported = exported_roles
 
@@ -245,10 +248,10 @@ class RoleLoader(RoleReader):
     # -- reading a role -------------------------------------------------------------------
 
 
-def role_exports(task: Task, outcome: Any) -> list[dict[str, Any]]:
-    """What an ``include_role`` with ``public: true`` exposes to the rest of the play
-    (``defaults`` and ``vars`` of each role this host's outcome included), as Ansible
-    adds the role to the play's roles once it has run."""
+def included_roles(task: Task, outcome: Any) -> list[dict[str, Any]]:
+    """What the roles an ``include_role`` outcome brought in give the rest of the play:
+    their ``handlers`` and, with ``public: true``, their ``defaults`` and ``vars`` (as
+    Ansible adds the role and its handlers to the play once it has run)."""
     exported = getattr(task.include, "exported", None)
     if not exported or outcome.hard_failed or outcome.status.value == "skipped":
         return []

@@ -26,7 +26,7 @@ from runner.playbook.gathering import gather_task, plays_gather
 from runner.playbook.includes import expand_include, resolve_include
 from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
-from runner.playbook.roles import role_exports
+from runner.playbook.roles import included_roles
 from runner.playbook.variables import Facts
 
 
@@ -85,8 +85,11 @@ class LinearBatch:
         self.play_ended = False  # meta end_play: no later batch runs either
 
     def _expand(self, task: Task, outcome: TaskOutcome) -> list[Node]:
-        for public in role_exports(task, outcome):  # include_role's public: true
-            self.executor.scope.export_role(public["defaults"], public["vars"])
+        for role in included_roles(task, outcome):  # include_role: handlers, public vars
+            if "defaults" in role:
+                self.executor.scope.export_role(role["defaults"], role["vars"])
+            known = {id(h) for h in self.play.handlers}
+            self.play.handlers.extend(h for h in role.get("handlers", ()) if id(h) not in known)
         return expand_include(task, outcome, self._included)
 
     def gather_facts(self) -> set[str]:
