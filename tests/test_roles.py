@@ -291,3 +291,12 @@ def test_a_templated_include_role_brings_its_handlers_when_it_runs(tmp_path):
     summary, _ = run_playbook(fleet, play, tmp_path)
     assert summary.recap["h1"].failed == 0
     assert [shell_text(c) for _, c in fleet.log] == ["echo work", "echo went hand"]
+
+
+def test_start_at_task_finds_a_roles_task_by_role_and_name(tmp_path):
+    from runner.playbook import select_tasks
+
+    write(tmp_path, ROLES)
+    book = load(tmp_path, "- hosts: all\n  roles: [common, web]\n")
+    picked = select_tasks(book, start_at_task="dup : again")
+    assert labels(picked.plays[0]) == ["dup : again", "web : copy"]
