@@ -300,3 +300,13 @@ def test_start_at_task_finds_a_roles_task_by_role_and_name(tmp_path):
     book = load(tmp_path, "- hosts: all\n  roles: [common, web]\n")
     picked = select_tasks(book, start_at_task="dup : again")
     assert labels(picked.plays[0]) == ["dup : again", "web : copy"]
+
+
+def test_a_roles_nested_task_file_includes_from_the_roles_tasks_folder(tmp_path):
+    write(tmp_path, {
+        "roles/r/tasks/main.yml": "- import_tasks: sub/a.yml\n",
+        "roles/r/tasks/sub/a.yml": "- import_tasks: b.yml\n",
+        "roles/r/tasks/b.yml": "- name: b\n  debug: msg=b\n",
+    })  # fmt: skip
+    play = load(tmp_path, "- hosts: all\n  roles: [r]\n").plays[0]
+    assert labels(play) == ["r : b"]
