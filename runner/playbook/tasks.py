@@ -106,11 +106,11 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks):
                 )  # fmt: skip
             key = include_key(item)
             role = role_key(item)
-            if role is not None and (handler or role in INCLUDE_ROLE):
-                if handler:
-                    raise PlaybookError(
-                        f"{role} is not supported in handlers", path=path, line=line_of(item)
-                    )
+            if role is not None and handler:
+                raise PlaybookError(
+                    f"{role} is not supported in handlers", path=path, line=line_of(item)
+                )
+            if role in INCLUDE_ROLE:
                 out.append(self.include_role(item, role, path, inherited, counter))
             elif role is not None:
                 out.append(self.import_role(item, role, path, inherited, counter))
