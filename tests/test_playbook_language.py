@@ -45,7 +45,11 @@ def debug_msgs(recorder, host="a"):
 
 def test_every_error_of_the_playbook_and_its_imports_is_reported_at_once(tmp_path):
     write(tmp_path, "more.yml", "- nosuchmodule: x\n- shell: ok\n- copy: {dest: /x}\n")
-    write(tmp_path, "other.yml", "- hosts: all\n  bogus_play_key: 1\n  tasks:\n    - no_such_module_b: x\n")
+    write(
+        tmp_path,
+        "other.yml",
+        "- hosts: all\n  bogus_play_key: 1\n  tasks:\n    - no_such_module_b: x\n",
+    )
     text = """
 - hosts: all
   tasks:
@@ -84,7 +88,9 @@ def test_one_error_stays_one_plain_error(tmp_path):
 
 
 def test_the_cli_reports_them_all_before_anything_runs(tmp_path, in_process):
-    path = write(tmp_path, "site.yml", "- hosts: all\n  tasks:\n    - no_such_module_b: x\n    - yum: y\n")
+    path = write(
+        tmp_path, "site.yml", "- hosts: all\n  tasks:\n    - no_such_module_b: x\n    - yum: y\n"
+    )
     inv = write(tmp_path, "hosts", "a ansible_host=127.0.0.1 ansible_port=1\n")
     for extra in (["--syntax-check"], []):
         result = in_process("play", "-i", str(inv), str(path), *extra)

@@ -88,7 +88,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
     from runner.playbook.bridge import bridge_for
 
     bridge = bridge_for(config.project)
-    book = job.load_book(config.extra_vars, vault, bridge)
+    book = job.load_book(config.extra_vars, vault, bridge, config.project)
     if params["syntax_check"]:
         from runner.output.controls import escape_controls
         from runner.playbook.gathering import gathering_warnings

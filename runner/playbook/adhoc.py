@@ -60,7 +60,9 @@ class AdhocScope(VarScope):
         )
         self.check_mode = check_mode
 
-    def for_host(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
+    def for_host(
+        self, host: Host, task_vars: Mapping[str, Any] | None = None, role: Any = None
+    ) -> LazyVars:
         merged = command_variables(host, self.extra_vars)
         merged.update(ansible_check_mode=self.check_mode, omit="__omit_place_holder__")
         return LazyVars(merged, _MAGIC, self.vault)

@@ -20,7 +20,7 @@ PLAY_KEYWORDS = frozenset(
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
-        "pre_tasks", "post_tasks",
+        "pre_tasks", "post_tasks", "roles",
         "collections", "module_defaults", "vars_prompt", "check_mode", "diff",
     }
 )  # fmt: skip
@@ -40,7 +40,6 @@ HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 
 # Ansible keywords runner knows about but does not implement, with what to do instead.
 UNSUPPORTED = {
-    "roles": "inline the role's tasks in the play, or split plays with import_playbook",
     "async": "use 'timeout' (runner runs every task to completion)",
     "poll": "use 'timeout' (runner runs every task to completion)",
     "throttle": "use --forks",
@@ -105,12 +104,14 @@ class Checks:
             return
         # the modules look next to the play's file, also for tasks of an imported file
         base = os.path.dirname(getattr(self, "play_path", "") or path)
-        if resolve_local(src, base, module) is None:
+        role = self._role_dir_of(path)  # type: ignore[attr-defined]
+        found = resolve_local(src, base, module, role)
+        if found is None:
             raise PlaybookError(
                 f"{module}: local file {src!r} not found (looked in "
-                f"{', '.join(search_dirs(base, module))})", path=path, line=line,
+                f"{', '.join(search_dirs(base, module, role))})", path=path, line=line,
             )  # fmt: skip
-        if os.path.isdir(resolve_local(src, base, module) or ""):
+        if os.path.isdir(found):
             raise PlaybookError(
                 f"{module}: {src!r} is a directory; runner copies single files",
                 path=path, line=line,

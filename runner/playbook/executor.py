@@ -105,7 +105,9 @@ class TaskExecutor:
         ignored = False
         if status is Status.FAILED and task.ignore_errors:
             try:
-                ignored = condition(task.ignore_errors, self.scope.for_host(host, task.vars))
+                ignored = condition(
+                    task.ignore_errors, self.scope.for_host(host, task.vars, task.role)
+                )
             except RunnerError:
                 ignored = False
         return TaskOutcome(
@@ -122,7 +124,7 @@ class TaskExecutor:
     # -- conditions and loops -----------------------------------------------------------
 
     def _run(self, task: Task, host: Host, local: list[Transport]) -> dict[str, Any]:
-        variables = self.scope.for_host(host, task.vars)
+        variables = self.scope.for_host(host, task.vars, task.role)
         if task.loop is None:
             false = self._false_condition(task, variables)
             if false is not None:

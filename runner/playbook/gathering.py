@@ -172,7 +172,8 @@ def fact_reads(play: Play) -> Iterator[tuple[str, int, str]]:
                     yield task.path, task.line, name
         src = task.args.get("src") if task.module == "template" else None
         if isinstance(src, str) and "{{" not in src:
-            local = resolve_local(src, os.path.dirname(task.path), "template")
+            role = task.role.path if task.role is not None else None
+            local = resolve_local(src, os.path.dirname(task.path), "template", role)
             if local and os.path.isfile(local):
                 yield from _template_reads(local)
     for name in _names_in(" ".join(_strings(play.vars))):

@@ -1,9 +1,9 @@
 """``import_tasks`` (static: expanded into the task list when the playbook is loaded) and
 ``include_tasks`` (dynamic: a task that the strategy expands per host when it runs).
 
-A relative file name is looked up as Ansible does outside roles: next to the file that
-names it, then in the playbook's folder. Imported and included tasks keep their own
-file and line, for errors and output. A file that imports itself is refused at load time.
+A relative file name is looked up next to the file that names it, then (inside a role)
+in the role's ``tasks/`` folder, then in the playbook's folder. Imported and included
+tasks keep their own file and line, for errors and output. A file that imports itself is refused at load time.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class Included:
     apply_tags: frozenset[str] = frozenset()
     keep: Callable[[Task], bool] | None = None  # --tags/--skip-tags, set by selection
 
+    def not_found(self, name: str) -> str:
+        """Why ``find(name)`` found nothing, for the host's failure message."""
+        return f"include_tasks: tasks file {name!r} not found (looked in {', '.join(self.dirs)})"
+
     def find(self, name: str) -> str | None:
         name = os.path.expanduser(name)
         if os.path.isabs(name):
@@ -81,7 +85,9 @@ class IncludeLoader:
     def _dirs(self, path: str) -> tuple[str, ...]:
         here = os.path.dirname(path) or "."
         play = os.path.dirname(self.play_path) or "."
-        return (here,) if here == play else (here, play)
+        role = self._role_dir_of(path)  # type: ignore[attr-defined]
+        inside = [os.path.join(role, "tasks")] if role else []  # a role's tasks/ folder
+        return tuple(dict.fromkeys([here, *inside, play]))
 
     def _read_tasks(
         self, full: str, inherited: Any, counter: list[int], *, handler: bool, where: tuple
@@ -221,11 +227,7 @@ def resolve_include(task: Task, outcome: Any) -> Any:
         if not one.get("skipped") and isinstance(one.get("include"), str):
             found = task.include.find(one["include"])
             if found is None:
-                msg = (
-                    f"include_tasks: tasks file {one['include']!r} not found (looked in "
-                    f"{', '.join(task.include.dirs)})"
-                )
-                return _failed(outcome, msg)
+                return _failed(outcome, task.include.not_found(one["include"]))
             try:
                 task.include.load(found)
             except PlaybookError as exc:

@@ -56,7 +56,9 @@ class PlaybookJob(Job):
         vault = run_keyring(ctx.secrets.vault_passwords)
         bridge = self.bridge or bridge_for(config.project)
         if book is None or inventory is None:
-            book, inventory = self.load(config.extra_vars, config.inventories, vault, bridge)
+            book, inventory = self.load(
+                config.extra_vars, config.inventories, vault, bridge, config.project
+            )
         output = config.output
         runner = PlaybookRunner(
             inventory=inventory,
@@ -90,12 +92,22 @@ class PlaybookJob(Job):
         return runner.run(book)
 
     def load_book(
-        self, extra_vars: Mapping[str, Any], vault: Keyring | None = None, bridge: Any = None
+        self,
+        extra_vars: Mapping[str, Any],
+        vault: Keyring | None = None,
+        bridge: Any = None,
+        project: Any = None,
     ) -> Playbook:
         """The plays of the playbooks, with the tasks that tags and start-at-task select
         (PlaybookError naming file and line before anything runs); files encrypted with
-        Ansible Vault are decrypted with ``vault``; ``bridge`` finds Ansible's modules."""
-        loaded = [load_playbook(path, extra_vars, vault, bridge) for path in self.paths]
+        Ansible Vault are decrypted with ``vault``; ``bridge`` finds Ansible's modules;
+        roles are looked up in ``project``'s roles_path and collections_path
+        (runner.config.ProjectConfig)."""
+        paths = {
+            "roles_path": tuple(getattr(project, "roles_path", ())),
+            "collections_path": tuple(getattr(project, "collections_path", ())),
+        }
+        loaded = [load_playbook(path, extra_vars, vault, bridge, **paths) for path in self.paths]
         book = Playbook(
             ", ".join(self.paths),
             [play for pb in loaded for play in pb.plays],
@@ -116,9 +128,10 @@ class PlaybookJob(Job):
         inventories: Sequence[str],
         vault: Keyring | None = None,
         bridge: Any = None,
+        project: Any = None,
     ) -> tuple[Playbook, Any]:
         """The playbooks and the inventory."""
-        book = self.load_book(extra_vars, vault, bridge)
+        book = self.load_book(extra_vars, vault, bridge, project)
         return book, load_inventory(list(inventories), extra_vars=extra_vars, vault=vault)
 
     def to_dict(self) -> dict[str, Any]:

@@ -27,8 +27,15 @@ __all__ = ["load_playbook"]
 
 
 class _Loader(TaskLoader):
-    def __init__(self, extra_vars: Mapping[str, Any] | None, vault: Keyring | None) -> None:
+    def __init__(
+        self,
+        extra_vars: Mapping[str, Any] | None,
+        vault: Keyring | None,
+        roles_path: tuple[str, ...] = (),
+        collections_path: tuple[str, ...] = (),
+    ) -> None:
         self.extra_vars = dict(extra_vars or {})
+        self.roles_path, self.collections_path = tuple(roles_path), tuple(collections_path)
         self.vault = vault
         self.warnings: list[str] = []
         self._seen: set[str] = set()
@@ -159,14 +166,18 @@ class _Loader(TaskLoader):
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]
+        self.start_roles()
         for section in ("pre_tasks", "tasks", "post_tasks"):
+            # roles: run after pre_tasks, before tasks, in the same section (runner.playbook.roles)
+            roles = self.play_roles(data, path, inherited, counter) if section == "tasks" else []
             nodes = self.nodes(data.get(section), path, inherited, counter, section, data)
-            setattr(play, section, nodes)
+            setattr(play, section, roles + nodes)
         handler_counter = [0]
         handlers = self.nodes(
             data.get("handlers"), path, inherited, handler_counter, "handlers", data, handler=True
         )
         play.handlers = [h for h in handlers if isinstance(h, Task)]
+        self.finish_roles(play)
         self._check_notify(play)
         return play
 
@@ -220,11 +231,16 @@ def load_playbook(
     extra_vars: Mapping[str, Any] | None = None,
     vault: Keyring | None = None,
     bridge: Bridge | None = None,
+    *,
+    roles_path: tuple[str, ...] = (),
+    collections_path: tuple[str, ...] = (),
 ) -> Playbook:
     """Read and validate one playbook file (and the playbooks it imports); files
     encrypted whole with Ansible Vault are decrypted with ``vault``; modules runner does
-    not have are found by ``bridge`` (runner.playbook.bridge)."""
-    loader = _Loader(extra_vars, vault)
+    not have are found by ``bridge`` (runner.playbook.bridge). Roles are looked up as
+    Ansible does (runner.playbook.role_search) with the project's ``roles_path`` and
+    ``collections_path``."""
+    loader = _Loader(extra_vars, vault, roles_path, collections_path)
     loader.bridge = bridge
     loader.start_collecting()
     plays = loader.collect(loader.playbook, path) or []

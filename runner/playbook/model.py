@@ -14,6 +14,25 @@ from typing import Any
 
 
 @dataclass(eq=False)
+class Role:
+    """The role a task belongs to and the variables it brings (runner.playbook.roles).
+
+    ``defaults`` sit below the inventory, ``vars`` above the play's vars_files, ``params``
+    above set_fact (runner.playbook.variables.PRECEDENCE); each is already merged along
+    the role's dependency chain."""
+
+    name: str  # as Ansible's role_name: the short name
+    path: str  # role_path
+    fqcn: str = ""  # ansible_role_name: ns.coll.name for a collection role
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"Role({self.name!r}, {self.path!r})"
+
+
+@dataclass(eq=False)
 class Task:
     """One task (or handler) with its effective keywords."""
 
@@ -64,6 +83,7 @@ class Task:
     # ``order`` sorts tasks across hosts: (index,) here, longer inside included files.
     include: Any = None
     order: tuple[int, ...] = ()
+    role: Role | None = None  # the role whose files this task came from
 
     @property
     def sort_key(self) -> tuple[int, ...]:
@@ -71,8 +91,10 @@ class Task:
 
     @property
     def label(self) -> str:
-        """The name shown in output: the task name, or its module (as Ansible shows it)."""
-        return self.name if self.name else self.module
+        """The name shown in output: the task name, or its module, after ``ROLE : `` for a
+        role's task (as Ansible shows it)."""
+        text = self.name if self.name else self.module
+        return f"{self.role.name} : {text}" if self.role is not None else text
 
     @property
     def where(self) -> str:
@@ -122,6 +144,11 @@ class Play:
     environment: dict[str, Any] = field(default_factory=dict)
     when: tuple[Any, ...] = ()  # import_playbook's 'when': also decides Gathering Facts
     vars_prompt: tuple[Any, ...] = ()  # runner.playbook.prompts.Prompt, asked before the run
+    # the play's public roles (roles:, import_role): their defaults and vars are seen by
+    # every task of the play, at their levels of runner.playbook.variables.PRECEDENCE
+    role_defaults: dict[str, Any] = field(default_factory=dict)
+    role_vars: dict[str, Any] = field(default_factory=dict)
+    role_names: tuple[str, ...] = ()
 
     def sections(self) -> list[list[Node]]:
         """pre_tasks, tasks, post_tasks: run in this order, each followed by its handlers."""

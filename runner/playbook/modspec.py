@@ -78,8 +78,6 @@ INSTEAD = {
     "user": "shell: useradd ...",
     "git": "command: git ...",
     "wait_for": "command with retries/until",
-    "include_role": "tasks inlined in the playbook",
-    "import_role": "tasks inlined in the playbook",
     "local_action": "the module with delegate_to: localhost",
     "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",

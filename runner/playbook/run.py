@@ -213,6 +213,9 @@ class PlaybookRunner:
                     playbook_dir=os.path.dirname(os.path.abspath(play.path)),
                     play_name=play.name,
                     vault=self.vault,
+                    role_defaults=play.role_defaults,
+                    role_vars=play.role_vars,
+                    role_names=play.role_names,
                 )
                 executor = TaskExecutor(
                     scope=scope,

@@ -77,7 +77,10 @@ def select_tasks(
         if (
             not started
             and task.name is not None
-            and (task.name == pattern or fnmatch.fnmatchcase(task.name, pattern))
+            # a role's task matches by its name or by ROLE : name, as in Ansible
+            and any(
+                n == pattern or fnmatch.fnmatchcase(n, pattern) for n in (task.name, task.label)
+            )
         ):
             started = True
         return started and tags_allow(task.tags, tags, skip_tags)

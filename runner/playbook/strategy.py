@@ -27,6 +27,7 @@ from runner.playbook.includes import expand_include, resolve_include
 from runner.playbook.meta import HOST_ACTIONS, run_host_meta
 from runner.playbook.model import Node, Play, Task
 from runner.playbook.recap import Stats
+from runner.playbook.roles import included_roles
 from runner.playbook.task_keywords import task_diff
 from runner.playbook.variables import Facts
 
@@ -90,6 +91,11 @@ class LinearBatch:
         self.play_ended = False  # meta end_play: no later batch runs either
 
     def _expand(self, task: Task, outcome: TaskOutcome) -> list[Node]:
+        for role in included_roles(task, outcome):  # include_role: handlers, public vars
+            if "defaults" in role:
+                self.executor.scope.export_role(role["defaults"], role["vars"])
+            known = {id(h) for h in self.play.handlers}
+            self.play.handlers.extend(h for h in role.get("handlers", ()) if id(h) not in known)
         return expand_include(task, outcome, self._included)
 
     def gather_facts(self) -> set[str]:

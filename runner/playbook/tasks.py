@@ -28,6 +28,7 @@ from runner.playbook.includes import INCLUDE_NAMES, IncludeLoader, include_key
 from runner.playbook.meta import HOST_ACTIONS
 from runner.playbook.model import Block, Node, Task
 from runner.playbook.reader import line_of
+from runner.playbook.roles import INCLUDE_ROLE, RoleLoader, role_key
 from runner.playbook.task_keywords import apply_defaults, collections_of, defaults_layer
 from runner.templating import truth
 from runner.templating.lookup_names import WITH_KEYWORDS
@@ -61,9 +62,10 @@ class Inherited:
     diff: Any = None  # None: --diff decides
     module_defaults: tuple[Any, ...] = ()  # play, then blocks, then the task: later wins
     collections: tuple[str, ...] = ()
+    role: Any = None  # model.Role: the role whose files are being read
 
 
-class TaskLoader(IncludeLoader, Checks, Collecting, BridgeChecks):
+class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
     def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
@@ -125,6 +127,15 @@ class TaskLoader(IncludeLoader, Checks, Collecting, BridgeChecks):
                 path=path, line=line_of(parent, section),
             )  # fmt: skip
         key = include_key(item)
+        role = role_key(item)
+        if role is not None and handler:
+            raise PlaybookError(
+                f"{role} is not supported in handlers", path=path, line=line_of(item)
+            )
+        if role in INCLUDE_ROLE:
+            return [self.include_role(item, role, path, inherited, counter)]
+        if role is not None:
+            return [self.import_role(item, role, path, inherited, counter)]
         if key in INCLUDE_NAMES:
             return [self.include_tasks(item, key, path, inherited, counter, handler=handler)]
         if key is not None:
@@ -294,6 +305,7 @@ class TaskLoader(IncludeLoader, Checks, Collecting, BridgeChecks):
             index=counter[0],
             rescuable=inherited.rescuable,
             handler=handler,
+            role=inherited.role,
         )
         self._check_templates(task.args, path, line_of(data, key))
         for keyword in ("loop", *withs, "vars", "environment"):

@@ -1,21 +1,12 @@
-"""The variables a task sees, and their precedence (lowest first):
-
-1. inventory variables of the host (group vars, then host vars, as the inventory merges them)
-1b. the host's facts: gathered (setup, "Gathering Facts") and ``set_fact`` with
-   ``cacheable: true``, injected as they were returned (``ansible_distribution``...) and
-   as ``ansible_facts`` (the same without the ``ansible_`` prefix), as in Ansible (its
-   "host facts / cached set_facts", between inventory host vars and play vars)
-2. play ``vars``, then play ``vars_files`` (in the order listed)
-3. block ``vars``, then task ``vars`` (inner blocks win)
-3b. variables from ``include_vars`` (kept for the whole run, as in Ansible)
-4. facts from ``set_fact`` and results from ``register`` (kept for the whole run,
-   across plays, as in Ansible)
-5. the loop variable (``item``)
-6. extra vars (``-e``): always win
+"""The variables a task sees: PRECEDENCE below lists where they come from, lowest first
+(Ansible's order, with the levels runner has), and ``VarScope.host_layer`` merges them
+in exactly that order. README "Variable precedence" shows the same list.
 
 plus the magic variables ``inventory_hostname``, ``inventory_hostname_short``,
 ``group_names``, ``groups``, ``hostvars``, ``ansible_play_hosts``,
-``ansible_play_batch``, ``ansible_check_mode``, ``playbook_dir``.
+``ansible_play_batch``, ``ansible_check_mode``, ``playbook_dir``, ``ansible_play_name``,
+``ansible_play_role_names``/``role_names`` and, for a role's task, ``role_name``,
+``role_path``, ``ansible_role_name``.
 """
 
 from __future__ import annotations
@@ -24,15 +15,39 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from runner.models import Host
+from runner.playbook.model import Role
 from runner.templating import LazyVars
 from runner.vault import Keyring
+
+# Where a task's variables come from, lowest first; a later level wins. One place, in
+# order: host_layer merges by walking it. (name, what it holds)
+PRECEDENCE: tuple[tuple[str, str], ...] = (
+    ("role defaults", "defaults/main.yml of the play's public roles (roles:, import_role, "
+     "include_role with public), then of the task's own role and its dependencies"),
+    ("inventory", "inventory variables of the host: group vars (all, then parent groups "
+     "before children), then host vars, as the inventory merges them"),
+    ("facts", "the host's facts: gathered (setup) and set_fact with cacheable: true, as "
+     "ansible_* names and as ansible_facts"),
+    ("play vars", "the play's vars, then its vars_files in the order listed"),
+    ("role vars", "vars/main.yml (and the roles: entry's vars) of the play's public roles, "
+     "then of the task's own role"),
+    ("task vars", "block vars (outer blocks first), then the task's vars"),
+    ("include_vars", "variables read by include_vars, kept for the whole run"),
+    ("set_fact", "set_fact and register results, kept for the whole run"),
+    ("role params", "a role's parameters (- role: x, param: value; include_role/import_role "
+     "vars), along the dependency chain"),
+    ("extra vars", "-e/--extra-vars"),
+    ("loop", "the loop variable of the item being run (item, loop_control's loop_var and "
+     "index_var, ansible_loop): set by the executor over all of the above, as in Ansible"),
+)  # fmt: skip
 
 _MAGIC = frozenset(
     {
         "inventory_hostname", "inventory_hostname_short", "group_names", "groups",
         "hostvars", "ansible_play_hosts", "ansible_play_hosts_all", "play_hosts",
         "ansible_play_batch", "ansible_check_mode", "playbook_dir", "ansible_play_name",
-        "omit",
+        "omit", "role_name", "role_path", "ansible_role_name", "ansible_play_role_names",
+        "role_names",
     }
 )  # fmt: skip
 
@@ -134,10 +149,15 @@ class VarScope:
         playbook_dir: str,
         play_name: str = "",
         vault: Keyring | None = None,
+        role_defaults: Mapping[str, Any] | None = None,
+        role_vars: Mapping[str, Any] | None = None,
+        role_names: tuple[str, ...] = (),
     ) -> None:
         self.hosts = hosts
         self.vault = vault  # decrypts !vault values when a task reads them
         self.play_vars = dict(play_vars)
+        self.role_defaults = dict(role_defaults or {})  # the play's public roles'
+        self.role_vars = dict(role_vars or {})
         self.extra_vars = dict(extra_vars)
         self.facts = facts
         self.groups = dict(groups) if groups is not None else groups_of(hosts)
@@ -151,35 +171,60 @@ class VarScope:
             "playbook_dir": playbook_dir,
             "ansible_play_name": play_name,
             "omit": "__omit_place_holder__",
+            "ansible_play_role_names": list(role_names),
+            "role_names": list(role_names),
         }
         self.hostvars = HostVars(self)
 
-    def host_layer(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
-        merged: dict[str, Any] = {}
-        merged.update(host.vars)
+    def export_role(self, defaults: Mapping[str, Any], role_vars: Mapping[str, Any]) -> None:
+        """An ``include_role`` with ``public: true`` ran: its defaults and vars are seen
+        by the play's later tasks, at the levels of the play's public roles."""
+        self.role_defaults.update(defaults)
+        self.role_vars.update(role_vars)
+
+    def host_layer(
+        self, host: Host, task_vars: Mapping[str, Any] | None = None, role: Role | None = None
+    ) -> LazyVars:
         cached = self.facts.cached(host.name)
-        merged.update(cached)
-        merged["ansible_facts"] = ansible_facts(cached)
-        merged.update(self.play_vars)
-        if task_vars:
-            merged.update(task_vars)
-        merged.update(self.facts.included(host.name))
         facts = self.facts.of(host.name)
-        merged.update(facts)
-        merged.update(self.extra_vars)
+        layers: dict[str, Mapping[str, Any]] = {
+            "role defaults": {**self.role_defaults, **(role.defaults if role else {})},
+            "inventory": host.vars,
+            "facts": {**cached, "ansible_facts": ansible_facts(cached)},
+            "play vars": self.play_vars,
+            "role vars": {**self.role_vars, **(role.vars if role else {})},
+            "task vars": task_vars or {},
+            "include_vars": self.facts.included(host.name),
+            "set_fact": facts,
+            "role params": role.params if role else {},
+            "extra vars": self.extra_vars,
+        }
+        merged: dict[str, Any] = {}
+        for level, _ in PRECEDENCE:
+            merged.update(layers.get(level, {}))
         merged["inventory_hostname"] = host.name
         merged["inventory_hostname_short"] = host.name.split(".")[0]
         merged["group_names"] = sorted(g for g in host.groups if g != "all")
         # Facts and registered results are data: a "{{" in them is never rendered.
-        unsafe = (set(facts) - set(self.extra_vars)) | _MAGIC
-        overridden = set(self.play_vars) | set(task_vars or {}) | set(self.extra_vars)
+        written = [
+            layers[n]
+            for n in ("play vars", "role vars", "task vars", "include_vars", "role params")
+        ]
+        overridden = set(self.extra_vars).union(*written)
+        unsafe = (set(facts) - overridden) | _MAGIC
         unsafe |= {"ansible_facts", *(set(cached) - overridden)}
         return LazyVars(merged, unsafe, self.vault)
 
-    def for_host(self, host: Host, task_vars: Mapping[str, Any] | None = None) -> LazyVars:
-        """Everything a task on ``host`` can refer to. Variables whose values are
-        templates are rendered when used, against these same variables."""
-        merged = self.host_layer(host, task_vars)
+    def for_host(
+        self, host: Host, task_vars: Mapping[str, Any] | None = None, role: Role | None = None
+    ) -> LazyVars:
+        """Everything a task on ``host`` (of ``role``) can refer to. Variables whose
+        values are templates are rendered when used, against these same variables."""
+        merged = self.host_layer(host, task_vars, role)
         dict.update(merged, self.magic_common)
+        if role is not None:
+            magic = {"role_name": role.name, "role_path": role.path,
+                     "ansible_role_name": role.fqcn or role.name}  # fmt: skip
+            dict.update(merged, magic)
         dict.__setitem__(merged, "hostvars", self.hostvars)
         return merged

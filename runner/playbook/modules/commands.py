@@ -7,7 +7,7 @@ import secrets
 import shlex
 from typing import Any
 
-from runner.playbook.localfiles import resolve_local
+from runner.playbook.localfiles import resolve_local, role_dir
 from runner.playbook.modules.base import (
     ModuleContext,
     ModuleFailure,
@@ -127,7 +127,7 @@ def raw(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
 def script(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     line = need_str(args, "cmd") or need_str(args, "_raw_params") or ""
     name, _, script_args = line.strip().partition(" ")
-    local = resolve_local(name, ctx.base_dir, "script")
+    local = resolve_local(name, ctx.base_dir, "script", role_dir(ctx))
     if local is None or os.path.isdir(local):
         raise ModuleFailure(f"script {name!r} not found on the control node")
     skip = _creates_removes(ctx, args)

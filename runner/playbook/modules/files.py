@@ -19,7 +19,7 @@ from typing import Any
 
 from runner.errors import TemplateError, UnsafePathError
 from runner.localpaths import fetch_module_path
-from runner.playbook.localfiles import resolve_local
+from runner.playbook.localfiles import resolve_local, role_dir
 from runner.playbook.modules.base import (
     ModuleContext,
     ModuleFailure,
@@ -201,7 +201,7 @@ def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     dest = need_str(args, "dest") or ""
     src = need_str(args, "src")
     if src is not None:
-        local = resolve_local(src, ctx.base_dir, "copy")
+        local = resolve_local(src, ctx.base_dir, "copy", role_dir(ctx))
         if local is None or os.path.isdir(local):
             raise ModuleFailure(f"copy: source {src!r} not found (or is a directory)")
         with open(local, "rb") as fh:
@@ -234,7 +234,7 @@ def _dump(value: Any) -> str:
 
 def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     src = need_str(args, "src") or ""
-    local = resolve_local(src, ctx.base_dir, "template")
+    local = resolve_local(src, ctx.base_dir, "template", role_dir(ctx))
     if local is None or os.path.isdir(local):
         raise ModuleFailure(f"template {src!r} not found on the control node")
     with open(local, encoding="utf-8") as fh:
