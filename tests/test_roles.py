@@ -183,14 +183,16 @@ def test_a_missing_role_is_refused_with_the_roles_path_searched(tmp_path):
 def test_role_variables_take_their_places_in_the_precedence():
     assert [name for name, _ in PRECEDENCE] == [
         "role defaults", "inventory", "facts", "play vars", "role vars", "task vars",
-        "set_fact", "role params", "extra vars", "loop",
+        "include_vars", "set_fact", "role params", "extra vars", "loop",
     ]  # fmt: skip
-    names = ["default", "inventory", "play", "role_vars", "task", "set_fact", "param", "extra"]
+    names = ["default", "inventory", "play", "role_vars", "task", "included", "set_fact", "param",
+             "extra"]  # fmt: skip
     # p_X is set at level X and every level below it: its value is the level that won
     upto = {n: {f"p_{m}": n for m in names[names.index(n) :]} for n in names}
     host = Host("h1", vars=upto["inventory"], groups=("all",))
     facts = Facts()
     facts.set("h1", upto["set_fact"])
+    facts.include("h1", upto["included"])
     role = Role("web", "/r/web", defaults=upto["default"], vars=upto["role_vars"],
                 params=upto["param"])  # fmt: skip
     scope = VarScope(hosts={"h1": host}, play_vars=upto["play"], extra_vars=upto["extra"],
