@@ -20,14 +20,15 @@ PLAY_KEYWORDS = frozenset(
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
-        "pre_tasks", "post_tasks",
+        "pre_tasks", "post_tasks", "connection", "remote_user", "user", "order",
+        "force_handlers", "throttle", "run_once", "ignore_unreachable", "ignore_errors",
     }
 )  # fmt: skip
 _INHERITED = frozenset(
     {
         "name", "when", "become", "become_user", "become_method", "environment", "tags",
         "vars", "ignore_errors", "run_once", "delegate_to", "delegate_facts", "any_errors_fatal",
-        "check_mode", "no_log",
+        "check_mode", "no_log", "connection", "remote_user", "throttle", "ignore_unreachable",
     }
 )  # fmt: skip
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
@@ -42,17 +43,11 @@ UNSUPPORTED = {
     "roles": "inline the role's tasks in the play, or split plays with import_playbook",
     "async": "use 'timeout' (runner runs every task to completion)",
     "poll": "use 'timeout' (runner runs every task to completion)",
-    "throttle": "use --forks",
-    "remote_user": "set ansible_user in the inventory or use -u/--user",
-    "connection": "set ansible_connection in the inventory",
     "port": "set ansible_port in the inventory",
-    "ignore_unreachable": "unreachable hosts are always removed from the play",
     "module_defaults": "give the arguments on each task",
     "diff": "use --diff on the command line",
     "debugger": "none (runner has no debugger)",
     "collections": "none (runner's modules are built in)",
-    "order": "none (hosts run in inventory order)",
-    "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
     "become_flags": "none (runner runs sudo -H -S, -n without a password)",
     "become_exe": "none (runner runs sudo)",
     "fact_path": "none (runner reads no local facts.d files)",
@@ -146,13 +141,14 @@ class Checks:
             )  # fmt: skip
 
     def _delegate(self, data: dict[Any, Any], path: str, default: str | None) -> str | None:
-        target = data.get("delegate_to", default)
-        if target not in (None, "localhost", "127.0.0.1"):
-            raise PlaybookError(
-                f"delegate_to: {target!r} is not supported; runner delegates only to localhost",
-                path=path, line=line_of(data, "delegate_to"),
-            )  # fmt: skip
-        return "localhost" if target else None
+        """``delegate_to``: any host name or a template (rendered per host when run)."""
+        if "delegate_to" not in data:
+            return default
+        target = data["delegate_to"]
+        if target is None or str(target).strip() == "":
+            return None
+        self._check_templates(target, path, line_of(data, "delegate_to"))
+        return str(target).strip()
 
     def _check_expr(self, expr: Any, path: str, line: int | None) -> None:
         if not isinstance(expr, str):

@@ -13,6 +13,7 @@ from typing import Any
 from runner.errors import PlaybookError, TemplateError
 from runner.playbook.checks import PLAY_KEYWORDS, opt_str, plain, tags_of
 from runner.playbook.gathering import gather_keywords
+from runner.playbook.keywords import environment_layer, merge_environment, play_keywords
 from runner.playbook.model import Play, Playbook, Task
 from runner.playbook.reader import line_of, load_yaml
 from runner.playbook.tasks import Inherited, TaskLoader
@@ -92,11 +93,7 @@ class _Loader(TaskLoader):
             )  # fmt: skip
         name = data.get("name") or hosts
         self._check_method(data, path)
-        if data.get("strategy", "linear") != "linear":
-            raise PlaybookError(
-                f"strategy {data['strategy']!r} is not supported; runner runs the linear "
-                "strategy", path=path, line=line_of(data, "strategy"),
-            )  # fmt: skip
+        execution = play_keywords(data, path, self.warnings)
         gather = gather_keywords(data, path)
         play_vars = self._mapping(data, "vars", path)
         self._check_templates(play_vars, path, line_of(data, "vars"))
@@ -131,15 +128,21 @@ class _Loader(TaskLoader):
             gather_timeout=gather[2],
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
-            environment=self._mapping(data, "environment", path),
+            environment=merge_environment({}, environment_layer(data, path)),
+            connection=execution["inherited"]["connection"],
+            remote_user=execution["inherited"]["remote_user"],
+            strategy=execution["strategy"],
+            order=execution["order"],
+            force_handlers=execution["force_handlers"],
         )
         inherited = Inherited(
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
-            environment=self._mapping(data, "environment", path),
+            environment=play.environment,
             tags=play.tags,
             vars={},
             any_errors_fatal=play.any_errors_fatal,
+            **execution["inherited"],
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]

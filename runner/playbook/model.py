@@ -53,6 +53,11 @@ class Task:
     check_mode: bool | None = None
     no_log: bool = False
     any_errors_fatal: bool = False
+    # where it connects (runner.playbook.delegation): None means not set anywhere
+    connection: str | None = None
+    remote_user: Any = None
+    throttle: Any = None  # at most this many hosts at once (int or template)
+    ignore_unreachable: bool = False
     # Filled by the loader: document order within the play, and whether a failure here
     # is caught by an enclosing block's ``rescue``.
     index: int = 0
@@ -117,7 +122,13 @@ class Play:
     # what the play's own keywords give its implicit Gathering Facts task
     become: Any = None
     become_user: str | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    connection: str | None = None
+    remote_user: Any = None
+    # how the hosts go through the tasks (runner.playbook.keywords)
+    strategy: str = "linear"
+    order: str = "inventory"
+    force_handlers: bool = False
 
     def sections(self) -> list[list[Node]]:
         """pre_tasks, tasks, post_tasks: run in this order, each followed by its handlers."""

@@ -78,7 +78,6 @@ INSTEAD = {
     "wait_for": "command with retries/until",
     "include_role": "tasks inlined in the playbook",
     "import_role": "tasks inlined in the playbook",
-    "local_action": "the module with delegate_to: localhost",
     "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }

@@ -21,10 +21,11 @@ from runner.playbook.events import (
     PlayStopped,
 )
 from runner.playbook.executor import BecomeDefaults, TaskExecutor
-from runner.playbook.hosts import play_hosts
+from runner.playbook.hosts import order_hosts, play_hosts
 from runner.playbook.model import Play, Playbook
 from runner.playbook.recap import Stats
 from runner.playbook.strategy import Batch, Interrupted, LinearBatch
+from runner.playbook.strategy_free import FreeBatch
 from runner.playbook.variables import Facts, VarScope, groups_of
 from runner.transport.base import Transport
 
@@ -71,6 +72,7 @@ class PlaybookRunner:
         gathering: str = "implicit",
         gather_subset: tuple[str, ...] | None = None,
         vault: Any = None,
+        force_handlers: bool = False,
     ) -> None:
         self.inventory = inventory
         self.vault = vault  # the run's runner.vault.Keyring: !vault values read by tasks
@@ -91,6 +93,7 @@ class PlaybookRunner:
         self.pty = pty
         self.gathering = gathering
         self.gather_subset = gather_subset or None
+        self.force_handlers = force_handlers  # --force-handlers (or the play's keyword)
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
@@ -145,6 +148,7 @@ class PlaybookRunner:
 
     def _run_play(self, play: Play, playbook: Playbook) -> str | None:
         hosts = [h for h in self.play_hosts(play) if h.name not in self.dead]
+        hosts = order_hosts(hosts, play.order)
         batches = rules.plan_batches(hosts, play.serial)
         self.sink.handle(
             PlayStarted(
@@ -197,7 +201,8 @@ class PlaybookRunner:
                     become=self.become,
                     pty=self.pty,
                 )
-                linear = LinearBatch(
+                strategy = FreeBatch if play.strategy == "free" else LinearBatch
+                linear = strategy(
                     play,
                     batch,
                     engine,
@@ -210,6 +215,7 @@ class PlaybookRunner:
                     cancelled=lambda: self._cancelled,
                     gathering=self.gathering,
                     gather_subset=self.gather_subset,
+                    force_handlers=self.force_handlers,
                 )
                 reason = linear.run()
                 if linear.play_ended and not reason:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.errors import PlaybookError
-from runner.playbook import modspec
+from runner.playbook import keywords, modspec
 from runner.playbook.checks import (
     BLOCK_KEYWORDS,
     HANDLER_KEYWORDS,
@@ -53,6 +53,10 @@ class Inherited:
     check_mode: bool | None = None
     no_log: bool = False
     rescuable: bool = False
+    connection: str | None = None
+    remote_user: Any = None
+    throttle: Any = None
+    ignore_unreachable: bool = False
 
 
 class TaskLoader(IncludeLoader, Checks):
@@ -136,8 +140,7 @@ class TaskLoader(IncludeLoader, Checks):
         when = base.when + as_tuple(data.get("when"))
         for cond in as_tuple(data.get("when")):
             self._check_expr(cond, path, line_of(data, "when"))
-        env = dict(base.environment or {})
-        env.update(self._mapping(data, "environment", path))
+        env = keywords.merge_environment(base.environment, keywords.environment_layer(data, path))
         block_vars = dict(base.vars or {})
         block_vars.update(self._mapping(data, "vars", path))
         return replace(
@@ -155,11 +158,18 @@ class TaskLoader(IncludeLoader, Checks):
             any_errors_fatal=bool(data.get("any_errors_fatal", base.any_errors_fatal)),
             check_mode=data.get("check_mode", base.check_mode),
             no_log=bool(data.get("no_log", base.no_log)),
+            connection=keywords.connection_name(
+                data.get("connection", base.connection), path, line_of(data, "connection")
+            ),
+            remote_user=keywords.remote_user(data, path, base.remote_user),
+            throttle=keywords.throttle(data, path, base.throttle),
+            ignore_unreachable=truth(data.get("ignore_unreachable", base.ignore_unreachable)),
         )
 
     def task(
         self, data: dict[Any, Any], path: str, inherited: Inherited, counter: list, *, handler: bool
     ) -> Task:
+        data = keywords.action_form(data, path)
         line = line_of(data) or 0
         allowed = HANDLER_KEYWORDS if handler else TASK_KEYWORDS
         module_keys = [k for k in data if k not in allowed]
@@ -266,6 +276,10 @@ class TaskLoader(IncludeLoader, Checks):
             check_mode=inner.check_mode,
             no_log=inner.no_log,
             any_errors_fatal=inner.any_errors_fatal,
+            connection=inner.connection,
+            remote_user=inner.remote_user,
+            throttle=inner.throttle,
+            ignore_unreachable=inner.ignore_unreachable,
             index=counter[0],
             rescuable=inherited.rescuable,
             handler=handler,
