@@ -41,6 +41,7 @@ class PlaybookJob(Job):
     tags: tuple[str, ...] = ()
     skip_tags: tuple[str, ...] = ()
     start_at_task: str | None = None
+    force_handlers: bool = False  # --force-handlers
     book: Playbook | None = field(default=None, compare=False, repr=False)
     inventory: Any = field(default=None, compare=False, repr=False)
 
@@ -78,6 +79,7 @@ class PlaybookJob(Job):
             gathering=config.gathering,
             gather_subset=config.gather_subset,
             vault=vault,
+            force_handlers=self.force_handlers,
         )
         return runner.run(book)
 
@@ -120,6 +122,7 @@ class PlaybookJob(Job):
             "tags": list(self.tags),
             "skip_tags": list(self.skip_tags),
             "start_at_task": self.start_at_task,
+            "force_handlers": self.force_handlers,
         }
 
     @classmethod
@@ -134,4 +137,5 @@ class PlaybookJob(Job):
             tags=tuple(data["tags"]),
             skip_tags=tuple(data["skip_tags"]),
             start_at_task=data["start_at_task"],
+            force_handlers=bool(data.get("force_handlers", False)),
         )
