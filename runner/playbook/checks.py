@@ -18,6 +18,7 @@ from runner.templating.lookup_names import LOOKUP_NAMES, WITH_KEYWORDS
 PLAY_KEYWORDS = frozenset(
     {
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
+        "become_flags", "become_exe",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
         "pre_tasks", "post_tasks", "connection", "remote_user", "user", "order",
@@ -29,6 +30,7 @@ _INHERITED = frozenset(
         "name", "when", "become", "become_user", "become_method", "environment", "tags",
         "vars", "ignore_errors", "run_once", "delegate_to", "delegate_facts", "any_errors_fatal",
         "check_mode", "no_log", "connection", "remote_user", "throttle", "ignore_unreachable",
+        "become_flags", "become_exe",
     }
 )  # fmt: skip
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
@@ -48,8 +50,6 @@ UNSUPPORTED = {
     "diff": "use --diff on the command line",
     "debugger": "none (runner has no debugger)",
     "collections": "none (runner's modules are built in)",
-    "become_flags": "none (runner runs sudo -H -S, -n without a password)",
-    "become_exe": "none (runner runs sudo)",
     "fact_path": "none (runner reads no local facts.d files)",
     "vars_prompt": "pass the values with -e/--extra-vars",
     "hosts": "'hosts' belongs to plays, not tasks",
@@ -134,10 +134,11 @@ class Checks:
 
     def _check_method(self, data: dict[Any, Any], path: str) -> None:
         method = data.get("become_method", "sudo")
-        if method != "sudo":
+        if method not in ("sudo", "su") and not is_template(str(method)):
             raise PlaybookError(
-                f"become_method {method!r} is not supported; runner uses sudo",
+                f"become_method {method!r} is not supported",
                 path=path, line=line_of(data, "become_method"),
+                hint="use become_method sudo or su",
             )  # fmt: skip
 
     def _delegate(self, data: dict[Any, Any], path: str, default: str | None) -> str | None:

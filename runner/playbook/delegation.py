@@ -83,8 +83,8 @@ def plan_route(
             f"connection {kind!r} is not supported; runner connects over SSH or locally",
             host=host.name,
         )
-    if kind == "local":
-        return Route(base, local=True, delegated=delegated)
+    if kind == "local":  # the control node: its transport reports as the original host
+        return Route(host, local=True, delegated=delegated)
     key = None if delegated is None else f"{base.name}<-{host.name}"
     user = _rendered(getattr(task, "remote_user", None), variables, task)
     if user and not (base.vars.get("ansible_user") or base.vars.get("ansible_ssh_user")):

@@ -40,6 +40,7 @@ def task_become(
     keyword: Any = None,
     keyword_user: str | None = None,
     defaults: BecomeDefaults | None = None,
+    method: tuple[Any, Any, Any] = (None, None, None),
 ) -> Become | None:
     """Whether and how a task escalates: runner.become.resolve_become (connection
     variables > the ``become`` / ``become_user`` keywords, play < block < task > the
@@ -57,6 +58,7 @@ def task_become(
     """
     defaults = defaults or BecomeDefaults()
     rendered = None if keyword is None else truth(render_value(keyword, variables))
+    how = [None if v is None else render_value(v, variables) for v in method]
     return resolve_become(
         variables,
         enabled=defaults.enabled,
@@ -64,6 +66,9 @@ def task_become(
         password=defaults.password,
         keyword=rendered,
         keyword_user=keyword_user,
+        keyword_method=how[0],
+        keyword_flags=how[1],
+        keyword_exe=how[2],
     )[0]
 
 
@@ -233,6 +238,7 @@ class TaskExecutor:
                 task.become,
                 render_value(task.become_user, variables) if task.become_user else None,
                 self.become,
+                (task.become_method, task.become_flags, task.become_exe),
             ),
             pty=self.pty,
             environment={str(k): v for k, v in env.items()},

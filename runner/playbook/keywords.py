@@ -226,7 +226,8 @@ def action_form(data: LineDict | dict, path: str) -> dict:
 def play_keywords(data: Mapping[Any, Any], path: str, warnings: list[str]) -> dict[str, Any]:
     """The execution keywords of a play: ``strategy``, ``order`` and ``force_handlers``
     for the Play, and under ``"inherited"`` what its tasks inherit (connection,
-    remote_user, throttle, run_once, ignore_unreachable, ignore_errors)."""
+    remote_user, throttle, run_once, ignore_unreachable, ignore_errors, become_method,
+    become_flags, become_exe)."""
     mapped, notice = strategy(data, path)
     if notice:
         warnings.append(notice)
@@ -237,6 +238,9 @@ def play_keywords(data: Mapping[Any, Any], path: str, warnings: list[str]) -> di
         "run_once": bool(data.get("run_once", False)),
         "ignore_unreachable": bool(data.get("ignore_unreachable", False)),
         "ignore_errors": data.get("ignore_errors", False),
+        "become_method": data.get("become_method"),
+        "become_flags": data.get("become_flags"),
+        "become_exe": data.get("become_exe"),
     }
     return {
         "strategy": mapped,

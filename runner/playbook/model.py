@@ -43,6 +43,9 @@ class Task:
     listen: tuple[str, ...] = ()
     become: Any = None  # None: not set here (the command line decides); bool or template
     become_user: str | None = None
+    become_method: Any = None  # sudo or su (None: not set: sudo, or the host's variable)
+    become_flags: Any = None
+    become_exe: Any = None
     retries: Any = None
     until: Any = None
     delay: Any = None
@@ -122,6 +125,9 @@ class Play:
     # what the play's own keywords give its implicit Gathering Facts task
     become: Any = None
     become_user: str | None = None
+    become_method: Any = None
+    become_flags: Any = None
+    become_exe: Any = None
     environment: Mapping[str, Any] = field(default_factory=dict)
     connection: str | None = None
     remote_user: Any = None

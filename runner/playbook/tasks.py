@@ -57,6 +57,9 @@ class Inherited:
     remote_user: Any = None
     throttle: Any = None
     ignore_unreachable: bool = False
+    become_method: Any = None
+    become_flags: Any = None
+    become_exe: Any = None
 
 
 class TaskLoader(IncludeLoader, Checks):
@@ -164,6 +167,9 @@ class TaskLoader(IncludeLoader, Checks):
             remote_user=keywords.remote_user(data, path, base.remote_user),
             throttle=keywords.throttle(data, path, base.throttle),
             ignore_unreachable=truth(data.get("ignore_unreachable", base.ignore_unreachable)),
+            become_method=data.get("become_method", base.become_method),
+            become_flags=data.get("become_flags", base.become_flags),
+            become_exe=data.get("become_exe", base.become_exe),
         )
 
     def task(
@@ -280,6 +286,9 @@ class TaskLoader(IncludeLoader, Checks):
             remote_user=inner.remote_user,
             throttle=inner.throttle,
             ignore_unreachable=inner.ignore_unreachable,
+            become_method=inner.become_method,
+            become_flags=inner.become_flags,
+            become_exe=inner.become_exe,
             index=counter[0],
             rescuable=inherited.rescuable,
             handler=handler,
