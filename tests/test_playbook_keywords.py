@@ -276,3 +276,14 @@ def test_templated_environment_reaches_the_command(tmp_path):
     run_playbook(fleet, text, tmp_path)
     command = [c for h, c in fleet.log if h == "a"][0]
     assert "HTTP_PROXY=http://p:3128" in command and "EXTRA=a" in command
+
+
+def test_user_on_a_task_is_the_user_module_not_remote_user(tmp_path):
+    text = "- hosts: all\n  remote_user: ops\n  tasks:\n    - user: {name: x}\n"
+    try:
+        book = load(tmp_path, text)
+    except PlaybookError as exc:  # while runner has no user module
+        assert "module 'user'" in exc.message
+    else:
+        (only,) = book.plays[0].all_tasks()
+        assert (only.module, only.remote_user) == ("user", "ops")

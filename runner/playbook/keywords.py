@@ -61,8 +61,14 @@ def connection_name(value: Any, path: str, line: int | None) -> str | None:
     )
 
 
-def remote_user(data: Mapping[Any, Any], path: str, default: Any = None) -> Any:
-    """``remote_user`` (or its old name ``user``); a template stays one."""
+def remote_user(
+    data: Mapping[Any, Any], path: str, default: Any = None, *, play: bool = False
+) -> Any:
+    """``remote_user`` (on a play also its old name ``user``; on a task ``user:`` is the
+    user module); a template stays one."""
+    if not play:
+        value = data.get("remote_user", default)
+        return None if value is None else str(value)
     if "remote_user" in data and "user" in data:
         raise PlaybookError(
             "give 'remote_user' or 'user', not both", path=path, line=line_of(data, "user")
@@ -233,7 +239,7 @@ def play_keywords(data: Mapping[Any, Any], path: str, warnings: list[str]) -> di
         warnings.append(notice)
     inherited = {
         "connection": connection_name(data.get("connection"), path, line_of(data, "connection")),
-        "remote_user": remote_user(data, path),
+        "remote_user": remote_user(data, path, play=True),
         "throttle": throttle(data, path),
         "run_once": bool(data.get("run_once", False)),
         "ignore_unreachable": bool(data.get("ignore_unreachable", False)),
