@@ -12,7 +12,7 @@ from runner.errors import PlaybookError
 from runner.models import Host
 from runner.playbook import load_playbook
 from runner.playbook.delegation import plan_route, render_environment
-from runner.playbook.events import TaskFinished
+from runner.playbook.events import TaskFinished, TaskStarted
 from runner.playbook.keywords import merge_environment
 from runner.playbook.model import Task
 from tests.fakes import FakeFleet, default_responder, run_playbook, shell_text
@@ -251,7 +251,10 @@ def test_free_strategy_does_not_wait_for_a_slow_host(tmp_path):
     - shell: echo {{ r.stdout }}
 """
     fleet = FakeFleet(["slow", "fast"], responder=responder)
-    summary, _ = run_playbook(fleet, text.replace("STRATEGY", "free"), tmp_path)
+    summary, recorder = run_playbook(fleet, text.replace("STRATEGY", "free"), tmp_path)
+    # renderers see one task at a time: each start is followed by its finish
+    kinds = [type(e).__name__ for e in recorder.events if type(e) in (TaskStarted, TaskFinished)]
+    assert kinds == ["TaskStarted", "TaskFinished"] * (len(kinds) // 2) and kinds
     order = [(h, shell_text(c)) for h, c in fleet.log]
     assert order.index(("fast", "echo two")) < order.index(("slow", "echo two"))
     # run_once ran once (on fast, first there); slow took its registered result

@@ -104,13 +104,17 @@ class BatchRun:
     ) -> dict[str, TaskOutcome]:
         """``task`` on ``hosts`` at once (the first only, for run_once): events, stats,
         and what the outcome registers, sets or notifies. ``inline``: on this greenlet,
-        one host after the other (the free strategy already runs each host on its own)."""
+        one host after the other (the free strategy already runs each host on its own);
+        its events are then sent together once the task is done, so renderers see one
+        task at a time although hosts run different tasks at once."""
         play, batch, engine = self.play, self.batch, self.engine
         if self.cancelled():
             raise Interrupted
         run_hosts = hosts[:1] if task.run_once else hosts
         names = tuple(h.name for h in run_hosts)
-        self.sink.handle(
+        held: list[Any] = []
+        emit = held.append if inline else self.sink.handle
+        emit(
             TaskStarted(
                 play.name, task.label, names, task.handler, task.module, task.path, task.line
             )
@@ -127,14 +131,14 @@ class BatchRun:
             except BaseException as exc:  # Ctrl-C: say if a command may still be running
                 report_not_ended(self.sink, host.name, exc)
                 raise
-            self.sink.handle(TaskHostDone(play.name, task.label, outcome))
+            emit(TaskHostDone(play.name, task.label, outcome))
             return outcome
 
         def on_error(host: Host, exc: BaseException) -> TaskOutcome:
             outcome = error_outcome(host.name, exc)
             if outcome.status is Status.UNREACHABLE and task.ignore_unreachable:
                 outcome = replace(outcome, status=Status.FAILED, ignored=True)
-            self.sink.handle(TaskHostDone(play.name, task.label, outcome))
+            emit(TaskHostDone(play.name, task.label, outcome))
             return outcome
 
         if inline:
@@ -165,9 +169,8 @@ class BatchRun:
         if stopping:
             # Ctrl-C: the hosts that finished the task before it are reported all the same
             done = tuple(outcomes[n] for n in names if n in outcomes)
-            self.sink.handle(
-                TaskFinished(play.name, task.label, done, task.handler, task.module, self.diff)
-            )
+            emit(TaskFinished(play.name, task.label, done, task.handler, task.module, self.diff))
+            self._flush(held)
             raise Interrupted
         if (
             task.run_once
@@ -183,7 +186,7 @@ class BatchRun:
                 outcomes[host.name] = TaskOutcome(host.name, Status.SKIPPED, {"skipped": True})
                 continue
             self._apply(task, host.name, outcome)
-        self.sink.handle(
+        emit(
             TaskFinished(
                 play.name,
                 task.label,
@@ -193,7 +196,12 @@ class BatchRun:
                 self.diff,
             )
         )
+        self._flush(held)
         return outcomes
+
+    def _flush(self, held: list[Any]) -> None:
+        for event in held:
+            self.sink.handle(event)
 
     def _throttle(self, task: Task, hosts: list[Host]) -> threading.BoundedSemaphore | None:
         """The gate that lets at most ``throttle`` hosts run ``task`` at once (one per
