@@ -253,10 +253,8 @@ def become_wrap(
         if nonce is None:
             raise ValueError("a become password needs a nonce to find sudo's prompt")
         chosen += f" -p {shlex.quote(prompt_text(nonce))}"
-    program = exe or "sudo"
-    return f"{program} {chosen} -u {target} -- {executable} -c {shlex.quote(body)}".replace(
-        "  ", " "
-    )
+    program = " ".join(part for part in (exe or "sudo", chosen) if part)
+    return f"{program} -u {target} -- {executable} -c {shlex.quote(body)}"
 
 
 def env_prefix(env: Mapping[str, object] | None) -> str:
