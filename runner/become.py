@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.become_prompts import su_prompts, without_su_prompts
 from runner.config import BecomeConfig
 from runner.errors import BecomeError
 
@@ -70,13 +71,6 @@ BECOME_VARIABLES = {
 
 #: The become methods runner implements.
 BECOME_METHODS = ("sudo", "su")
-
-# su's prompt (it cannot be told to print ours): English and the common translations
-_SU_PROMPT = re.compile(
-    rb"(?:\w+'s )?(?:Password|Passwort|Mot de passe|Contrase\xc3\xb1a|Senha|Wachtwoord|"
-    rb"Lozinka|Has\xc5\x82o) ?(?::|\xef\xbc\x9a) ?$",
-    re.MULTILINE,
-)
 
 
 def resolve_become(
@@ -342,7 +336,7 @@ class BecomeSession:
 
     def _count(self, buffer: bytes) -> int:
         if self.su:
-            return len(_SU_PROMPT.findall(buffer))
+            return su_prompts(buffer)
         return buffer.count(self.prompt)
 
     def _check_prompts(self, buffer: bytes) -> None:
@@ -373,7 +367,7 @@ class BecomeSession:
             return
         said = (self._err + b"\n" + self._out).replace(self.prompt, b"")
         if self.su:
-            said = _SU_PROMPT.sub(b"", said)
+            said = without_su_prompts(said)
         text = said.decode("utf-8", errors="replace").strip()
         text = " ".join(line.strip() for line in text.splitlines() if line.strip())
         lowered = text.lower()
