@@ -11,7 +11,9 @@ where it ran: ``id -un`` and the server port in ``$SSH_CONNECTION`` are db01's.
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -147,10 +149,16 @@ def test_keywords_as_ansible_playbook_runs_them(sshd, user_sshd, in_process, tmp
     theirs_out, ours_out = tmp_path / "theirs", tmp_path / "ours"
     theirs_out.mkdir()
     ours_out.mkdir()
-    theirs = ansible_playbook(
-        tmp_path, "-i", str(inventory), str(book), "-e", f"out={theirs_out}",
-        env={"ANSIBLE_REMOTE_TMP": "/tmp/.ansible-kw-$USER"},  # root and runner-e2e
-    )  # fmt: skip
+    # Ansible's module files, for root and runner-e2e (who cannot enter tmp_path)
+    remote_tmp = Path(tempfile.mkdtemp(prefix="runner-kw-"))
+    remote_tmp.chmod(0o1777)
+    try:
+        theirs = ansible_playbook(
+            tmp_path, "-i", str(inventory), str(book), "-e", f"out={theirs_out}",
+            env={"ANSIBLE_REMOTE_TMP": f"{remote_tmp}/$USER"},  # $USER: on the host
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(remote_tmp, ignore_errors=True)
     ours = in_process(
         "play", "-i", str(inventory), "--known-hosts", str(tmp_path / "known_hosts"),
         str(book), "-e", f"out={ours_out}", "--json",
