@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.become_prompts import su_prompts, without_su_prompts
 from runner.config import BecomeConfig
 from runner.errors import BecomeError
 
@@ -41,9 +42,18 @@ class Become:
 
     user: str | None = None
     password: str | None = field(default=None, repr=False)
+    method: str = "sudo"  # or "su" (BECOME_METHODS)
+    flags: str | None = None  # become_flags: instead of the method's default flags
+    exe: str | None = None  # become_exe: the program (default: the method's name)
 
     def __repr__(self) -> str:
-        return f"Become(user={self.user!r}, password={'<set>' if self.password else None})"
+        extra = "" if self.method == "sudo" else f", method={self.method!r}"
+        return f"Become(user={self.user!r}, password={'<set>' if self.password else None}{extra})"
+
+    @property
+    def needs_pty(self) -> bool:
+        """su reads a password from its terminal only (sudo has -S)."""
+        return self.method == "su" and self.password is not None
 
     @property
     def target(self) -> str:
@@ -54,7 +64,13 @@ BECOME_VARIABLES = {
     "enabled": ("ansible_become",),
     "user": ("ansible_become_user",),
     "password": ("ansible_become_password", "ansible_become_pass"),
+    "method": ("ansible_become_method",),
+    "flags": ("ansible_become_flags",),
+    "exe": ("ansible_become_exe",),
 }
+
+#: The become methods runner implements.
+BECOME_METHODS = ("sudo", "su")
 
 
 def resolve_become(
@@ -66,6 +82,9 @@ def resolve_become(
     keyword: bool | None = None,
     keyword_user: str | None = None,
     origins: Mapping[str, str] | None = None,
+    keyword_method: Any = None,
+    keyword_flags: Any = None,
+    keyword_exe: Any = None,
 ) -> tuple[Become | None, dict[str, str]]:
     """Whether and how a host escalates, and where each of the three answers came from.
     The one become precedence of run, copy, fetch and play (Ansible's), highest first:
@@ -107,7 +126,19 @@ def resolve_become(
         (user, origins.get("user", "command line: --become-user")),
     )
     secret, sources["password"] = _pick(host_vars, "password", (password, "command line: -K"))
-    return Become(_str_or_none(target), _str_or_none(secret)), sources
+    method, sources["method"] = _pick(host_vars, "method", (keyword_method, "keyword"))
+    flags, _ = _pick(host_vars, "flags", (keyword_flags, "keyword"))
+    exe, _ = _pick(host_vars, "exe", (keyword_exe, "keyword"))
+    method = str(method or "sudo")
+    if method not in BECOME_METHODS:
+        raise BecomeError(
+            f"become_method {method!r} ({sources['method']}) is not supported",
+            hint="use become_method sudo or su",
+        )
+    found = Become(
+        _str_or_none(target), _str_or_none(secret), method, _str_or_none(flags), _str_or_none(exe)
+    )
+    return found, sources
 
 
 def _pick(host_vars: Mapping[str, Any], setting: str, *below: tuple[Any, str]) -> tuple[Any, str]:
@@ -173,14 +204,20 @@ def become_wrap(
     password: bool = False,
     pty: bool = False,
     nonce: str | None = None,
+    method: str = "sudo",
+    flags: str | None = None,
+    exe: str | None = None,
 ) -> str:
-    """``command`` (shell text) run as ``user`` through sudo. The only sudo command line
-    runner builds.
+    """``command`` (shell text) run as ``user`` through sudo (or su). The only become
+    command line runner builds.
 
     Without ``password``, ``sudo -n`` fails at once when a password is needed instead of
     waiting for one. With ``password`` sudo prints a tagged prompt (on stderr with ``-S``,
     on the terminal with a pty) that the transport answers. With a ``nonce`` the shell
     first prints a success marker, so sudo's own words are told apart from the output.
+    ``flags`` (become_flags) replace sudo's ``-H -S -n`` (``-n`` is dropped when a
+    password is given, as Ansible does); ``exe`` (become_exe) replaces the program.
+    su runs ``su [FLAGS] USER -c 'SHELL -c BODY'`` (its prompt comes on the terminal).
 
     >>> become_wrap("id -u", None)
     "sudo -H -S -n -u root -- /bin/sh -c 'id -u'"
@@ -188,17 +225,30 @@ def become_wrap(
     "sudo -H -S -p '[sudo via runner ab12] password: ' -u app -- /bin/sh -c 'echo BECOME-SUCCESS-ab12; id -u'"
     >>> become_wrap("id", None, password=True, pty=True, nonce="ab12")
     "sudo -H -p '[sudo via runner ab12] password: ' -u root -- /bin/sh -c 'echo BECOME-SUCCESS-ab12; id'"
+    >>> become_wrap("id", "app", flags="-E -n", exe="/usr/local/bin/sudo")
+    '/usr/local/bin/sudo -E -n -u app -- /bin/sh -c id'
+    >>> print(become_wrap("id", "app", method="su", flags="-l", nonce="ab12"))
+    su -l app -c '/bin/sh -c '"'"'echo BECOME-SUCCESS-ab12; id'"'"''
     """
     body = f"echo {success_marker(nonce)}; {command}" if nonce else command
+    target = shlex.quote(user or "root")
+    if method == "su":
+        inner = f"{executable} -c {shlex.quote(body)}"
+        words = [exe or "su", *([flags] if flags else []), target, "-c", shlex.quote(inner)]
+        return " ".join(words)
+    if flags is not None:
+        given = flags.split()
+        if password:
+            given = [f for f in given if f != "-n"]
+        chosen = " ".join(given)
+    else:
+        chosen = "-H" if password and pty else "-H -S" if password else "-H -S -n"
     if password:
         if nonce is None:
             raise ValueError("a become password needs a nonce to find sudo's prompt")
-        flags = "-H" if pty else "-H -S"
-        flags += f" -p {shlex.quote(prompt_text(nonce))}"
-    else:
-        flags = "-H -S -n"
-    target = shlex.quote(user or "root")
-    return f"sudo {flags} -u {target} -- {executable} -c {shlex.quote(body)}"
+        chosen += f" -p {shlex.quote(prompt_text(nonce))}"
+    program = " ".join(part for part in (exe or "sudo", chosen) if part)
+    return f"{program} -u {target} -- {executable} -c {shlex.quote(body)}"
 
 
 def env_prefix(env: Mapping[str, object] | None) -> str:
@@ -247,6 +297,7 @@ class BecomeSession:
         self.pty = pty
         self.host = host
         self.prompt = prompt_text(nonce).encode()
+        self.su = become.method == "su"
         self.marker = success_marker(nonce).encode()
         self.started = False  # the marker was seen: sudo is done
         self._out = b""  # stdout before the marker
@@ -283,11 +334,16 @@ class BecomeSession:
         err, self._err = self._err, b""
         return err.replace(self.prompt, b"")
 
+    def _count(self, buffer: bytes) -> int:
+        if self.su:
+            return su_prompts(buffer)
+        return buffer.count(self.prompt)
+
     def _check_prompts(self, buffer: bytes) -> None:
-        self._prompts = buffer.count(self.prompt)
+        self._prompts = self._count(buffer)
         if self._prompts > 1:
             raise BecomeError(
-                f"sudo: incorrect password for {self.become.target}",
+                f"{self.become.method}: incorrect password for {self.become.target}",
                 host=self.host,
                 hint="check -K / RUNNER_BECOME_PASSWORD / ansible_become_password",
             )
@@ -298,7 +354,7 @@ class BecomeSession:
             self._answered = self._prompts
             if self.become.password is None:
                 raise BecomeError(
-                    f"sudo asked for a password to become {self.become.target}",
+                    f"{self.become.method} asked for a password to become {self.become.target}",
                     host=self.host,
                     hint="give it with -K/--ask-become-pass or RUNNER_BECOME_PASSWORD",
                 )
@@ -310,17 +366,24 @@ class BecomeSession:
         if self.started:
             return
         said = (self._err + b"\n" + self._out).replace(self.prompt, b"")
+        if self.su:
+            said = without_su_prompts(said)
         text = said.decode("utf-8", errors="replace").strip()
         text = " ".join(line.strip() for line in text.splitlines() if line.strip())
         lowered = text.lower()
-        if "incorrect password" in lowered or "sorry, try again" in lowered:
-            message = f"sudo: incorrect password for {self.become.target}"
+        if (
+            "incorrect password" in lowered
+            or "sorry, try again" in lowered
+            or (self.su and "authentication failure" in lowered)
+        ):
+            message = f"{self.become.method}: incorrect password for {self.become.target}"
         elif "password is required" in lowered:
-            message = f"sudo: a password is required to become {self.become.target}"
+            message = f"{self.become.method}: a password is required to become {self.become.target}"
         elif text:
-            message = text if text.startswith("sudo") else f"sudo failed: {text}"
+            method = self.become.method
+            message = text if text.startswith(method) else f"{method} failed: {text}"
         else:
-            message = f"sudo failed (exit code {exit_code})"
+            message = f"{self.become.method} failed (exit code {exit_code})"
         raise BecomeError(message[:500], host=self.host)
 
 

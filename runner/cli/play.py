@@ -39,6 +39,9 @@ def _split(values: Sequence[str]) -> list[str]:
 @click.option("--list-hosts", is_flag=True, help="List each play's hosts and batches, and exit.")
 @click.option("--syntax-check", is_flag=True, help="Check the playbooks, and exit.")
 @click.option(
+    "--force-handlers", is_flag=True, help="Run notified handlers even on hosts that failed."
+)
+@click.option(
     "--pty",
     is_flag=True,
     help="Request a terminal for commands run with become (sudoers 'requiretty'); "
@@ -58,8 +61,9 @@ def _split(values: Sequence[str]) -> list[str]:
 def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) -> int:
     """Run PLAYBOOK... (Ansible syntax) on the hosts of their plays.
 
-    Hosts run each task together (Ansible's linear strategy), each over its one SSH
-    connection; 'serial' plays run in rolling batches.
+    Hosts run each task together (Ansible's linear strategy; 'strategy: free' lets
+    each go at its own pace), each over its one SSH connection; 'serial' plays run in
+    rolling batches.
     """
     from runner.errors import ConfigError
     from runner.playbook.job import PlaybookJob
@@ -83,6 +87,7 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         tags=tuple(_split(params["tags"])),
         skip_tags=tuple(_split(params["skip_tags"])),
         start_at_task=params["start_at_task"],
+        force_handlers=bool(params["force_handlers"]),
     )
     from runner.inventory import load_inventory
     from runner.playbook.bridge import bridge_for

@@ -119,13 +119,16 @@ class Engine:
         if self._pool is not None:
             self._pool.kill(exception=Cancelled, block=False)
 
-    def connection(self, host: Host) -> Transport:
-        """The host's one connection for this engine's life, opened on first use."""
-        transport = self._connections.get(host.name)
+    def connection(self, host: Host, key: str | None = None) -> Transport:
+        """The host's one connection for this engine's life, opened on first use.
+        ``key`` names another connection to the host (a task's ``remote_user``, a
+        delegated task's: runner.playbook.delegation); the host's name by default."""
+        key = key or host.name
+        transport = self._connections.get(key)
         if transport is None:
             transport = self.factory(host)
-            self._connections[host.name] = transport
-        elif host.name in self._opened:
+            self._connections[key] = transport
+        elif key in self._opened:
             transport.connect()  # already open: a no-op, or a reconnect after a drop
             return transport
         attempt = 0
@@ -133,7 +136,7 @@ class Engine:
             try:
                 with self._pace(transport), self._all_gate:
                     transport.connect()
-                self._opened.add(host.name)
+                self._opened.add(key)
                 return transport
             except ConnectError as exc:
                 if not exc.transient or attempt >= self.retries or self._cancelled:

@@ -18,10 +18,13 @@ from runner.templating.lookup_names import LOOKUP_NAMES, WITH_KEYWORDS
 PLAY_KEYWORDS = frozenset(
     {
         "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
+        "become_flags", "become_exe",
         "serial", "max_fail_percentage", "any_errors_fatal", "gather_facts", "tasks",
         "handlers", "environment", "tags", "strategy", "gather_subset", "gather_timeout",
         "pre_tasks", "post_tasks", "roles",
         "collections", "module_defaults", "vars_prompt", "check_mode", "diff",
+        "connection", "remote_user", "user", "order",
+        "force_handlers", "throttle", "run_once", "ignore_unreachable", "ignore_errors",
     }
 )  # fmt: skip
 _INHERITED = frozenset(
@@ -29,6 +32,8 @@ _INHERITED = frozenset(
         "name", "when", "become", "become_user", "become_method", "environment", "tags",
         "vars", "ignore_errors", "run_once", "delegate_to", "delegate_facts", "any_errors_fatal",
         "check_mode", "no_log", "diff", "module_defaults", "collections",
+        "connection", "remote_user", "throttle", "ignore_unreachable",
+        "become_flags", "become_exe",
     }
 )  # fmt: skip
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
@@ -42,16 +47,8 @@ HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 UNSUPPORTED = {
     "async": "use 'timeout' (runner runs every task to completion)",
     "poll": "use 'timeout' (runner runs every task to completion)",
-    "throttle": "use --forks",
-    "remote_user": "set ansible_user in the inventory or use -u/--user",
-    "connection": "set ansible_connection in the inventory",
     "port": "set ansible_port in the inventory",
-    "ignore_unreachable": "unreachable hosts are always removed from the play",
     "debugger": "none (runner has no debugger)",
-    "order": "none (hosts run in inventory order)",
-    "force_handlers": "none (handlers skip failed hosts, as by default in Ansible)",
-    "become_flags": "none (runner runs sudo -H -S, -n without a password)",
-    "become_exe": "none (runner runs sudo)",
     "fact_path": "none (runner reads no local facts.d files)",
     "hosts": "'hosts' belongs to plays, not tasks",
 }
@@ -137,20 +134,22 @@ class Checks:
 
     def _check_method(self, data: dict[Any, Any], path: str) -> None:
         method = data.get("become_method", "sudo")
-        if method != "sudo":
+        if method not in ("sudo", "su") and not is_template(str(method)):
             raise PlaybookError(
-                f"become_method {method!r} is not supported; runner uses sudo",
+                f"become_method {method!r} is not supported",
                 path=path, line=line_of(data, "become_method"),
+                hint="use become_method sudo or su",
             )  # fmt: skip
 
     def _delegate(self, data: dict[Any, Any], path: str, default: str | None) -> str | None:
-        target = data.get("delegate_to", default)
-        if target not in (None, "localhost", "127.0.0.1"):
-            raise PlaybookError(
-                f"delegate_to: {target!r} is not supported; runner delegates only to localhost",
-                path=path, line=line_of(data, "delegate_to"),
-            )  # fmt: skip
-        return "localhost" if target else None
+        """``delegate_to``: any host name or a template (rendered per host when run)."""
+        if "delegate_to" not in data:
+            return default
+        target = data["delegate_to"]
+        if target is None or str(target).strip() == "":
+            return None
+        self._check_templates(target, path, line_of(data, "delegate_to"))
+        return str(target).strip()
 
     def _check_expr(self, expr: Any, path: str, line: int | None) -> None:
         if not isinstance(expr, str):

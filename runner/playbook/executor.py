@@ -16,6 +16,7 @@ from runner.become import Become, resolve_become
 from runner.errors import HostError, RunnerError, TemplateError
 from runner.localpaths import out_paths
 from runner.models import Host, Status
+from runner.playbook.delegation import Route, plan_route, render_environment, route_connector
 from runner.playbook.events import TaskOutcome
 from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
@@ -40,6 +41,7 @@ def task_become(
     keyword: Any = None,
     keyword_user: str | None = None,
     defaults: BecomeDefaults | None = None,
+    method: tuple[Any, Any, Any] = (None, None, None),
 ) -> Become | None:
     """Whether and how a task escalates: runner.become.resolve_become (connection
     variables > the ``become`` / ``become_user`` keywords, play < block < task > the
@@ -57,6 +59,7 @@ def task_become(
     """
     defaults = defaults or BecomeDefaults()
     rendered = None if keyword is None else truth(render_value(keyword, variables))
+    how = [None if v is None else render_value(v, variables) for v in method]
     return resolve_become(
         variables,
         enabled=defaults.enabled,
@@ -64,6 +67,9 @@ def task_become(
         password=defaults.password,
         keyword=rendered,
         keyword_user=keyword_user,
+        keyword_method=how[0],
+        keyword_flags=how[1],
+        keyword_exe=how[2],
     )[0]
 
 
@@ -73,7 +79,7 @@ class TaskExecutor:
 
     scope: VarScope
     connect: Callable[[Host], Transport]  # the host's one connection (engine.connection)
-    local_connect: Callable[[Host], Transport]  # for delegate_to: localhost
+    local_connect: Callable[[Host], Transport]  # connection: local, delegate_to: localhost
     base_dir: str
     check_mode: bool = False
     diff: bool = False
@@ -217,11 +223,16 @@ class TaskExecutor:
             for k, v in task.args.items()
         }
         args = {k: v for k, v in args.items() if v != "__omit_place_holder__"}
-        env = render_value(dict(task.environment), variables, where=task.where)
+        env = render_environment(task.environment, variables, task.where)
+        route = (
+            None
+            if task.module in LOCAL_ONLY
+            else plan_route(task, host, variables, self.scope.hosts)
+        )
         timeout = _number(task.timeout, variables, self.default_timeout)
         ctx = ModuleContext(
             host=host,
-            connect=self._connector(task, host, local),
+            connect=self._connector(route, local),
             variables=variables,
             base_dir=self.base_dir,
             check_mode=self.check_mode if task.check_mode is None else truth(task.check_mode),
@@ -232,6 +243,7 @@ class TaskExecutor:
                 task.become,
                 render_value(task.become_user, variables) if task.become_user else None,
                 self.become,
+                (task.become_method, task.become_flags, task.become_exe),
             ),
             pty=self.pty,
             environment={str(k): v for k, v in env.items()},
@@ -252,6 +264,8 @@ class TaskExecutor:
             result = _failure(exc.message)
         result.setdefault("changed", False)
         result["failed"] = bool(result.get("failed", False))
+        if route is not None and route.delegated:
+            result["_ansible_delegated_vars"] = {"ansible_delegated_host": route.delegated}
         if result.get("skipped"):
             return result
         scoped = variables.child({task.register: result}) if task.register else variables
@@ -298,18 +312,10 @@ class TaskExecutor:
 
         return hooks
 
-    def _connector(self, task: Task, host: Host, local: list[Transport]) -> Callable[[], Transport]:
-        if task.module in LOCAL_ONLY:
+    def _connector(self, route: Route | None, local: list[Transport]) -> Callable[[], Transport]:
+        if route is None:
             return _no_connection
-        if task.delegate_to:
-
-            def connect_local() -> Transport:
-                if not local:
-                    local.append(self.local_connect(host))
-                return local[0]
-
-            return connect_local
-        return lambda: self.connect(host)
+        return route_connector(route, self.connect, self.local_connect, local)
 
 
 def _no_connection() -> Transport:

@@ -26,3 +26,28 @@ def play_hosts(
     if only is not None:
         hosts = [h for h in hosts if h.name in only]
     return hosts, None
+
+
+def order_hosts(hosts: list[Host], order: str, shuffle: Any = None) -> list[Host]:
+    """The play's hosts in its ``order``: ``inventory`` (as they are), ``reverse_inventory``,
+    ``sorted`` / ``reverse_sorted`` (by name) or ``shuffle`` (``shuffle(list)`` in place,
+    random.shuffle by default).
+
+    >>> names = lambda hs: [h.name for h in hs]
+    >>> hs = [Host("b"), Host("c"), Host("a")]
+    >>> names(order_hosts(hs, "reverse_inventory")), names(order_hosts(hs, "sorted"))
+    (['a', 'c', 'b'], ['a', 'b', 'c'])
+    >>> names(order_hosts(hs, "reverse_sorted"))
+    ['c', 'b', 'a']
+    """
+    if order == "reverse_inventory":
+        return list(reversed(hosts))
+    if order in ("sorted", "reverse_sorted"):
+        return sorted(hosts, key=lambda h: h.name, reverse=order == "reverse_sorted")
+    if order == "shuffle":
+        import random
+
+        out = list(hosts)
+        (shuffle or random.shuffle)(out)
+        return out
+    return list(hosts)

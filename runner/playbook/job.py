@@ -43,6 +43,7 @@ class PlaybookJob(Job):
     skip_tags: tuple[str, ...] = ()
     start_at_task: str | None = None
     prompted: tuple[dict[str, Any], ...] = ()  # vars_prompt answers, per play in order
+    force_handlers: bool = False  # --force-handlers
     book: Playbook | None = field(default=None, compare=False, repr=False)
     inventory: Any = field(default=None, compare=False, repr=False)
     bridge: Any = field(default=None, compare=False, repr=False)  # the one load_book used
@@ -88,6 +89,7 @@ class PlaybookJob(Job):
                 list(config.inventories), extra_vars=config.extra_vars, vault=vault
             ),
             bridge=bridge,
+            force_handlers=self.force_handlers,
         )
         return runner.run(book)
 
@@ -147,6 +149,7 @@ class PlaybookJob(Job):
             "skip_tags": list(self.skip_tags),
             "start_at_task": self.start_at_task,
             "prompted": [dict(a) for a in self.prompted],
+            "force_handlers": self.force_handlers,
         }
 
     @classmethod
@@ -162,4 +165,5 @@ class PlaybookJob(Job):
             skip_tags=tuple(data["skip_tags"]),
             start_at_task=data["start_at_task"],
             prompted=tuple(dict(a) for a in data.get("prompted", ())),
+            force_handlers=bool(data.get("force_handlers", False)),
         )

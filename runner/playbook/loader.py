@@ -14,6 +14,7 @@ from runner.errors import PlaybookError
 from runner.playbook.bridge import Bridge
 from runner.playbook.checks import PLAY_KEYWORDS, opt_str, tags_of
 from runner.playbook.gathering import gather_keywords
+from runner.playbook.keywords import environment_layer, merge_environment, play_keywords
 from runner.playbook.model import Play, Playbook, Task
 from runner.playbook.playbook_import import ImportScope, import_key, read_import
 from runner.playbook.prompts import read_prompts
@@ -107,11 +108,7 @@ class _Loader(TaskLoader):
             )  # fmt: skip
         name = data.get("name") or hosts
         self._check_method(data, path)
-        if data.get("strategy", "linear") != "linear":
-            raise PlaybookError(
-                f"strategy {data['strategy']!r} is not supported; runner runs the linear "
-                "strategy", path=path, line=line_of(data, "strategy"),
-            )  # fmt: skip
+        execution = play_keywords(data, path, self.warnings)
         gather = gather_keywords(data, path)
         play_vars = {**self._mapping(data, "vars", path), **self.scope.vars}
         self._check_templates(play_vars, path, line_of(data, "vars"))
@@ -147,7 +144,12 @@ class _Loader(TaskLoader):
             gather_timeout=gather[2],
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
-            environment=self._mapping(data, "environment", path),
+            environment=merge_environment({}, environment_layer(data, path)),
+            connection=execution["inherited"]["connection"],
+            remote_user=execution["inherited"]["remote_user"],
+            strategy=execution["strategy"],
+            order=execution["order"],
+            force_handlers=execution["force_handlers"],
             when=self.scope.when,
             vars_prompt=prompts,
         )
@@ -159,10 +161,11 @@ class _Loader(TaskLoader):
             collections=collections_of(data, path),
             become=data.get("become"),
             become_user=opt_str(data.get("become_user")),
-            environment=self._mapping(data, "environment", path),
+            environment=play.environment,
             tags=play.tags,
             vars={},
             any_errors_fatal=play.any_errors_fatal,
+            **execution["inherited"],
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]

@@ -62,6 +62,9 @@ class Task:
     listen: tuple[str, ...] = ()
     become: Any = None  # None: not set here (the command line decides); bool or template
     become_user: str | None = None
+    become_method: Any = None  # sudo or su (None: not set: sudo, or the host's variable)
+    become_flags: Any = None
+    become_exe: Any = None
     retries: Any = None
     until: Any = None
     delay: Any = None
@@ -74,6 +77,11 @@ class Task:
     collections: tuple[str, ...] = ()  # the play's/block's/task's 'collections:' keyword
     no_log: bool = False
     any_errors_fatal: bool = False
+    # where it connects (runner.playbook.delegation): None means not set anywhere
+    connection: str | None = None
+    remote_user: Any = None
+    throttle: Any = None  # at most this many hosts at once (int or template)
+    ignore_unreachable: bool = False
     # Filled by the loader: document order within the play, and whether a failure here
     # is caught by an enclosing block's ``rescue``.
     index: int = 0
@@ -141,7 +149,6 @@ class Play:
     # what the play's own keywords give its implicit Gathering Facts task
     become: Any = None
     become_user: str | None = None
-    environment: dict[str, Any] = field(default_factory=dict)
     when: tuple[Any, ...] = ()  # import_playbook's 'when': also decides Gathering Facts
     vars_prompt: tuple[Any, ...] = ()  # runner.playbook.prompts.Prompt, asked before the run
     # the play's public roles (roles:, import_role): their defaults and vars are seen by
@@ -149,6 +156,16 @@ class Play:
     role_defaults: dict[str, Any] = field(default_factory=dict)
     role_vars: dict[str, Any] = field(default_factory=dict)
     role_names: tuple[str, ...] = ()
+    become_method: Any = None
+    become_flags: Any = None
+    become_exe: Any = None
+    environment: Mapping[str, Any] = field(default_factory=dict)
+    connection: str | None = None
+    remote_user: Any = None
+    # how the hosts go through the tasks (runner.playbook.keywords)
+    strategy: str = "linear"
+    order: str = "inventory"
+    force_handlers: bool = False
 
     def sections(self) -> list[list[Node]]:
         """pre_tasks, tasks, post_tasks: run in this order, each followed by its handlers."""

@@ -78,7 +78,6 @@ INSTEAD = {
     "user": "shell: useradd ...",
     "git": "command: git ...",
     "wait_for": "command with retries/until",
-    "local_action": "the module with delegate_to: localhost",
     "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }

@@ -23,10 +23,11 @@ from runner.playbook.events import (
     PlayStopped,
 )
 from runner.playbook.executor import BecomeDefaults, TaskExecutor
-from runner.playbook.hosts import play_hosts
+from runner.playbook.hosts import order_hosts, play_hosts
 from runner.playbook.model import Play, Playbook
 from runner.playbook.recap import Stats
 from runner.playbook.strategy import Batch, Interrupted, LinearBatch
+from runner.playbook.strategy_free import FreeBatch
 from runner.playbook.variables import Facts, VarScope, groups_of
 from runner.transport.base import Transport
 
@@ -78,6 +79,7 @@ class PlaybookRunner:
         vault: Any = None,
         reload_inventory: Callable[[], Any] | None = None,
         bridge: Any = None,
+        force_handlers: bool = False,
     ) -> None:
         self.inventory = inventory
         self.reload_inventory = reload_inventory  # meta refresh_inventory
@@ -100,6 +102,7 @@ class PlaybookRunner:
         self.pty = pty
         self.gathering = gathering
         self.gather_subset = gather_subset or None
+        self.force_handlers = force_handlers  # --force-handlers (or the play's keyword)
         self.stats = Stats()
         self.facts = Facts()
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
@@ -177,6 +180,7 @@ class PlaybookRunner:
 
     def _run_play(self, play: Play, playbook: Playbook) -> str | None:
         hosts = [h for h in self.play_hosts(play) if h.name not in self.dead]
+        hosts = order_hosts(hosts, play.order)
         batches = rules.plan_batches(hosts, play.serial)
         self.sink.handle(
             PlayStarted(
@@ -233,7 +237,8 @@ class PlaybookRunner:
                     pty=self.pty,
                     bridge=self.bridge,
                 )
-                linear = LinearBatch(
+                strategy = FreeBatch if play.strategy == "free" else LinearBatch
+                linear = strategy(
                     play,
                     batch,
                     engine,
@@ -248,6 +253,7 @@ class PlaybookRunner:
                     gather_subset=self.gather_subset,
                     refresh=functools.partial(self._refresh, scope, batch),
                     clear_errors=functools.partial(self._clear_errors, play),
+                    force_handlers=self.force_handlers,
                 )
                 reason = linear.run()
                 if linear.play_ended and not reason:

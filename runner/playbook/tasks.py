@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from runner.errors import PlaybookError
-from runner.playbook import modspec
+from runner.playbook import keywords, modspec
 from runner.playbook.bridge.loading import BridgeChecks
 from runner.playbook.checks import (
     BLOCK_KEYWORDS,
@@ -63,6 +63,13 @@ class Inherited:
     module_defaults: tuple[Any, ...] = ()  # play, then blocks, then the task: later wins
     collections: tuple[str, ...] = ()
     role: Any = None  # model.Role: the role whose files are being read
+    connection: str | None = None
+    remote_user: Any = None
+    throttle: Any = None
+    ignore_unreachable: bool = False
+    become_method: Any = None
+    become_flags: Any = None
+    become_exe: Any = None
 
 
 class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
@@ -162,8 +169,7 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
         when = base.when + as_tuple(data.get("when"))
         for cond in as_tuple(data.get("when")):
             self._check_expr(cond, path, line_of(data, "when"))
-        env = dict(base.environment or {})
-        env.update(self._mapping(data, "environment", path))
+        env = keywords.merge_environment(base.environment, keywords.environment_layer(data, path))
         block_vars = dict(base.vars or {})
         block_vars.update(self._mapping(data, "vars", path))
         return replace(
@@ -184,11 +190,21 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             diff=data.get("diff", base.diff),
             module_defaults=base.module_defaults + defaults_layer(data, path),
             collections=collections_of(data, path) or base.collections,
+            connection=keywords.connection_name(
+                data.get("connection", base.connection), path, line_of(data, "connection")
+            ),
+            remote_user=keywords.remote_user(data, path, base.remote_user),
+            throttle=keywords.throttle(data, path, base.throttle),
+            ignore_unreachable=truth(data.get("ignore_unreachable", base.ignore_unreachable)),
+            become_method=data.get("become_method", base.become_method),
+            become_flags=data.get("become_flags", base.become_flags),
+            become_exe=data.get("become_exe", base.become_exe),
         )
 
     def task(
         self, data: dict[Any, Any], path: str, inherited: Inherited, counter: list, *, handler: bool
     ) -> Task:
+        data = keywords.action_form(data, path)
         line = line_of(data) or 0
         allowed = HANDLER_KEYWORDS if handler else TASK_KEYWORDS
         module_keys = [k for k in data if k not in allowed]
@@ -302,6 +318,13 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             collections=inner.collections,
             no_log=inner.no_log,
             any_errors_fatal=inner.any_errors_fatal,
+            connection=inner.connection,
+            remote_user=inner.remote_user,
+            throttle=inner.throttle,
+            ignore_unreachable=inner.ignore_unreachable,
+            become_method=inner.become_method,
+            become_flags=inner.become_flags,
+            become_exe=inner.become_exe,
             index=counter[0],
             rescuable=inherited.rescuable,
             handler=handler,

@@ -50,7 +50,9 @@ class LocalTransport(Transport):
                     host=self.host.name,
                     hint="allow the command without a password (sudoers NOPASSWD)",
                 )
-            command = become_wrap(command, become.user)
+            command = become_wrap(
+                command, become.user, method=become.method, flags=become.flags, exe=become.exe
+            )
         started = time.monotonic()
         proc = subprocess.Popen(
             ["/bin/sh", "-c", command],

@@ -79,12 +79,17 @@ def run_command(
     started = time.monotonic()
     deadline = started + timeout if timeout else None
     nonce = new_nonce()
+    if become is not None and become.needs_pty:
+        pty = True  # su asks for its password on a terminal only
     pids = None if pty else PidFilter(nonce, expected=2 if become else 1)
     session = None
     if become is not None:
         inner = command if pty else inner_report_prefix(nonce) + command
         password = become.password is not None
-        command = become_wrap(inner, become.user, password=password, pty=pty, nonce=nonce)
+        command = become_wrap(
+            inner, become.user, password=password, pty=pty, nonce=nonce,
+            method=become.method, flags=become.flags, exe=become.exe,
+        )  # fmt: skip
         session = BecomeSession(become, nonce, pty=pty, host=conn.host.name)
     if pids is not None:
         command = report_prefix(nonce) + command
@@ -249,7 +254,10 @@ def _end(
     kill_session = None
     if become is not None:
         password = become.password is not None
-        command = become_wrap(script, become.user, password=password, nonce=nonce)
+        command = become_wrap(
+            script, become.user, password=password, nonce=nonce,
+            method=become.method, flags=become.flags, exe=become.exe,
+        )  # fmt: skip
         kill_session = BecomeSession(become, nonce, host=conn.host.name)
     else:
         command = f"/bin/sh -c {shlex.quote(script)}"

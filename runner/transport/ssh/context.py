@@ -173,8 +173,12 @@ class SSHContext:
 
     def settings(self, host: Host) -> HostSettings:
         """The host's resolved connection settings, worked out once per run (prepare()
-        and the host's transport both ask)."""
-        cached = self._settings.get(host.name)
+        and the host's transport both ask). A task's ``remote_user`` gives the host
+        another ``ansible_user`` (runner.playbook.delegation): settings of their own."""
+        name = host.name
+        user = host.vars.get("ansible_user")
+        cache_key = name if user is None else f"{name}\0{user}"
+        cached = self._settings.get(cache_key)
         if cached is not None:
             return cached
         variables = self.vault.revealing(host.vars)  # a !vault ansible_host, ansible_user...
@@ -191,7 +195,7 @@ class SSHContext:
                 host=host.name,
                 hint=f"use one of {', '.join(HOST_KEY_POLICIES)}",
             )
-        self._settings[host.name] = settings
+        self._settings[cache_key] = settings
         return settings
 
     def hops(self, settings: HostSettings) -> list[HostSettings]:
