@@ -38,8 +38,8 @@ def test_unsupported_keyword_says_what_to_use(tmp_path):
     exc = error(tmp_path, "- hosts: all\n  tasks:\n    - shell: sleep 100\n      async: 10\n")
     assert exc.line == 4 and "does not support the task keyword 'async'" in exc.message
     assert "timeout" in exc.hint
-    exc = error(tmp_path, "- hosts: all\n  tasks:\n    - debug: msg=x\n      throttle: 1\n")
-    assert exc.line == 4 and "task keyword 'throttle'" in exc.message and "forks" in exc.hint
+    exc = error(tmp_path, "- hosts: all\n  tasks:\n    - debug: msg=x\n      poll: 1\n")
+    assert exc.line == 4 and "task keyword 'poll'" in exc.message and "timeout" in exc.hint
 
 
 def test_unknown_play_keyword_and_typo(tmp_path):
