@@ -18,11 +18,13 @@ prints each shard's output when it ends and exits non-zero when any shard failed
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 # A test that starts sshd, runner or ansible-playbook costs far more than a unit test.
 HEAVY_FIXTURES = frozenset({"sshd", "user_sshd", "sudo_user", "make_fleet", "cli", "in_process"})
@@ -30,6 +32,17 @@ HEAVY, LIGHT = 10, 1
 # The fixtures that change the local user runner-e2e, its password and a sudoers rule.
 SYSTEM_USER_FIXTURES = frozenset({"user_sshd", "sudo_user"})
 NO_TESTS = 5  # pytest's exit code when a shard got nothing to run (a narrow PYTEST_ARGS)
+
+
+@functools.cache
+def names_system_user(path: Path) -> bool:
+    """Whether a test file names one of SYSTEM_USER_FIXTURES at all: some ask for them by
+    name at run time (``request.getfixturevalue``), which collection cannot see."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    return any(name in text for name in SYSTEM_USER_FIXTURES)
 
 
 def weight(fixtures: Iterable[str]) -> int:
