@@ -1,0 +1,185 @@
+"""What the file modules share: inspect a remote path, set its mode/owner/group, read it,
+write it atomically (through sudo under become), and show a change as a unified diff.
+
+``put_content`` is the half of copy and template that compares checksums and uploads only
+when they differ, so a second run reports ok.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from runner.playbook.modules.base import (
+    ModuleContext,
+    ModuleFailure,
+    ModuleResult,
+    as_bool,
+    need_str,
+)
+
+_MAX_DIFF = 256 * 1024
+
+_STAT = (
+    'p={path}; if [ -d "$p" ]; then echo directory; elif [ -e "$p" ]; then echo file; '
+    '(sha1sum "$p" 2>/dev/null || shasum "$p") | cut -c1-40; '
+    "stat -c '%a %U %G' \"$p\" 2>/dev/null || stat -f '%Lp %Su %Sg' \"$p\"; "
+    "else echo absent; fi"
+)
+
+
+@dataclass(frozen=True)
+class RemoteStat:
+    kind: str  # "absent" | "file" | "directory"
+    checksum: str | None = None
+    mode: int | None = None
+    owner: str | None = None
+    group: str | None = None
+
+
+def remote_stat(ctx: ModuleContext, path: str) -> RemoteStat:
+    result = ctx.shell(_STAT.format(path=shlex.quote(path)), env=False)
+    lines = result.stdout_text.split()
+    if result.exit_code != 0 or not lines:
+        raise ModuleFailure(
+            f"cannot inspect {path}: {result.stderr_text.strip() or 'exit ' + str(result.exit_code)}"
+        )
+    kind = lines[0]
+    if kind != "file":
+        return RemoteStat(kind)
+    try:
+        return RemoteStat("file", lines[1], int(lines[2], 8), lines[3], lines[4])
+    except (IndexError, ValueError):
+        return RemoteStat("file", lines[1] if len(lines) > 1 else None)
+
+
+def parse_mode(value: Any) -> int | str | None:
+    """``0644``/``'0644'``/``'644'`` -> 0o644; symbolic modes (``u+x``) stay strings.
+
+    A YAML integer is taken as it is (0644 in YAML already is octal 420), as Ansible does.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"0?o?[0-7]{3,4}", text):
+        return int(text.replace("o", ""), 8)
+    if re.fullmatch(r"[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*", text):
+        return text
+    raise ModuleFailure(f"invalid mode {value!r}")
+
+
+def apply_attributes(
+    ctx: ModuleContext, path: str, stat: RemoteStat | None, args: dict[str, Any]
+) -> bool:
+    """Apply mode/owner/group; True when something changed (or would, in check mode)."""
+    mode = parse_mode(args.get("mode"))
+    owner = need_str(args, "owner")
+    group = need_str(args, "group")
+    steps: list[str] = []
+    quoted = shlex.quote(path)
+    if mode is not None:
+        if isinstance(mode, str):
+            steps.append(f"chmod {shlex.quote(mode)} {quoted}")  # compared after the fact
+        elif stat is None or stat.mode != mode:
+            steps.append(f"chmod {mode:o} {quoted}")
+    if owner is not None and (stat is None or stat.owner != owner):
+        steps.append(f"chown {shlex.quote(owner)} {quoted}")
+    if group is not None and (stat is None or stat.group != group):
+        steps.append(f"chgrp {shlex.quote(group)} {quoted}")
+    if not steps:
+        return False
+    if ctx.check_mode:
+        return True
+    result = ctx.shell(" && ".join(steps), env=False)
+    if result.exit_code != 0:
+        raise ModuleFailure(f"cannot set attributes of {path}: {result.stderr_text.strip()}")
+    if isinstance(mode, str) and len(steps) == 1 and stat is not None:
+        return remote_stat(ctx, path).mode != stat.mode
+    return True
+
+
+def read_remote(ctx: ModuleContext, path: str) -> bytes:
+    if ctx.become:
+        result = ctx.shell(f"cat -- {shlex.quote(path)}", env=False)
+        if result.exit_code != 0:
+            raise ModuleFailure(f"cannot read {path}: {result.stderr_text.strip()}")
+        return result.stdout
+    try:
+        return ctx.connect().get_file(path)
+    except OSError as exc:
+        raise ModuleFailure(f"cannot read {path}: {exc}") from exc
+
+
+def unified_diff(before: bytes | None, after: bytes, path: str) -> str | None:
+    if len(after) > _MAX_DIFF or (before is not None and len(before) > _MAX_DIFF):
+        return f"(diff of {path} not shown: file larger than {_MAX_DIFF // 1024} KiB)"
+    if b"\0" in after or (before and b"\0" in before):
+        return f"(binary file {path} differs)"
+    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    new = after.decode("utf-8", "replace").splitlines(keepends=True)
+    lines = difflib.unified_diff(
+        old, new, f"before: {path}" if before is not None else "/dev/null", f"after: {path}"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def upload(ctx: ModuleContext, data: bytes, dest: str) -> None:
+    """Write ``data`` to ``dest`` atomically (temp file + mv); through sudo under become."""
+    transport = ctx.connect()
+    if ctx.become:
+        tmp = f"/tmp/.runner-copy-{secrets.token_hex(8)}"
+        mode = 0o600 if (ctx.become_user or "root") == "root" else 0o644
+        try:
+            transport.put_file(data, tmp, mode)
+        except OSError as exc:
+            raise ModuleFailure(f"cannot upload to {tmp}: {exc}") from exc
+        result = ctx.shell(f"cp -- {shlex.quote(tmp)} {shlex.quote(dest)}", env=False)
+        ctx.shell(f"rm -f -- {shlex.quote(tmp)}", become=False, env=False)
+    else:
+        tmp = f"{dest}.runner-{secrets.token_hex(6)}.tmp"
+        try:
+            transport.put_file(data, tmp)
+        except OSError as exc:
+            folder = os.path.dirname(dest) or "."
+            raise ModuleFailure(f"cannot write {dest}: {exc} (does {folder} exist?)") from exc
+        result = ctx.shell(f"mv -f -- {shlex.quote(tmp)} {shlex.quote(dest)}", env=False)
+    if result.exit_code != 0:
+        raise ModuleFailure(f"cannot write {dest}: {result.stderr_text.strip()}")
+
+
+def put_content(ctx: ModuleContext, data: bytes, dest: str, args: dict[str, Any]) -> ModuleResult:
+    """The shared half of copy and template: compare, back up, upload, set attributes."""
+    stat = remote_stat(ctx, dest)
+    if stat.kind == "directory":
+        raise ModuleFailure(f"{dest} is a directory; give the file name in 'dest'")
+    checksum = hashlib.sha1(data).hexdigest()
+    result: ModuleResult = {"dest": dest, "checksum": checksum, "size": len(data)}
+    changed = stat.kind == "absent" or (
+        stat.checksum != checksum and as_bool(args.get("force", True))
+    )
+    if changed and ctx.diff:
+        before = read_remote(ctx, dest) if stat.kind == "file" else None
+        result["diff"] = unified_diff(before, data, dest)
+    attr_args = dict(args)
+    if attr_args.get("mode") is None and stat.mode is not None:
+        attr_args["mode"] = stat.mode  # replacing a file keeps its permissions
+    after: RemoteStat | None = stat if stat.kind == "file" else None
+    if changed and not ctx.check_mode:
+        if stat.kind == "file" and as_bool(args.get("backup")):
+            backup = f"{dest}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
+            ctx.shell(f"cp -p -- {shlex.quote(dest)} {shlex.quote(backup)}", env=False)
+            result["backup_file"] = backup
+        upload(ctx, data, dest)
+        after = remote_stat(ctx, dest)
+    attrs_changed = apply_attributes(ctx, dest, after, attr_args)
+    result["changed"] = changed or attrs_changed
+    return result
