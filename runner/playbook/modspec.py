@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs import files as _files
 
 _COMMAND_OPTS = frozenset(
     {"chdir", "creates", "removes", "stdin", "stdin_add_newline", "cmd", "strip_empty_ends"}
@@ -53,6 +54,7 @@ SPECS: dict[str, ModuleSpec] = {
 
 # Each group of modules declares its arguments in runner/playbook/specs/<group>.py;
 # add one update line here per group.
+SPECS.update(_files.SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
@@ -64,10 +66,6 @@ INSTEAD = {
     "package": "shell with the distribution's package tool",
     "service": "shell: systemctl restart NAME",
     "systemd": "shell: systemctl ...",
-    "lineinfile": "template or copy with the whole file",
-    "blockinfile": "template or copy with the whole file",
-    "replace": "template, or shell: sed -i ...",
-    "stat": "command: stat ... with register",
     "ping": "command: 'true'",
     "uri": "command: curl ...",
     "get_url": "command: curl -fsSLo DEST URL",
@@ -79,7 +77,6 @@ INSTEAD = {
     "include_role": "tasks inlined in the playbook",
     "import_role": "tasks inlined in the playbook",
     "local_action": "the module with delegate_to: localhost",
-    "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }
 

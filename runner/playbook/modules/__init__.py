@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.playbook.modules import commands, files, logic
+from runner.playbook.modules import commands, edit, files, findfiles, inspect, logic
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.setup import setup
 
@@ -20,6 +20,9 @@ MODULES: dict[str, Module] = {
     "template": files.template,
     "fetch": files.fetch,
     "file": files.file,
+    **edit.MODULES,
+    **inspect.MODULES,
+    "find": findfiles.find,
     "debug": logic.debug,
     "set_fact": logic.set_fact,
     "fail": logic.fail,

@@ -183,3 +183,154 @@ def put_content(ctx: ModuleContext, data: bytes, dest: str, args: dict[str, Any]
     attrs_changed = apply_attributes(ctx, dest, after, attr_args)
     result["changed"] = changed or attrs_changed
     return result
+
+
+# --- whole-file edits: read once, write once (lineinfile, blockinfile, replace) ---
+
+_READ_LIMIT = 32 << 20  # a file edited on the control node is held in memory whole
+
+_READ = (
+    'p={path}; if [ -d "$p" ]; then echo directory; exit 0; fi; '
+    'if [ ! -e "$p" ]; then if [ -d "$(dirname -- "$p")" ]; then echo absent; '
+    "else echo noparent; fi; exit 0; fi; "
+    'r=$(readlink -f -- "$p") || r=$p; '
+    "stat -c 'file %a %u %g %U %G' -- \"$r\" || exit 1; "
+    'printf \'%s\\n\' "$r"; exec cat -- "$r"'
+)
+
+
+@dataclass(frozen=True)
+class EditTarget:
+    """A remote file read for editing: ``kind`` is file, absent, noparent (absent, and so
+    is its folder) or directory; ``real`` is the file symlinks lead to (edits go there)."""
+
+    path: str
+    kind: str
+    real: str
+    content: bytes | None = None
+    mode: int | None = None
+    uid: str | None = None
+    gid: str | None = None
+    owner: str | None = None
+    group: str | None = None
+
+    def stat(self) -> RemoteStat | None:
+        if self.kind != "file":
+            return None
+        return RemoteStat("file", None, self.mode, self.owner, self.group)
+
+
+def read_target(ctx: ModuleContext, path: str) -> EditTarget:
+    """Kind, attributes and content of ``path`` in one round trip (``cat`` under become)."""
+    result = ctx.shell(_READ.format(path=shlex.quote(path)), env=False, limit=_READ_LIMIT)
+    if result.exit_code != 0:
+        raise ModuleFailure(f"cannot read {path}: {result.stderr_text.strip()}")
+    head, _, rest = result.stdout.partition(b"\n")
+    words = head.decode("utf-8", "replace").split()
+    if not words or words[0] not in ("file", "absent", "noparent", "directory"):
+        raise ModuleFailure(f"cannot read {path}: unexpected answer {head[:80]!r}")
+    if words[0] != "file":
+        return EditTarget(path, words[0], path)
+    if result.stdout_dropped:
+        raise ModuleFailure(f"{path} is larger than {_READ_LIMIT >> 20} MiB: too large to edit")
+    real, _, content = rest.partition(b"\n")
+    mode, uid, gid, owner, group = words[1:6]
+    return EditTarget(path, "file", real.decode(), content, int(mode, 8), uid, gid, owner, group)
+
+
+def attributes_differ(stat: RemoteStat | None, args: dict[str, Any]) -> bool:
+    """Whether mode/owner/group in ``args`` would change a file (check mode's answer)."""
+    mode = parse_mode(args.get("mode"))
+    if stat is None:
+        return any(args.get(k) is not None for k in ("mode", "owner", "group"))
+    return (
+        isinstance(mode, str)
+        or (mode is not None and mode != stat.mode)
+        or (args.get("owner") is not None and str(args["owner"]) != stat.owner)
+        or (args.get("group") is not None and str(args["group"]) != stat.group)
+    )
+
+
+@dataclass(frozen=True)
+class Written:
+    backup: str | None
+    attributes_changed: bool
+
+
+def write_target(
+    ctx: ModuleContext,
+    target: EditTarget,
+    data: bytes,
+    args: dict[str, Any],
+    *,
+    validate: str | None = None,
+    backup: bool = False,
+) -> Written:
+    """Replace the file with ``data``: upload a temp file, then in one script keep the old
+    file's mode and owner, run ``validate`` (``%s`` is the temp file), back up, move it in
+    place and apply mode/owner/group. Under become the upload goes to /tmp first."""
+    if validate is not None and "%s" not in validate:
+        raise ModuleFailure(f"validate must contain %s: {validate}")
+    nonce = secrets.token_hex(6)
+    folder = os.path.dirname(target.real) or "."
+    tmp = os.path.join(folder, f".{os.path.basename(target.real)}.runner-{nonce}.tmp")
+    staged_apart = bool(ctx.become) or target.kind == "noparent"
+    stage = f"/tmp/.runner-edit-{nonce}" if staged_apart else tmp
+    stage_mode = 0o600 if not ctx.become or (ctx.become_user or "root") == "root" else 0o644
+    try:
+        ctx.connect().put_file(data, stage, stage_mode)
+    except OSError as exc:
+        raise ModuleFailure(f"cannot write {target.path}: {exc}") from exc
+    steps = [f"s={shlex.quote(stage)}; t={shlex.quote(tmp)}; d={shlex.quote(target.real)}"]
+    if target.kind == "noparent":
+        steps.append('mkdir -p -- "$(dirname -- "$d")" || exit 1')
+    if staged_apart:
+        steps.append('cp -- "$s" "$t" || exit 1; rm -f -- "$s" 2>/dev/null')
+    if target.kind == "file":
+        steps.append(
+            f'chmod {target.mode:o} "$t"; chown {target.uid}:{target.gid} "$t" 2>/dev/null'
+        )
+    else:
+        steps.append('chmod "$(printf %o $((0666 & ~0$(umask))))" "$t"')
+    steps.append("b=$(stat -c '%a %U %G' -- \"$t\")")
+    if validate is not None:
+        check = validate.replace("%s", '"$t"')
+        steps.append(
+            f"{{ {check} ; }} >&2; rc=$?; "
+            'if [ $rc -ne 0 ]; then rm -f -- "$t"; echo "invalid $rc"; exit 0; fi'
+        )
+    if backup and target.kind == "file":
+        name = shlex.quote(target.path)
+        steps.append(
+            f'k={name}.$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- "$d" "$k" || exit 1; '
+            'echo "backup $k"'
+        )
+    steps.append('mv -f -- "$t" "$d" || { rm -f -- "$t"; exit 1; }')
+    steps.extend(f"{step} || exit 1" for step in _attribute_steps(args, '"$d"'))
+    steps.append('echo "done $b|$(stat -c \'%a %U %G\' -- "$d")"')
+    result = ctx.shell("\n".join(steps), env=False)
+    if ctx.become and (ctx.become_user or "root") != "root":
+        ctx.shell(f"rm -f -- {shlex.quote(stage)}", become=False, env=False)
+    said = result.stdout_text.splitlines()
+    if result.exit_code != 0 or not said:
+        raise ModuleFailure(f"cannot write {target.path}: {result.stderr_text.strip()}")
+    if said[-1].startswith("invalid "):
+        rc = said[-1].split()[1]
+        raise ModuleFailure(f"failed to validate: rc:{rc} error:{result.stderr_text}")
+    made = next((line[7:] for line in said if line.startswith("backup ")), None)
+    before, _, after = said[-1][5:].partition("|")
+    return Written(made, before != after)
+
+
+def _attribute_steps(args: dict[str, Any], quoted: str) -> list[str]:
+    mode = parse_mode(args.get("mode"))
+    steps = []
+    if mode is not None:
+        steps.append(
+            f"chmod {shlex.quote(mode) if isinstance(mode, str) else f'{mode:o}'} {quoted}"
+        )
+    if args.get("owner") is not None:
+        steps.append(f"chown {shlex.quote(str(args['owner']))} {quoted}")
+    if args.get("group") is not None:
+        steps.append(f"chgrp {shlex.quote(str(args['group']))} {quoted}")
+    return steps
