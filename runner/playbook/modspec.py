@@ -34,11 +34,6 @@ SPECS: dict[str, ModuleSpec] = {
         frozenset({"src", "dest", "flat", "fail_on_missing"}),
         required_one_of=(("src",), ("dest",)),
     ),
-    "file": ModuleSpec(
-        frozenset({"path", "state", "mode", "owner", "group"}),
-        required_one_of=(("path",),),
-        aliases=(("dest", "path"), ("name", "path")),
-    ),
     "debug": ModuleSpec(frozenset({"msg", "var", "verbosity"})),
     "include_tasks": ModuleSpec(frozenset({"file"}), required_one_of=(("file",),)),
     "set_fact": ModuleSpec(frozenset({"cacheable"}), any_params=True),
@@ -215,13 +210,6 @@ def check_args(module: str, args: dict[str, object]) -> dict[str, object]:
             raise ValueError(f"{module} needs a command")
     if module == "raw" and not args.get("_raw_params"):
         raise ValueError("raw needs a command")
-    if module == "file" and args.get("state", "file") not in (
-        "file",
-        "directory",
-        "absent",
-        "touch",
-    ):
-        raise ValueError("file state must be one of: file, directory, absent, touch")
     if module == "copy" and args.get("src") is not None and args.get("content") is not None:
         raise ValueError("copy takes either 'src' or 'content', not both")
     if module == "debug" and args.get("msg") is not None and args.get("var") is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.playbook.modules import commands, edit, files, findfiles, inspect, logic
+from runner.playbook.modules import commands, edit, files, filestate, findfiles, inspect, logic
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.setup import setup
 
@@ -19,7 +19,7 @@ MODULES: dict[str, Module] = {
     "copy": files.copy,
     "template": files.template,
     "fetch": files.fetch,
-    "file": files.file,
+    "file": filestate.file,
     **edit.MODULES,
     **inspect.MODULES,
     "find": findfiles.find,

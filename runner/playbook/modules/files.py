@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import shlex
 from typing import Any
 
 from runner.errors import TemplateError, UnsafePathError
@@ -24,8 +23,6 @@ from runner.playbook.modules.base import (
     need_str,
 )
 from runner.playbook.modules.remote import (
-    RemoteStat,
-    apply_attributes,
     put_content,
     read_remote,
     remote_stat,
@@ -162,48 +159,3 @@ def fetch(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         fh.write(data)
     os.replace(tmp, local)
     return result
-
-
-_FILE_STATE = {
-    "directory": 'if [ -d "$p" ]; then echo same; elif [ -e "$p" ]; then echo conflict; '
-    'else {run} mkdir -p -- "$p" && echo changed; fi',
-    "absent": 'if [ -e "$p" ] || [ -L "$p" ]; then {run} rm -rf -- "$p" && echo changed; '
-    "else echo same; fi",
-    "touch": '{run} touch -- "$p" && echo changed',
-    "file": 'if [ -f "$p" ]; then echo same; elif [ -e "$p" ]; then echo conflict; '
-    "else echo missing; fi",
-}
-
-
-def file(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    path = need_str(args, "path") or ""
-    state = need_str(args, "state") or "file"
-    run = "true" if ctx.check_mode else "command"  # in --check, report without acting
-    script = f"p={shlex.quote(path)}; " + _FILE_STATE[state].format(run=run)
-    outcome = ctx.shell(script, env=False)
-    word = outcome.stdout_text.strip().splitlines()[-1:] or [""]
-    if outcome.exit_code != 0 or word[0] not in ("same", "changed"):
-        if word[0] == "conflict":
-            raise ModuleFailure(
-                f"{path} exists but is not a {'directory' if state == 'directory' else 'regular file'}"
-            )
-        if word[0] == "missing":
-            raise ModuleFailure(f"file {path} does not exist (use state: touch to create it)")
-        raise ModuleFailure(f"cannot make {path} {state}: {outcome.stderr_text.strip()}")
-    changed = word[0] == "changed"
-    result: ModuleResult = {"path": path, "state": state}
-    if state != "absent" and not (ctx.check_mode and changed and state != "touch"):
-        stat = None if (ctx.check_mode and changed) else _stat_any(ctx, path)
-        changed = apply_attributes(ctx, path, stat, args) or changed
-    result["changed"] = changed
-    return result
-
-
-def _stat_any(ctx: ModuleContext, path: str) -> RemoteStat:
-    """Mode/owner/group of a file or directory."""
-    script = f"stat -c '%a %U %G' {shlex.quote(path)} 2>/dev/null || stat -f '%Lp %Su %Sg' {shlex.quote(path)}"
-    result = ctx.shell(script, env=False)
-    parts = result.stdout_text.split()
-    if result.exit_code != 0 or len(parts) < 3:
-        return RemoteStat("absent")
-    return RemoteStat("file", None, int(parts[0], 8), parts[1], parts[2])

@@ -53,7 +53,31 @@ def _stat(args: dict[str, object]) -> None:
     _choice(args, "checksum_algorithm", ("md5", "sha1", "sha224", "sha256", "sha384", "sha512"))
 
 
+def _file(args: dict[str, object]) -> None:
+    states = ("absent", "directory", "file", "hard", "link", "touch")
+    if args.get("state") is not None and str(args["state"]) not in states:
+        raise ValueError(f"file state must be one of: {', '.join(states)}")
+
+
 SPECS: dict[str, ModuleSpec] = {
+    "file": ModuleSpec(
+        _ATTRS
+        | {
+            "path",
+            "state",
+            "src",
+            "recurse",
+            "force",
+            "follow",
+            "modification_time",
+            "modification_time_format",
+            "access_time",
+            "access_time_format",
+        },
+        required_one_of=(("path",),),
+        aliases=(("dest", "path"), ("name", "path")),
+        validate=_file,
+    ),  # fmt: skip
     "lineinfile": ModuleSpec(
         _ATTRS
         | {
