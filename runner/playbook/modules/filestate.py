@@ -131,10 +131,25 @@ def file(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     path = need_str(args, "path") or ""
     state = need_str(args, "state")
     src = need_str(args, "src")
+    said = _probe(ctx, path, src, state, args)
+    try:
+        return _decide(ctx, args, said.get("P", path), state, src, said)
+    except ModuleFailure as exc:  # Ansible reports the path's information with a failure
+        if exc.extra.get("path", exc.extra.get("dest")) == said.get("P", path):
+            exc.extra.update(_path_info(said))
+        raise
+
+
+def _decide(
+    ctx: ModuleContext,
+    args: dict[str, Any],
+    path: str,
+    state: str | None,
+    src: str | None,
+    said: dict[str, str],
+) -> ModuleResult:
     recurse, force = as_bool(args.get("recurse")), as_bool(args.get("force"))
     follow = as_bool(args.get("follow", True))
-    said = _probe(ctx, path, src, state, args)
-    path = said.get("P", path)
     kind = said.get("K", "absent")
     if state is None:
         state = kind if kind != "absent" else ("directory" if recurse else "file")
@@ -212,11 +227,15 @@ def _link(
         )  # fmt: skip
     if kind == "directory":
         if not force:
-            raise ModuleFailure(f"refusing to convert from directory to symlink for {path}")
+            raise ModuleFailure(
+                f"refusing to convert from directory to symlink for {path}", path=path
+            )
         if said.get("E") != "1":
-            raise ModuleFailure(f"the directory {path} is not empty, refusing to convert it")
+            raise ModuleFailure(
+                f"the directory {path} is not empty, refusing to convert it", path=path
+            )
     elif kind in ("file", "hard") and not force:
-        raise ModuleFailure(f"refusing to convert from {kind} to symlink for {path}")
+        raise ModuleFailure(f"refusing to convert from {kind} to symlink for {path}", path=path)
     changed = kind != "link" or (src is not None and said.get("T") != src)
     if changed and src is None:
         raise ModuleFailure("src is required for creating new symlinks")
