@@ -94,6 +94,24 @@ PLAYBOOK = r"""
     - name: find any
       find: {paths: "{{ d }}", file_type: any, hidden: true}
       register: fd_any
+    - name: a folder's contents, new folders with directory_mode
+      copy: {src: srcdir/, dest: "{{ d }}/tree", directory_mode: '0750'}
+      register: cp_tree
+    - name: the folder itself
+      copy: {src: srcdir, dest: "{{ d }}/tree2/"}
+      register: cp_dir
+    - name: validated, with a backup
+      copy: {content: "v2\n", dest: "{{ d }}/v.conf", validate: 'grep -q v %s', backup: true}
+      register: cp_valid
+    - name: force false keeps what is there
+      copy: {content: "v3\n", dest: "{{ d }}/v.conf", force: false}
+      register: cp_keep
+    - name: a file already on the host
+      copy: {src: "{{ d }}/v.conf", dest: "{{ d }}/v.copy", remote_src: true, mode: '0640'}
+      register: cp_remote
+    - name: a template with CRLF line ends
+      template: {src: t.j2, dest: "{{ d }}/t.txt", newline_sequence: '\r\n'}
+      register: tp
     - name: what was registered, as values to compare
       changed_when: false
       copy:
@@ -118,6 +136,8 @@ PLAYBOOK = r"""
                         st_link.stat.lnk_target, 'checksum' in st_link.stat],
             'st_missing': st_missing.stat,
             'slurp': [sl.encoding, sl.content | b64decode],
+            'copy': [cp_tree, cp_dir, cp_valid, cp_keep, cp_remote, tp] | map(attribute='changed') | list,
+            'copy_backup': cp_valid.backup_file is defined,
             'find': [fd.matched, fd.examined, fd.files | map(attribute='path') | map('basename') | list],
             'find_any': [fd_any.files | map(attribute='path') | map('basename')
                          | reject('search', '~$') | sort, fd_any.examined],
@@ -139,6 +159,16 @@ def seed(root: Path, hosts: list[str]) -> None:
         (d / "hello.conf").write_text("hello world\n")
         (d / ".hidden").write_text("x\n")
         (d / "link").symlink_to("hosts")
+        (d / "v.conf").write_text("v1\n")
+
+
+def seed_sources(folder: Path) -> None:
+    """What the playbook copies from the control node, next to the playbook."""
+    (folder / "files" / "srcdir" / "sub").mkdir(parents=True)
+    (folder / "files" / "srcdir" / "a").write_text("a\n")
+    (folder / "files" / "srcdir" / "sub" / "b").write_text("b\n")
+    (folder / "templates").mkdir()
+    (folder / "templates" / "t.j2").write_text("x={{ 1 + 1 }}\ny\n")
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, str]]:
@@ -178,6 +208,7 @@ def test_file_modules_as_ansible(make_fleet, in_process, tmp_path):
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     seed(ours, fleet.names)
     seed(theirs, fleet.names)
+    seed_sources(tmp_path)
 
     done = ansible_playbook(
         tmp_path, "-i", str(fleet.inventory), str(book), "-e", f"root={theirs}",
@@ -187,7 +218,7 @@ def test_file_modules_as_ansible(make_fleet, in_process, tmp_path):
     res = in_process("play", *fleet.args(), str(book), "-e", f"root={ours}", "--json")
     assert res.exit_code == 0, res
     counts = ansible_recap(done.stdout)
-    assert counts[fleet.names[0]]["changed"] == 9 and counts[fleet.names[0]]["ignored"] == 1
+    assert counts[fleet.names[0]]["changed"] == 14 and counts[fleet.names[0]]["ignored"] == 1
     same_recap(runner_recap(res.stdout), counts)
     compare_roots(ours, theirs)
     results = json.loads((ours / fleet.names[0] / "results.json").read_text())

@@ -185,3 +185,30 @@ def test_same_edit_as_ansible(ansible_results, module, index, content, args):
         assert plan.extra["found"] == theirs["found"]
     on_disk = (files / name).read_bytes() if (files / name).exists() else None
     assert (plan.new if plan.changed else before) == on_disk
+
+
+ASSEMBLE = [
+    {},
+    {"delimiter": "### part"},
+    {"delimiter": "--\\n"},
+    {"regexp": "^[ab]"},
+    {"ignore_hidden": True},
+    {"delimiter": "#", "ignore_hidden": True, "regexp": "b|c"},
+]
+
+
+def test_assemble_joins_fragments_as_ansible(tmp_path):
+    from runner.playbook.modules.assemble import join_fragments
+
+    fragments = {"b.conf": b"two", "a.conf": b"one\n", ".hidden": b"h\n", "c": b"three\n"}
+    src = tmp_path / "frags"
+    src.mkdir()
+    for name, data in fragments.items():
+        (src / name).write_bytes(data)
+    (src / "folder").mkdir()  # not a file: left out
+    runs = [("assemble", {"src": str(src), "dest": str(tmp_path / f"out{i}"), **args})
+            for i, args in enumerate(ASSEMBLE)]  # fmt: skip
+    theirs = ansible_modules(tmp_path, runs)
+    for i, args in enumerate(ASSEMBLE):
+        assert theirs[i]["changed"] is True, theirs[i]
+        assert join_fragments(fragments, **args) == (tmp_path / f"out{i}").read_bytes(), args

@@ -22,14 +22,6 @@ SPECS: dict[str, ModuleSpec] = {
         frozenset({"_raw_params", "cmd", "chdir", "creates", "removes", "executable"}),
         free_form=True,
     ),
-    "copy": ModuleSpec(
-        frozenset({"src", "content", "dest", "mode", "owner", "group", "backup", "force"}),
-        required_one_of=(("dest",), ("src", "content")),
-    ),
-    "template": ModuleSpec(
-        frozenset({"src", "dest", "mode", "owner", "group", "backup", "force"}),
-        required_one_of=(("src",), ("dest",)),
-    ),
     "fetch": ModuleSpec(
         frozenset({"src", "dest", "flat", "fail_on_missing"}),
         required_one_of=(("src",), ("dest",)),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.playbook.modules import commands, edit, files, filestate, findfiles, inspect, logic
+from runner.playbook.modules import (
+    assemble,
+    commands,
+    edit,
+    files,
+    filestate,
+    findfiles,
+    inspect,
+    logic,
+)
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.setup import setup
 
@@ -23,6 +32,7 @@ MODULES: dict[str, Module] = {
     **edit.MODULES,
     **inspect.MODULES,
     "find": findfiles.find,
+    "assemble": assemble.assemble,
     "debug": logic.debug,
     "set_fact": logic.set_fact,
     "fail": logic.fail,

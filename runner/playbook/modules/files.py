@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shlex
 from typing import Any
 
 from runner.errors import TemplateError, UnsafePathError
@@ -23,8 +24,10 @@ from runner.playbook.modules.base import (
     need_str,
 )
 from runner.playbook.modules.remote import (
+    parse_mode,
     put_content,
     read_remote,
+    read_target,
     remote_stat,
 )
 from runner.templating import environment, run_template
@@ -39,12 +42,18 @@ def _dest_for(ctx: ModuleContext, dest: str, src: str | None) -> str:
 
 
 def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """Ansible's copy: content, a local file, a local folder (``dir/``: what is in it;
+    ``dir``: the folder itself), or with ``remote_src`` a file already on the host."""
     dest = need_str(args, "dest") or ""
     src = need_str(args, "src")
+    if src is not None and as_bool(args.get("remote_src")):
+        return _copy_remote(ctx, src, dest, args)
     if src is not None:
         local = resolve_local(src, ctx.base_dir, "copy")
-        if local is None or os.path.isdir(local):
-            raise ModuleFailure(f"copy: source {src!r} not found (or is a directory)")
+        if local is not None and os.path.isdir(local):
+            return copy_tree(ctx, local, src, dest, args)
+        if local is None:
+            raise ModuleFailure(f"copy: source {src!r} not found")
         with open(local, "rb") as fh:
             data = fh.read()
     else:
@@ -54,6 +63,65 @@ def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if remote_stat(ctx, dest).kind == "directory" and src:
         dest = os.path.join(dest, os.path.basename(src))
     return put_content(ctx, data, dest, args)
+
+
+def _copy_remote(ctx: ModuleContext, src: str, dest: str, args: dict[str, Any]) -> ModuleResult:
+    """remote_src: the host's own file, read once and written where it differs."""
+    source = read_target(ctx, src)
+    if source.kind == "directory":
+        raise ModuleFailure(f"copy: remote_src of a folder ({src}) is not supported yet")
+    if source.kind != "file" or source.content is None:
+        raise ModuleFailure(f"Source {src} not found")
+    dest = _dest_for(ctx, dest, src)
+    if remote_stat(ctx, dest).kind == "directory":
+        dest = os.path.join(dest, os.path.basename(src))
+    result = put_content(ctx, source.content, dest, args)
+    result["src"] = src
+    return result
+
+
+def copy_tree(
+    ctx: ModuleContext, local: str, src: str, dest: str, args: dict[str, Any]
+) -> ModuleResult:
+    """A local folder: its folders made (new ones with directory_mode), then each file
+    through put_content. ``src`` ending in '/' copies what is in it, else the folder."""
+    base = dest if src.endswith("/") else os.path.join(dest, os.path.basename(src.rstrip("/")))
+    folders, files = [base], []
+    for root, dirs, names in os.walk(local):
+        dirs.sort()
+        rel = os.path.relpath(root, local)
+        for d in dirs:
+            folders.append(os.path.normpath(os.path.join(base, rel, d)))
+        for name in sorted(names):
+            files.append(
+                (os.path.join(root, name), os.path.normpath(os.path.join(base, rel, name)))
+            )
+    mode = parse_mode(args.get("directory_mode"))
+    chmod = (
+        f' && chmod {shlex.quote(mode) if isinstance(mode, str) else f"{mode:o}"} "$d"'
+        if mode is not None
+        else ""
+    )
+    run = ":" if ctx.check_mode else f'mkdir -p -- "$d"{chmod}'
+    script = "".join(
+        f'd={shlex.quote(d)}; if [ ! -d "$d" ]; then {run} || exit 1; echo C; fi\n' for d in folders
+    )
+    made = ctx.shell(script, env=False)
+    if made.exit_code != 0:
+        raise ModuleFailure(f"cannot create folders under {dest}: {made.stderr_text.strip()}")
+    changed = "C" in made.stdout_text.split()
+    file_args = {k: v for k, v in args.items() if k not in ("src", "dest", "directory_mode")}
+    for path, target in files:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if (
+            ctx.check_mode
+            and changed
+            and remote_stat(ctx, os.path.dirname(target)).kind == "absent"
+        ):
+            continue  # its folder would be new: nothing there to compare with
+        changed = put_content(ctx, data, target, file_args)["changed"] or changed
+    return {"changed": changed, "dest": dest if dest.endswith("/") else dest + "/", "src": src}
 
 
 def _dump(value: Any) -> str:
@@ -87,7 +155,12 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         else {**ctx.variables, **managed}
     )
     try:
-        text = run_template(_template_env(environment()).from_string(source), variables)
+        env = _template_env(
+            environment(),
+            trim_blocks=as_bool(args.get("trim_blocks", True)),
+            lstrip_blocks=as_bool(args.get("lstrip_blocks")),
+        )
+        text = run_template(env.from_string(source), variables)
     except TemplateError:
         raise
     except Exception as exc:  # the template's own code: any error fails this task only
@@ -99,17 +172,26 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if remote_stat(ctx, dest).kind == "directory":
         name = os.path.basename(src)
         dest = os.path.join(dest, name[:-3] if name.endswith(".j2") else name)
+    newline = _NEWLINES.get(str(args.get("newline_sequence") or "\\n"))
+    if newline is None:
+        raise ModuleFailure("newline_sequence must be one of: \\n, \\r, \\r\\n")
+    if newline != "\n":
+        text = text.replace("\n", newline)
     return put_content(ctx, text.encode(), dest, args)
 
 
-_TEMPLATE_ENVS: dict[int, Any] = {}
+_NEWLINES = {"\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n", "\n": "\n", "\r": "\r", "\r\n": "\r\n"}
+_TEMPLATE_ENVS: dict[tuple[int, bool, bool], Any] = {}
 
 
-def _template_env(base: Any) -> Any:
-    """The template module's Jinja2 settings (as Ansible's): trim_blocks on."""
-    env = _TEMPLATE_ENVS.get(id(base))
+def _template_env(base: Any, *, trim_blocks: bool = True, lstrip_blocks: bool = False) -> Any:
+    """The template module's Jinja2 settings (as Ansible's): trim_blocks on by default."""
+    key = (id(base), trim_blocks, lstrip_blocks)
+    env = _TEMPLATE_ENVS.get(key)
     if env is None:
-        env = _TEMPLATE_ENVS[id(base)] = base.overlay(trim_blocks=True)
+        env = _TEMPLATE_ENVS[key] = base.overlay(
+            trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+        )
     return env
 
 

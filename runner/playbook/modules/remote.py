@@ -13,7 +13,6 @@ import os
 import re
 import secrets
 import shlex
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,32 +155,69 @@ def upload(ctx: ModuleContext, data: bytes, dest: str) -> None:
         raise ModuleFailure(f"cannot write {dest}: {result.stderr_text.strip()}")
 
 
+_PROBE = r"""p={path}
+if [ -d "$p" ]; then echo directory; exit 0; fi
+if [ ! -e "$p" ]; then
+  if [ -d "$(dirname -- "$p")" ]; then echo absent; else echo noparent; fi; exit 0
+fi
+r=$p; {follow}
+c=$(sha1sum < "$r" 2>/dev/null | cut -c1-40); [ -n "$c" ] || c=-
+printf 'file %s %s\n%s\n' "$c" "$(stat -c '%a %u %g %U %G' -- "$r")" "$r"
+"""
+
+
+def probe_dest(ctx: ModuleContext, path: str, *, follow: bool = False) -> tuple[EditTarget, str]:
+    """What is at ``path`` (and its SHA-1 when a file) in one round trip, for a whole-file
+    write; ``follow``: a symlink at ``path`` leads to the file written."""
+    script = _PROBE.format(
+        path=shlex.quote(path), follow='r=$(readlink -f -- "$p") || r=$p; ' if follow else ""
+    )
+    result = ctx.shell(script, env=False)
+    lines = result.stdout_text.splitlines()
+    words = lines[0].split() if lines else []
+    if result.exit_code != 0 or not words:
+        raise ModuleFailure(f"cannot inspect {path}: {result.stderr_text.strip()}")
+    if words[0] != "file":
+        return EditTarget(path, words[0], path), ""
+    try:
+        checksum, mode, uid, gid, owner, group = words[1:7]
+        real = lines[1] if len(lines) > 1 else path
+        return EditTarget(path, "file", real, None, int(mode, 8), uid, gid, owner, group), checksum
+    except ValueError as exc:
+        raise ModuleFailure(f"cannot inspect {path}: {result.stdout_text[:200]!r}") from exc
+
+
 def put_content(ctx: ModuleContext, data: bytes, dest: str, args: dict[str, Any]) -> ModuleResult:
-    """The shared half of copy and template: compare, back up, upload, set attributes."""
-    stat = remote_stat(ctx, dest)
-    if stat.kind == "directory":
+    """The shared half of copy and template: compare checksums, then (only when they
+    differ) validate, back up and write in one more round trip, and set attributes."""
+    target, current = probe_dest(ctx, dest, follow=as_bool(args.get("follow")))
+    if target.kind == "directory":
         raise ModuleFailure(f"{dest} is a directory; give the file name in 'dest'")
+    if target.kind == "noparent":
+        folder = os.path.dirname(dest)
+        raise ModuleFailure(f"Destination directory {folder} does not exist (for {dest})")
     checksum = hashlib.sha1(data).hexdigest()
     result: ModuleResult = {"dest": dest, "checksum": checksum, "size": len(data)}
-    changed = stat.kind == "absent" or (
-        stat.checksum != checksum and as_bool(args.get("force", True))
-    )
+    exists = target.kind == "file"
+    changed = not exists or (current != checksum and as_bool(args.get("force", True)))
+    if not changed and exists and current != checksum:
+        result["msg"] = "file already exists"  # force: false keeps a different file
     if changed and ctx.diff:
-        before = read_remote(ctx, dest) if stat.kind == "file" else None
+        before = read_remote(ctx, target.real) if exists else None
         result["diff"] = unified_diff(before, data, dest)
-    attr_args = dict(args)
-    if attr_args.get("mode") is None and stat.mode is not None:
-        attr_args["mode"] = stat.mode  # replacing a file keeps its permissions
-    after: RemoteStat | None = stat if stat.kind == "file" else None
-    if changed and not ctx.check_mode:
-        if stat.kind == "file" and as_bool(args.get("backup")):
-            backup = f"{dest}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
-            ctx.shell(f"cp -p -- {shlex.quote(dest)} {shlex.quote(backup)}", env=False)
-            result["backup_file"] = backup
-        upload(ctx, data, dest)
-        after = remote_stat(ctx, dest)
-    attrs_changed = apply_attributes(ctx, dest, after, attr_args)
-    result["changed"] = changed or attrs_changed
+    if ctx.check_mode:
+        result["changed"] = changed or attributes_differ(target.stat(), args)
+        return result
+    if changed:
+        written = write_target(
+            ctx, target, data, args, validate=need_str(args, "validate"),
+            backup=as_bool(args.get("backup")),
+        )  # fmt: skip
+        if written.backup:
+            result["backup_file"] = written.backup
+        result["changed"] = True
+        return result
+    result["changed"] = apply_attributes(ctx, target.real, target.stat(), args)
     return result
 
 

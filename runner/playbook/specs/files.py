@@ -60,6 +60,51 @@ def _file(args: dict[str, object]) -> None:
 
 
 SPECS: dict[str, ModuleSpec] = {
+    "assemble": ModuleSpec(
+        _ATTRS
+        | {
+            "src",
+            "dest",
+            "delimiter",
+            "backup",
+            "remote_src",
+            "regexp",
+            "ignore_hidden",
+            "validate",
+        },
+        required_one_of=(("src",), ("dest",)),
+    ),  # fmt: skip
+    "copy": ModuleSpec(
+        _ATTRS
+        | {
+            "src",
+            "content",
+            "dest",
+            "backup",
+            "force",
+            "validate",
+            "follow",
+            "remote_src",
+            "directory_mode",
+            "local_follow",
+        },
+        required_one_of=(("dest",), ("src", "content")),
+    ),
+    "template": ModuleSpec(
+        _ATTRS
+        | {
+            "src",
+            "dest",
+            "backup",
+            "force",
+            "validate",
+            "follow",
+            "newline_sequence",
+            "trim_blocks",
+            "lstrip_blocks",
+        },
+        required_one_of=(("src",), ("dest",)),
+    ),
     "file": ModuleSpec(
         _ATTRS
         | {
