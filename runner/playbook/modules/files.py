@@ -59,10 +59,11 @@ def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     else:
         content = args.get("content")
         data = content.encode() if isinstance(content, str) else _dump(content).encode()
+    parents = dest.endswith("/")  # as Ansible: a folder named with '/' is made
     dest = _dest_for(ctx, dest, src)
     if remote_stat(ctx, dest).kind == "directory" and src:
         dest = os.path.join(dest, os.path.basename(src))
-    return put_content(ctx, data, dest, args)
+    return put_content(ctx, data, dest, args, make_parents=parents)
 
 
 def _copy_remote(ctx: ModuleContext, src: str, dest: str, args: dict[str, Any]) -> ModuleResult:

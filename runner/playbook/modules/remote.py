@@ -187,13 +187,22 @@ def probe_dest(ctx: ModuleContext, path: str, *, follow: bool = False) -> tuple[
         raise ModuleFailure(f"cannot inspect {path}: {result.stdout_text[:200]!r}") from exc
 
 
-def put_content(ctx: ModuleContext, data: bytes, dest: str, args: dict[str, Any]) -> ModuleResult:
+def put_content(
+    ctx: ModuleContext,
+    data: bytes,
+    dest: str,
+    args: dict[str, Any],
+    *,
+    make_parents: bool = False,
+) -> ModuleResult:
     """The shared half of copy and template: compare checksums, then (only when they
-    differ) validate, back up and write in one more round trip, and set attributes."""
+    differ) validate, back up and write in one more round trip, and set attributes.
+    ``make_parents``: missing folders above ``dest`` are made (a dest ending in '/');
+    in check mode a missing folder is a change to come, not an error."""
     target, current = probe_dest(ctx, dest, follow=as_bool(args.get("follow")))
     if target.kind == "directory":
         raise ModuleFailure(f"{dest} is a directory; give the file name in 'dest'")
-    if target.kind == "noparent":
+    if target.kind == "noparent" and not (make_parents or ctx.check_mode):
         folder = os.path.dirname(dest)
         raise ModuleFailure(f"Destination directory {folder} does not exist (for {dest})")
     checksum = hashlib.sha1(data).hexdigest()
