@@ -86,7 +86,6 @@ SPECS: dict[str, ModuleSpec] = {
             "follow",
             "remote_src",
             "directory_mode",
-            "local_follow",
         },
         required_one_of=(("dest",), ("src", "content")),
     ),
