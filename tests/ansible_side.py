@@ -8,6 +8,7 @@ CI=true.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,11 @@ from tests.test_vault import ansible_env, tool
 
 
 def ansible_playbook(
-    tmp_path: Path, *args: str, forks: int = 10, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *args: str,
+    forks: int = 10,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """The real ansible-playbook with ``args``, isolated from the machine's ansible.cfg and
     home, accepting the fleet's throwaway host keys, without ControlPersist (each test's
@@ -31,7 +36,7 @@ def ansible_playbook(
         **(env or {}),
     }
     return subprocess.run(
-        [tool("ansible-playbook"), *args], capture_output=True, text=True, env=full, timeout=300
+        [tool("ansible-playbook"), *args], capture_output=True, text=True, env=full, timeout=timeout
     )
 
 
@@ -61,3 +66,42 @@ def tree(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+# Runs ansible-core's own modules in one Python process on the control node, each with
+# its arguments given through ansible.module_utils.testing (ansible-core's unit-test
+# support): the real module code, without ansible-playbook's seconds per task.
+_MODULE_DRIVER = """
+import contextlib, importlib, io, json, sys
+from ansible.module_utils.testing import patch_module_args
+out = []
+for module, args in json.load(open(sys.argv[1])):
+    main = importlib.import_module("ansible.modules." + module).main
+    printed = io.StringIO()
+    with patch_module_args(args), contextlib.redirect_stdout(printed):
+        try:
+            main()
+        except SystemExit:
+            pass
+    text = printed.getvalue()
+    out.append(json.loads(text[text.index("{"):]))
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def ansible_modules(tmp_path: Path, runs: list[tuple[str, dict]]) -> list[dict]:
+    """What ansible-core's module returns for each (module name, arguments), run locally
+    in one process (the modules act on this machine: give them paths under tmp_path)."""
+    python = Path(tool("ansible-playbook")).parent / "python"
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    driver = tmp_path / "driver.py"
+    driver.write_text(_MODULE_DRIVER)
+    home = tmp_path / "ansible-home"
+    home.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [str(python), str(driver), str(tmp_path / "runs.json"), str(tmp_path / "out.json")],
+        capture_output=True, text=True, timeout=300,
+        env={**ansible_env(tmp_path), "HOME": str(home)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((tmp_path / "out.json").read_text())

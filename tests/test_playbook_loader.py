@@ -30,7 +30,7 @@ def test_unknown_module_names_file_line_and_alternative(tmp_path):
         load(tmp_path, text, bridge=Bridge(search_path=[]))
     exc = info.value
     assert str(exc).startswith(f"{tmp_path}/play.yml:4: unknown module 'apt'")
-    assert "runner supports: assert, command, copy" in str(exc)
+    assert "runner supports: " in str(exc) and "command, copy" in str(exc)
     assert "apt-get install" in exc.hint
 
 
@@ -50,7 +50,7 @@ def test_unknown_play_keyword_and_typo(tmp_path):
 def test_bad_module_arguments(tmp_path):
     exc = error(tmp_path, "- hosts: all\n  tasks:\n    - copy: dest=/tmp/x\n")
     assert exc.line == 3 and "copy needs 'src' or 'content'" in exc.message
-    exc = error(tmp_path, "- hosts: all\n  tasks:\n    - file: path=/x state=link\n")
+    exc = error(tmp_path, "- hosts: all\n  tasks:\n    - file: path=/x state=linked\n")
     assert "state must be one of" in exc.message
     exc = error(tmp_path, "- hosts: all\n  tasks:\n    - copy: {content: x, dest: /x, mood: 1}\n")
     assert "copy does not support 'mood'" in exc.message

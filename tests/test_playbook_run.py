@@ -274,19 +274,20 @@ def test_copy_changes_only_when_checksum_differs(tmp_path):
 
     def responder(host, command):
         text = shell_text(command)
-        if text.startswith("p="):
+        if text.startswith("p="):  # the probe: kind, checksum, mode uid gid owner group, path
             if "dest" in state:
-                return 0, f"file\n{state['dest']}\n644 me me\n", ""
+                return 0, f"file {state['dest']} 644 1000 1000 me me\n/srv/app.conf\n", ""
             return 0, "absent\n", ""
-        if text.startswith("mv -f"):
+        if text.startswith("s="):  # the write: validate, back up, move in place
             state["dest"] = hashlib.sha1(b"v1\n").hexdigest()
+            return 0, "done 644 me me|644 me me\n", ""
         return 0, "", ""
 
     fleet = FakeFleet(["a"], responder=responder)
     text = '- hosts: all\n  tasks:\n    - copy: {content: "v1\\n", dest: /srv/app.conf}\n'
     first, _ = run_playbook(fleet, text, tmp_path)
     assert first.recap["a"].changed == 1
-    assert any(path.startswith("/srv/app.conf.runner-") for _, path in fleet.files)
+    assert any(path.startswith("/srv/.app.conf.runner-") for _, path in fleet.files)
     second, _ = run_playbook(fleet, text, tmp_path)
     assert second.recap["a"].changed == 0
 

@@ -333,7 +333,7 @@ def _check_local_file(module: str, args: dict[str, Any], base_dir: str) -> None:
     from runner.templating import is_template
 
     src: Any = None
-    if module in ("copy", "template"):
+    if module in ("copy", "template") and args.get("remote_src") in (None, False):
         src = args.get("src")
     elif module == "script":
         words = str(args.get("cmd") or args.get("_raw_params") or "").split()
@@ -344,5 +344,5 @@ def _check_local_file(module: str, args: dict[str, Any], base_dir: str) -> None:
     if found is None:
         looked = ", ".join(search_dirs(base_dir, module))
         raise ConfigError(f"-a: {module}: local file {src!r} not found (looked in {looked})")
-    if os.path.isdir(found):
-        raise ConfigError(f"-a: {module}: {src!r} is a directory; runner copies single files")
+    if module != "copy" and os.path.isdir(found):
+        raise ConfigError(f"-a: {module}: {src!r} is a directory; {module} takes a file")

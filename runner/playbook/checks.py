@@ -92,8 +92,8 @@ class Checks:
     def _check_local_file(self, module: str, args: dict, path: str, line: int | None) -> None:
         """Files read on the control node must exist (when their names are not templated)."""
         src = None
-        if module in ("copy", "template"):
-            src = args.get("src")
+        if module in ("copy", "template") and args.get("remote_src") in (None, False):
+            src = args.get("src")  # (remote_src: the file is on the host)
         elif module == "script":
             raw = args.get("cmd") or args.get("_raw_params") or ""
             src = str(raw).split()[0] if str(raw).split() else None
@@ -108,9 +108,9 @@ class Checks:
                 f"{module}: local file {src!r} not found (looked in "
                 f"{', '.join(search_dirs(base, module, role))})", path=path, line=line,
             )  # fmt: skip
-        if os.path.isdir(found):
+        if module != "copy" and os.path.isdir(found):
             raise PlaybookError(
-                f"{module}: {src!r} is a directory; runner copies single files",
+                f"{module}: {src!r} is a directory; {module} takes a file",
                 path=path, line=line,
             )  # fmt: skip
 

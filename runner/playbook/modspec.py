@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs import files as _files
 from runner.playbook.specs import variables as variables_specs
 
 _COMMAND_OPTS = frozenset(
@@ -22,22 +23,9 @@ SPECS: dict[str, ModuleSpec] = {
         frozenset({"_raw_params", "cmd", "chdir", "creates", "removes", "executable"}),
         free_form=True,
     ),
-    "copy": ModuleSpec(
-        frozenset({"src", "content", "dest", "mode", "owner", "group", "backup", "force"}),
-        required_one_of=(("dest",), ("src", "content")),
-    ),
-    "template": ModuleSpec(
-        frozenset({"src", "dest", "mode", "owner", "group", "backup", "force"}),
-        required_one_of=(("src",), ("dest",)),
-    ),
     "fetch": ModuleSpec(
         frozenset({"src", "dest", "flat", "fail_on_missing"}),
         required_one_of=(("src",), ("dest",)),
-    ),
-    "file": ModuleSpec(
-        frozenset({"path", "state", "mode", "owner", "group"}),
-        required_one_of=(("path",),),
-        aliases=(("dest", "path"), ("name", "path")),
     ),
     "debug": ModuleSpec(frozenset({"msg", "var", "verbosity"})),
     "include_tasks": ModuleSpec(frozenset({"file"}), required_one_of=(("file",),)),
@@ -54,6 +42,7 @@ SPECS: dict[str, ModuleSpec] = {
 
 # Each group of modules declares its arguments in runner/playbook/specs/<group>.py;
 # add one update line here per group.
+SPECS.update(_files.SPECS)
 SPECS.update(variables_specs.SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
@@ -66,10 +55,6 @@ INSTEAD = {
     "package": "shell with the distribution's package tool",
     "service": "shell: systemctl restart NAME",
     "systemd": "shell: systemctl ...",
-    "lineinfile": "template or copy with the whole file",
-    "blockinfile": "template or copy with the whole file",
-    "replace": "template, or shell: sed -i ...",
-    "stat": "command: stat ... with register",
     "ping": "command: 'true'",
     "uri": "command: curl ...",
     "get_url": "command: curl -fsSLo DEST URL",
@@ -78,7 +63,6 @@ INSTEAD = {
     "user": "shell: useradd ...",
     "git": "command: git ...",
     "wait_for": "command with retries/until",
-    "slurp": "fetch",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }
 
@@ -217,13 +201,6 @@ def check_args(module: str, args: dict[str, object]) -> dict[str, object]:
             raise ValueError(f"{module} needs a command")
     if module == "raw" and not args.get("_raw_params"):
         raise ValueError("raw needs a command")
-    if module == "file" and args.get("state", "file") not in (
-        "file",
-        "directory",
-        "absent",
-        "touch",
-    ):
-        raise ValueError("file state must be one of: file, directory, absent, touch")
     if module == "copy" and args.get("src") is not None and args.get("content") is not None:
         raise ValueError("copy takes either 'src' or 'content', not both")
     if module == "debug" and args.get("msg") is not None and args.get("var") is not None:

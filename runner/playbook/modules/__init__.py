@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.playbook.modules import commands, files, logic
+from runner.playbook.modules import (
+    assemble,
+    commands,
+    edit,
+    files,
+    filestate,
+    findfiles,
+    inspect,
+    logic,
+)
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.include_vars import include_vars
 from runner.playbook.modules.setup import setup
@@ -20,7 +29,11 @@ MODULES: dict[str, Module] = {
     "copy": files.copy,
     "template": files.template,
     "fetch": files.fetch,
-    "file": files.file,
+    "file": filestate.file,
+    **edit.MODULES,
+    **inspect.MODULES,
+    "find": findfiles.find,
+    "assemble": assemble.assemble,
     "debug": logic.debug,
     "set_fact": logic.set_fact,
     "fail": logic.fail,

@@ -63,13 +63,19 @@ class ModuleContext:
         become: bool | None = None,
         env: bool = True,
         hooks: bool = True,
+        limit: int | None = None,
     ) -> CommandResult:
         """Run a shell snippet with this task's environment, chdir and become
-        (``become=False``: as the login user even when the task becomes)."""
+        (``become=False``: as the login user even when the task becomes; ``limit``: keep
+        this many bytes of output rather than --max-output, for a file read with cat)."""
         body = shell_body(script, env=self.environment if env else None, chdir=chdir)
         command = f"{executable} -c {shlex.quote(body)}"
         return self.run_raw(
-            command, stdin=stdin, become=None if become is False else self.become, hooks=hooks
+            command,
+            stdin=stdin,
+            become=None if become is False else self.become,
+            hooks=hooks,
+            limit=limit,
         )
 
     def run_raw(
@@ -79,6 +85,7 @@ class ModuleContext:
         stdin: bytes | None = None,
         become: Become | None = None,
         hooks: bool = True,
+        limit: int | None = None,
     ) -> CommandResult:
         """``command`` as is through the login shell (through sudo when ``become``);
         ``hooks=False``: its output is not streamed or kept under --out-dir."""
@@ -89,7 +96,7 @@ class ModuleContext:
         try:
             return transport.run(
                 command,
-                stdout=OutputCapture(self.max_output, out_file, out_line),
+                stdout=OutputCapture(limit or self.max_output, out_file, out_line),
                 stderr=OutputCapture(self.max_output, err_file, err_line),
                 timeout=self.timeout,
                 stdin=stdin,

@@ -7,14 +7,10 @@ with sudo. ``--check`` computes the same answer without changing anything.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
-import re
 import secrets
 import shlex
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from runner.errors import TemplateError, UnsafePathError
@@ -27,166 +23,14 @@ from runner.playbook.modules.base import (
     as_bool,
     need_str,
 )
-from runner.templating import environment, run_template
-
-_MAX_DIFF = 256 * 1024
-
-_STAT = (
-    'p={path}; if [ -d "$p" ]; then echo directory; elif [ -e "$p" ]; then echo file; '
-    '(sha1sum "$p" 2>/dev/null || shasum "$p") | cut -c1-40; '
-    "stat -c '%a %U %G' \"$p\" 2>/dev/null || stat -f '%Lp %Su %Sg' \"$p\"; "
-    "else echo absent; fi"
+from runner.playbook.modules.remote import (
+    parse_mode,
+    put_content,
+    read_remote,
+    read_target,
+    remote_stat,
 )
-
-
-@dataclass(frozen=True)
-class RemoteStat:
-    kind: str  # "absent" | "file" | "directory"
-    checksum: str | None = None
-    mode: int | None = None
-    owner: str | None = None
-    group: str | None = None
-
-
-def remote_stat(ctx: ModuleContext, path: str) -> RemoteStat:
-    result = ctx.shell(_STAT.format(path=shlex.quote(path)), env=False)
-    lines = result.stdout_text.split()
-    if result.exit_code != 0 or not lines:
-        raise ModuleFailure(
-            f"cannot inspect {path}: {result.stderr_text.strip() or 'exit ' + str(result.exit_code)}"
-        )
-    kind = lines[0]
-    if kind != "file":
-        return RemoteStat(kind)
-    try:
-        return RemoteStat("file", lines[1], int(lines[2], 8), lines[3], lines[4])
-    except (IndexError, ValueError):
-        return RemoteStat("file", lines[1] if len(lines) > 1 else None)
-
-
-def parse_mode(value: Any) -> int | str | None:
-    """``0644``/``'0644'``/``'644'`` -> 0o644; symbolic modes (``u+x``) stay strings.
-
-    A YAML integer is taken as it is (0644 in YAML already is octal 420), as Ansible does.
-    """
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    if re.fullmatch(r"0?o?[0-7]{3,4}", text):
-        return int(text.replace("o", ""), 8)
-    if re.fullmatch(r"[ugoa]*[-+=][rwxXst]*(,[ugoa]*[-+=][rwxXst]*)*", text):
-        return text
-    raise ModuleFailure(f"invalid mode {value!r}")
-
-
-def _attributes(
-    ctx: ModuleContext, path: str, stat: RemoteStat | None, args: dict[str, Any]
-) -> bool:
-    """Apply mode/owner/group; True when something changed (or would, in check mode)."""
-    mode = parse_mode(args.get("mode"))
-    owner = need_str(args, "owner")
-    group = need_str(args, "group")
-    steps: list[str] = []
-    quoted = shlex.quote(path)
-    if mode is not None:
-        if isinstance(mode, str):
-            steps.append(f"chmod {shlex.quote(mode)} {quoted}")  # compared after the fact
-        elif stat is None or stat.mode != mode:
-            steps.append(f"chmod {mode:o} {quoted}")
-    if owner is not None and (stat is None or stat.owner != owner):
-        steps.append(f"chown {shlex.quote(owner)} {quoted}")
-    if group is not None and (stat is None or stat.group != group):
-        steps.append(f"chgrp {shlex.quote(group)} {quoted}")
-    if not steps:
-        return False
-    if ctx.check_mode:
-        return True
-    result = ctx.shell(" && ".join(steps), env=False)
-    if result.exit_code != 0:
-        raise ModuleFailure(f"cannot set attributes of {path}: {result.stderr_text.strip()}")
-    if isinstance(mode, str) and len(steps) == 1 and stat is not None:
-        return remote_stat(ctx, path).mode != stat.mode
-    return True
-
-
-def _read_remote(ctx: ModuleContext, path: str) -> bytes:
-    if ctx.become:
-        result = ctx.shell(f"cat -- {shlex.quote(path)}", env=False)
-        if result.exit_code != 0:
-            raise ModuleFailure(f"cannot read {path}: {result.stderr_text.strip()}")
-        return result.stdout
-    try:
-        return ctx.connect().get_file(path)
-    except OSError as exc:
-        raise ModuleFailure(f"cannot read {path}: {exc}") from exc
-
-
-def _diff(before: bytes | None, after: bytes, path: str) -> str | None:
-    if len(after) > _MAX_DIFF or (before is not None and len(before) > _MAX_DIFF):
-        return f"(diff of {path} not shown: file larger than {_MAX_DIFF // 1024} KiB)"
-    if b"\0" in after or (before and b"\0" in before):
-        return f"(binary file {path} differs)"
-    old = (before or b"").decode("utf-8", "replace").splitlines(keepends=True)
-    new = after.decode("utf-8", "replace").splitlines(keepends=True)
-    lines = difflib.unified_diff(
-        old, new, f"before: {path}" if before is not None else "/dev/null", f"after: {path}"
-    )
-    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-def _upload(ctx: ModuleContext, data: bytes, dest: str) -> None:
-    """Write ``data`` to ``dest`` atomically (temp file + mv); through sudo under become."""
-    transport = ctx.connect()
-    if ctx.become:
-        tmp = f"/tmp/.runner-copy-{secrets.token_hex(8)}"
-        mode = 0o600 if (ctx.become_user or "root") == "root" else 0o644
-        try:
-            transport.put_file(data, tmp, mode)
-        except OSError as exc:
-            raise ModuleFailure(f"cannot upload to {tmp}: {exc}") from exc
-        result = ctx.shell(f"cp -- {shlex.quote(tmp)} {shlex.quote(dest)}", env=False)
-        ctx.shell(f"rm -f -- {shlex.quote(tmp)}", become=False, env=False)
-    else:
-        tmp = f"{dest}.runner-{secrets.token_hex(6)}.tmp"
-        try:
-            transport.put_file(data, tmp)
-        except OSError as exc:
-            folder = os.path.dirname(dest) or "."
-            raise ModuleFailure(f"cannot write {dest}: {exc} (does {folder} exist?)") from exc
-        result = ctx.shell(f"mv -f -- {shlex.quote(tmp)} {shlex.quote(dest)}", env=False)
-    if result.exit_code != 0:
-        raise ModuleFailure(f"cannot write {dest}: {result.stderr_text.strip()}")
-
-
-def put_content(ctx: ModuleContext, data: bytes, dest: str, args: dict[str, Any]) -> ModuleResult:
-    """The shared half of copy and template: compare, back up, upload, set attributes."""
-    stat = remote_stat(ctx, dest)
-    if stat.kind == "directory":
-        raise ModuleFailure(f"{dest} is a directory; give the file name in 'dest'")
-    checksum = hashlib.sha1(data).hexdigest()
-    result: ModuleResult = {"dest": dest, "checksum": checksum, "size": len(data)}
-    changed = stat.kind == "absent" or (
-        stat.checksum != checksum and as_bool(args.get("force", True))
-    )
-    if changed and ctx.diff:
-        before = _read_remote(ctx, dest) if stat.kind == "file" else None
-        result["diff"] = _diff(before, data, dest)
-    attr_args = dict(args)
-    if attr_args.get("mode") is None and stat.mode is not None:
-        attr_args["mode"] = stat.mode  # replacing a file keeps its permissions
-    after: RemoteStat | None = stat if stat.kind == "file" else None
-    if changed and not ctx.check_mode:
-        if stat.kind == "file" and as_bool(args.get("backup")):
-            backup = f"{dest}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
-            ctx.shell(f"cp -p -- {shlex.quote(dest)} {shlex.quote(backup)}", env=False)
-            result["backup_file"] = backup
-        _upload(ctx, data, dest)
-        after = remote_stat(ctx, dest)
-    attrs_changed = _attributes(ctx, dest, after, attr_args)
-    result["changed"] = changed or attrs_changed
-    return result
+from runner.templating import environment, run_template
 
 
 def _dest_for(ctx: ModuleContext, dest: str, src: str | None) -> str:
@@ -198,21 +42,87 @@ def _dest_for(ctx: ModuleContext, dest: str, src: str | None) -> str:
 
 
 def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
+    """Ansible's copy: content, a local file, a local folder (``dir/``: what is in it;
+    ``dir``: the folder itself), or with ``remote_src`` a file already on the host."""
     dest = need_str(args, "dest") or ""
     src = need_str(args, "src")
+    if src is not None and as_bool(args.get("remote_src")):
+        return _copy_remote(ctx, src, dest, args)
     if src is not None:
         local = resolve_local(src, ctx.base_dir, "copy", role_dir(ctx))
-        if local is None or os.path.isdir(local):
-            raise ModuleFailure(f"copy: source {src!r} not found (or is a directory)")
+        if local is not None and os.path.isdir(local):
+            return copy_tree(ctx, local, src, dest, args)
+        if local is None:
+            raise ModuleFailure(f"copy: source {src!r} not found")
         with open(local, "rb") as fh:
             data = fh.read()
     else:
         content = args.get("content")
         data = content.encode() if isinstance(content, str) else _dump(content).encode()
+    parents = dest.endswith("/")  # as Ansible: a folder named with '/' is made
     dest = _dest_for(ctx, dest, src)
     if remote_stat(ctx, dest).kind == "directory" and src:
         dest = os.path.join(dest, os.path.basename(src))
-    return put_content(ctx, data, dest, args)
+    return put_content(ctx, data, dest, args, make_parents=parents)
+
+
+def _copy_remote(ctx: ModuleContext, src: str, dest: str, args: dict[str, Any]) -> ModuleResult:
+    """remote_src: the host's own file, read once and written where it differs."""
+    source = read_target(ctx, src)
+    if source.kind == "directory":
+        raise ModuleFailure(f"copy: remote_src of a folder ({src}) is not supported yet")
+    if source.kind != "file" or source.content is None:
+        raise ModuleFailure(f"Source {src} not found")
+    dest = _dest_for(ctx, dest, src)
+    if remote_stat(ctx, dest).kind == "directory":
+        dest = os.path.join(dest, os.path.basename(src))
+    result = put_content(ctx, source.content, dest, args)
+    result["src"] = src
+    return result
+
+
+def copy_tree(
+    ctx: ModuleContext, local: str, src: str, dest: str, args: dict[str, Any]
+) -> ModuleResult:
+    """A local folder: its folders made (new ones with directory_mode), then each file
+    through put_content. ``src`` ending in '/' copies what is in it, else the folder."""
+    base = dest if src.endswith("/") else os.path.join(dest, os.path.basename(src.rstrip("/")))
+    folders, files = [base], []
+    for root, dirs, names in os.walk(local):
+        dirs.sort()
+        rel = os.path.relpath(root, local)
+        for d in dirs:
+            folders.append(os.path.normpath(os.path.join(base, rel, d)))
+        for name in sorted(names):
+            files.append(
+                (os.path.join(root, name), os.path.normpath(os.path.join(base, rel, name)))
+            )
+    mode = parse_mode(args.get("directory_mode"))
+    chmod = (
+        f' && chmod {shlex.quote(mode) if isinstance(mode, str) else f"{mode:o}"} "$d"'
+        if mode is not None
+        else ""
+    )
+    run = ":" if ctx.check_mode else f'mkdir -p -- "$d"{chmod}'
+    script = "".join(
+        f'd={shlex.quote(d)}; if [ ! -d "$d" ]; then {run} || exit 1; echo C; fi\n' for d in folders
+    )
+    made = ctx.shell(script, env=False)
+    if made.exit_code != 0:
+        raise ModuleFailure(f"cannot create folders under {dest}: {made.stderr_text.strip()}")
+    changed = "C" in made.stdout_text.split()
+    file_args = {k: v for k, v in args.items() if k not in ("src", "dest", "directory_mode")}
+    for path, target in files:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if (
+            ctx.check_mode
+            and changed
+            and remote_stat(ctx, os.path.dirname(target)).kind == "absent"
+        ):
+            continue  # its folder would be new: nothing there to compare with
+        changed = put_content(ctx, data, target, file_args)["changed"] or changed
+    return {"changed": changed, "dest": dest if dest.endswith("/") else dest + "/", "src": src}
 
 
 def _dump(value: Any) -> str:
@@ -246,7 +156,12 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         else {**ctx.variables, **managed}
     )
     try:
-        text = run_template(_template_env(environment()).from_string(source), variables)
+        env = _template_env(
+            environment(),
+            trim_blocks=as_bool(args.get("trim_blocks", True)),
+            lstrip_blocks=as_bool(args.get("lstrip_blocks")),
+        )
+        text = run_template(env.from_string(source), variables)
     except TemplateError:
         raise
     except Exception as exc:  # the template's own code: any error fails this task only
@@ -258,17 +173,26 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if remote_stat(ctx, dest).kind == "directory":
         name = os.path.basename(src)
         dest = os.path.join(dest, name[:-3] if name.endswith(".j2") else name)
+    newline = _NEWLINES.get(str(args.get("newline_sequence") or "\\n"))
+    if newline is None:
+        raise ModuleFailure("newline_sequence must be one of: \\n, \\r, \\r\\n")
+    if newline != "\n":
+        text = text.replace("\n", newline)
     return put_content(ctx, text.encode(), dest, args)
 
 
-_TEMPLATE_ENVS: dict[int, Any] = {}
+_NEWLINES = {"\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n", "\n": "\n", "\r": "\r", "\r\n": "\r\n"}
+_TEMPLATE_ENVS: dict[tuple[int, bool, bool], Any] = {}
 
 
-def _template_env(base: Any) -> Any:
-    """The template module's Jinja2 settings (as Ansible's): trim_blocks on."""
-    env = _TEMPLATE_ENVS.get(id(base))
+def _template_env(base: Any, *, trim_blocks: bool = True, lstrip_blocks: bool = False) -> Any:
+    """The template module's Jinja2 settings (as Ansible's): trim_blocks on by default."""
+    key = (id(base), trim_blocks, lstrip_blocks)
+    env = _TEMPLATE_ENVS.get(key)
     if env is None:
-        env = _TEMPLATE_ENVS[id(base)] = base.overlay(trim_blocks=True)
+        env = _TEMPLATE_ENVS[key] = base.overlay(
+            trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+        )
     return env
 
 
@@ -311,55 +235,10 @@ def fetch(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     result["changed"] = True
     if ctx.check_mode:
         return result
-    data = _read_remote(ctx, src)
+    data = read_remote(ctx, src)
     os.makedirs(os.path.dirname(local) or ".", exist_ok=True)
     tmp = f"{local}.runner-{secrets.token_hex(6)}.tmp"
     with open(tmp, "xb") as fh:  # a new file: never through a link someone left there
         fh.write(data)
     os.replace(tmp, local)
     return result
-
-
-_FILE_STATE = {
-    "directory": 'if [ -d "$p" ]; then echo same; elif [ -e "$p" ]; then echo conflict; '
-    'else {run} mkdir -p -- "$p" && echo changed; fi',
-    "absent": 'if [ -e "$p" ] || [ -L "$p" ]; then {run} rm -rf -- "$p" && echo changed; '
-    "else echo same; fi",
-    "touch": '{run} touch -- "$p" && echo changed',
-    "file": 'if [ -f "$p" ]; then echo same; elif [ -e "$p" ]; then echo conflict; '
-    "else echo missing; fi",
-}
-
-
-def file(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    path = need_str(args, "path") or ""
-    state = need_str(args, "state") or "file"
-    run = "true" if ctx.check_mode else "command"  # in --check, report without acting
-    script = f"p={shlex.quote(path)}; " + _FILE_STATE[state].format(run=run)
-    outcome = ctx.shell(script, env=False)
-    word = outcome.stdout_text.strip().splitlines()[-1:] or [""]
-    if outcome.exit_code != 0 or word[0] not in ("same", "changed"):
-        if word[0] == "conflict":
-            raise ModuleFailure(
-                f"{path} exists but is not a {'directory' if state == 'directory' else 'regular file'}"
-            )
-        if word[0] == "missing":
-            raise ModuleFailure(f"file {path} does not exist (use state: touch to create it)")
-        raise ModuleFailure(f"cannot make {path} {state}: {outcome.stderr_text.strip()}")
-    changed = word[0] == "changed"
-    result: ModuleResult = {"path": path, "state": state}
-    if state != "absent" and not (ctx.check_mode and changed and state != "touch"):
-        stat = None if (ctx.check_mode and changed) else _stat_any(ctx, path)
-        changed = _attributes(ctx, path, stat, args) or changed
-    result["changed"] = changed
-    return result
-
-
-def _stat_any(ctx: ModuleContext, path: str) -> RemoteStat:
-    """Mode/owner/group of a file or directory."""
-    script = f"stat -c '%a %U %G' {shlex.quote(path)} 2>/dev/null || stat -f '%Lp %Su %Sg' {shlex.quote(path)}"
-    result = ctx.shell(script, env=False)
-    parts = result.stdout_text.split()
-    if result.exit_code != 0 or len(parts) < 3:
-        return RemoteStat("absent")
-    return RemoteStat("file", None, int(parts[0], 8), parts[1], parts[2])
