@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs.system import SYSTEM_SPECS
 
 _COMMAND_OPTS = frozenset(
     {"chdir", "creates", "removes", "stdin", "stdin_add_newline", "cmd", "strip_empty_ends"}
@@ -53,27 +54,20 @@ SPECS: dict[str, ModuleSpec] = {
 
 # Each group of modules declares its arguments in runner/playbook/specs/<group>.py;
 # add one update line here per group.
+SPECS.update(SYSTEM_SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
 # Where a module of the same purpose exists, say which one to use instead.
 INSTEAD = {
-    "apt": "shell: apt-get install -y ...",
-    "yum": "shell: yum install -y ...",
-    "dnf": "shell: dnf install -y ...",
-    "package": "shell with the distribution's package tool",
-    "service": "shell: systemctl restart NAME",
-    "systemd": "shell: systemctl ...",
     "lineinfile": "template or copy with the whole file",
     "blockinfile": "template or copy with the whole file",
     "replace": "template, or shell: sed -i ...",
     "stat": "command: stat ... with register",
-    "ping": "command: 'true'",
     "uri": "command: curl ...",
     "get_url": "command: curl -fsSLo DEST URL",
     "synchronize": "command: rsync ... with delegate_to: localhost",
     "unarchive": "copy, then command: tar -xf ...",
-    "user": "shell: useradd ...",
     "git": "command: git ...",
     "wait_for": "command with retries/until",
     "include_role": "tasks inlined in the playbook",

@@ -8,6 +8,7 @@ from typing import Any
 from runner.playbook.modules import commands, files, logic
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.setup import setup
+from runner.playbook.modules.system import SYSTEM_MODULES
 
 Module = Callable[[ModuleContext, dict[str, Any]], ModuleResult]
 
@@ -29,6 +30,7 @@ MODULES: dict[str, Module] = {
     "include_tasks": logic.include_tasks,
     "meta": logic.meta,
 }
+MODULES.update(SYSTEM_MODULES)
 
 # Modules that never touch the host: no connection is opened for them.
 LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})
