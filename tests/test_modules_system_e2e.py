@@ -244,3 +244,124 @@ def test_service_on_sysv_init_scripts_as_in_ansible(make_fleet, in_process, tmp_
     finally:
         _sysv_remove()
 
+
+HOST_PLAY = """\
+- hosts: all
+  gather_facts: false
+  environment:
+    PATH: "{{ bin }}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    HOSTNAMECTL_STANDIN: "{{ state }}"
+  tasks:
+    - ping:
+      register: p1
+    - ping: {data: hello}
+      register: p2
+    - getent: {database: passwd, key: root}
+      register: e1
+    - set_fact:
+        root_home: "{{ getent_passwd.root[4] }}"
+    - getent: {database: group}
+      register: e2
+    - set_fact:
+        has_root_group: "{{ 'root' in getent_group }}"
+    - getent: {database: passwd, key: rtest-nobody, fail_key: false}
+      register: e3
+    - getent: {database: passwd, key: rtest-nobody}
+      register: e4
+      ignore_errors: true
+    - hostname: {name: web-renamed.example.test, use: systemd}
+      register: h1
+    - hostname: {name: web-renamed.example.test, use: systemd}
+      register: h2
+    - wait_for: {path: "{{ state }}/static", timeout: 5}
+      register: w1
+    - wait_for:
+        path: "{{ state }}/static"
+        search_regex: "web-(?P<rest>[a-z]+)"
+        timeout: 5
+      register: w2
+    - wait_for: {port: "{{ sshport }}", host: 127.0.0.1, timeout: 5}
+      register: w3
+    - wait_for: {path: "{{ state }}/nosuch", state: absent, timeout: 2}
+      register: w4
+    - wait_for: {path: "{{ state }}/nosuch", timeout: 1}
+      register: w5
+      ignore_errors: true
+""" + dump_task(
+    ["p1", "p2", "e1", "e3", "e4", "h1", "h2", "root_home", "has_root_group"]
+    + ["w1", "w2", "w3", "w4", "w5"]
+)
+
+
+def test_ping_getent_hostname_wait_for_as_in_ansible(make_fleet, in_process, tmp_path):
+    """hostname runs against the hostnamectl stand-in only: the container keeps its name."""
+    fleet = make_fleet(1)
+    host = fleet.names[0]
+    states = {side: tmp_path / f"hostname-{side}" for side in ("runner", "ansible")}
+    own_name = Path("/proc/sys/kernel/hostname").read_text()
+
+    def reset(side: str) -> dict[str, str]:
+        states[side].mkdir()
+        for kind in ("transient", "static"):
+            (states[side] / kind).write_text("web-old\n")
+        return {"bin": str(STANDINS), "state": str(states[side]), "sshport": str(fleet.server.port)}
+
+    ours, mine, _, out_r, out_a = run_side_by_side(tmp_path, fleet, in_process, HOST_PLAY, reset)
+    assert mine[host]["changed"] == 2 and mine[host]["ignored"] == 2, mine
+    regs_r, regs_a = read_registered(out_r, host), read_registered(out_a, host)
+    for name in ("p1", "p2", "e1", "e3", "e4", "h1", "h2", "w1", "w2", "w3", "w4", "w5"):
+        same_keys(regs_r[name], regs_a[name], name)
+        same_values(regs_r[name], regs_a[name], ("changed", "ping", "msg", "name", "diff"), name)
+        same_values(regs_r[name], regs_a[name], ("state", "path", "port", "search_regex"), name)
+        same_values(regs_r[name], regs_a[name], ("match_groups", "match_groupdict"), name)
+    assert regs_r["w2"]["match_groupdict"] == {"rest": "renamed"}
+    assert regs_r["root_home"] == regs_a["root_home"] == "/root"
+    assert regs_r["has_root_group"] is True
+    assert regs_r["h1"]["diff"] == {
+        "before": "hostname = web-old\n",
+        "after": "hostname = web-renamed.example.test\n",
+    }
+    for side in states:
+        assert (states[side] / "static").read_text().strip() == "web-renamed.example.test"
+    assert Path("/proc/sys/kernel/hostname").read_text() == own_name
+
+
+CRON_PLAY = """\
+- hosts: all
+  gather_facts: false
+  tasks:
+    - cron: {name: nightly, minute: "5", hour: "4", job: /usr/bin/true, user: root,
+             cron_file: "{{ file }}"}
+      register: c1
+    - cron: {name: nightly, minute: "5", hour: "4", job: /usr/bin/true, user: root,
+             cron_file: "{{ file }}"}
+      register: c2
+    - cron: {name: PATH, env: true, job: "/usr/bin:/bin", user: root, cron_file: "{{ file }}"}
+    - cron: {name: gone, special_time: reboot, job: /bin/echo, user: root,
+             cron_file: "{{ file }}"}
+    - cron: {name: gone, state: absent, user: root, cron_file: "{{ file }}"}
+      register: c5
+"""
+
+
+def test_cron_file_as_ansible_writes_it(make_fleet, in_process, tmp_path):
+    """runner only: Ansible's cron module needs the crontab command even for a cron_file,
+    and this container has none. The expected text is what Ansible's cron writes
+    (a '#Ansible: NAME' line above each job, variables first)."""
+    fleet = make_fleet(1)
+    host = fleet.names[0]
+    book = tmp_path / "cron.yml"
+    book.write_text(CRON_PLAY)
+    cron_file = tmp_path / "runner-test-cron"
+    args = ["-e", f"file={cron_file}"]
+    first = in_process("play", *fleet.args(), str(book), "--json", *args)
+    assert runner_recap(first.stdout)[host]["changed"] == 4, first
+    assert cron_file.read_text() == (
+        'PATH="/usr/bin:/bin"\n#Ansible: nightly\n5 4 * * * root /usr/bin/true\n'
+    )
+    again = in_process("play", *fleet.args(), str(book), "--json", *args)
+    assert runner_recap(again.stdout)[host]["changed"] == 2, again  # gone: added, removed
+    cron_file.write_text("# kept\n")
+    check = in_process("play", *fleet.args(), str(book), "--json", "--check", *args)
+    assert runner_recap(check.stdout)[host]["changed"] >= 1, check
+    assert cron_file.read_text() == "# kept\n"

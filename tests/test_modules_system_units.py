@@ -71,3 +71,47 @@ def test_templated_choices_wait_for_the_run():
         "name": "x",
         "daemon_reload": True,
     }
+
+
+def test_apt_names_and_pins():
+    from runner.playbook.modules.base import ModuleFailure
+    from runner.playbook.modules.packages import Wanted, parse_names
+
+    assert parse_names(["nginx", "curl=7.88*"]) == [Wanted("nginx"), Wanted("curl", "7.88*")]
+    with pytest.raises(ModuleFailure, match="invalid package spec"):
+        parse_names("a=1=2")
+
+
+def test_cron_edits_keep_other_lines_and_adopt_unmarked_jobs():
+    from runner.playbook.modules.crontab import Crontab, edit_crontab, job_line, read_crontab
+
+    tab = read_crontab("MAILTO=ops\n# mine\n0 1 * * * keep-me\n5 4 * * * backup\n", False)
+    line = job_line({"job": "backup", "minute": "5", "hour": "4"}, None, False)
+    assert edit_crontab(tab, "nightly", line, False)  # adopted: only the marker is added
+    assert tab.lines == [
+        "MAILTO=ops", "# mine", "0 1 * * * keep-me", "#Ansible: nightly", "5 4 * * * backup",
+    ]  # fmt: skip
+    assert not edit_crontab(tab, "nightly", line, False)
+    assert edit_crontab(tab, "nightly", line.replace("5 4", "6 4"), False)
+    assert tab.jobs() == ["nightly"] and tab.envs() == ["MAILTO"]
+    assert edit_crontab(tab, "MAILTO", 'MAILTO="root"', True)
+    assert tab.lines[0] == 'MAILTO="root"'
+    assert edit_crontab(tab, "nightly", None, False)
+    assert Crontab(tab.lines).render() == 'MAILTO="root"\n# mine\n0 1 * * * keep-me\n'
+
+
+def test_wait_for_refuses_what_it_cannot_do_before_touching_the_host():
+    from runner.playbook.modules.base import ModuleContext, ModuleFailure
+    from runner.playbook.modules.waiting import wait_for
+
+    def no_host():
+        raise AssertionError("no connection expected")
+
+    ctx = ModuleContext(host=None, connect=no_host, variables={}, base_dir="/")  # type: ignore[arg-type]
+    for args, error in (
+        ({"port": 22, "path": "/x"}, "can not both be passed"),
+        ({"path": "/x", "state": "stopped"}, "only be used for checking a port"),
+        ({"path": "/x", "search_regex": "("}, "Invalid regular expression"),
+    ):
+        with pytest.raises(ModuleFailure, match=error):
+            wait_for(ctx, args)

@@ -69,7 +69,6 @@ INSTEAD = {
     "synchronize": "command: rsync ... with delegate_to: localhost",
     "unarchive": "copy, then command: tar -xf ...",
     "git": "command: git ...",
-    "wait_for": "command with retries/until",
     "include_role": "tasks inlined in the playbook",
     "import_role": "tasks inlined in the playbook",
     "local_action": "the module with delegate_to: localhost",

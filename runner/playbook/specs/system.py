@@ -109,4 +109,35 @@ SYSTEM_SPECS: dict[str, ModuleSpec] = {
         aliases=(("args", "arguments"),),
         validate=choices(state=_SERVICE_STATES),
     ),
+    "package": ModuleSpec(
+        _PACKAGE_COMMON | {"use"},
+        required_one_of=(("name",),),
+        validate=choices(state=("present", "absent", "latest", "installed", "removed")),
+    ),
+    "apt": _APT,
+    "user": _USER,
+    "group": _GROUP,
+    "ping": ModuleSpec(frozenset({"data"})),
+    "getent": ModuleSpec(
+        frozenset({"database", "key", "split", "fail_key", "service"}),
+        required_one_of=(("database",),),
+    ),
+    "wait_for": ModuleSpec(
+        frozenset({"host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex"})
+        | {"connect_timeout", "msg", "exclude_hosts", "active_connection_states"},
+        validate=choices(state=("started", "stopped", "present", "absent", "drained")),
+    ),
+    "cron": ModuleSpec(
+        frozenset({"name", "job", "minute", "hour", "day", "month", "weekday", "special_time"})
+        | {"state", "user", "cron_file", "disabled", "env"},
+        aliases=(("value", "job"), ("dow", "weekday")),
+        validate=choices(
+            state=("present", "absent"),
+            special_time=("annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"),
+        ),
+    ),
+    "hostname": ModuleSpec(
+        frozenset({"name", "use"}),
+        required_one_of=(("name",),),
+    ),
 }
