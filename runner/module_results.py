@@ -5,6 +5,7 @@ the result's JSON data; nothing here prints.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -39,6 +40,30 @@ def result_lines(data: Mapping[str, Any]) -> list[str]:
         for key, value in sorted(data.items(), key=lambda kv: str(kv[0]))
         if str(key) not in _NOT_SHOWN and value not in (None, "", [], {})
     ]
+
+
+def diff_text(diff: Any) -> str:
+    """A result's ``diff`` as text: a string as it is; Ansible's ``{before, after}`` dict
+    (user, hostname, sysctl...) as a unified diff; nothing for an empty one.
+
+    >>> print(diff_text({"before": "a = 1\\n", "after": "a = 2\\n"}), end="")
+    --- before
+    +++ after
+    @@ -1 +1 @@
+    -a = 1
+    +a = 2
+    """
+    if isinstance(diff, str):
+        return diff
+    if not isinstance(diff, Mapping) or not ("before" in diff or "after" in diff):
+        return ""
+
+    def lines(value: Any) -> list[str]:
+        text = value if isinstance(value, str) else json.dumps(value, indent=4, default=str)
+        return [line + "\n" for line in text.splitlines()]
+
+    before, after = lines(diff.get("before", "")), lines(diff.get("after", ""))
+    return "".join(difflib.unified_diff(before, after, "before", "after"))
 
 
 def result_text(data: Mapping[str, Any]) -> str:

@@ -33,6 +33,7 @@ from rich.text import Text
 from runner.aggregate import fold_hosts, natural_key
 from runner.events import Notice
 from runner.models import Status
+from runner.module_results import diff_text
 from runner.output.console import Verbatim, live_capable
 from runner.output.controls import display_filter
 from runner.output.grouped import notice_text
@@ -117,7 +118,7 @@ def outcome_detail(outcome: TaskOutcome, module: str, diff: bool) -> tuple[str, 
             return "", "\n".join(_debug_item(item) for item in result["results"])
         return "", _debug_text(result, ())
     if diff and label == "changed" and result.get("diff"):
-        return "", str(result["diff"]).rstrip("\n")
+        return "", diff_text(result["diff"]).rstrip("\n")
     return "", ""
 
 
