@@ -17,7 +17,11 @@ from tests.test_vault import ansible_env, tool
 
 
 def ansible_playbook(
-    tmp_path: Path, *args: str, forks: int = 10, env: dict[str, str] | None = None
+    tmp_path: Path,
+    *args: str,
+    forks: int = 10,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """The real ansible-playbook with ``args``, isolated from the machine's ansible.cfg and
     home, accepting the fleet's throwaway host keys, without ControlPersist (each test's
@@ -31,7 +35,7 @@ def ansible_playbook(
         **(env or {}),
     }
     return subprocess.run(
-        [tool("ansible-playbook"), *args], capture_output=True, text=True, env=full, timeout=300
+        [tool("ansible-playbook"), *args], capture_output=True, text=True, env=full, timeout=timeout
     )
 
 

@@ -79,7 +79,13 @@ def run_side_by_side(
         a for k, v in {**extra, "out": str(outs["ansible"])}.items() for a in ("-e", f"{k}={v}")
     ]
     theirs = ansible_playbook(
-        tmp_path, "-i", str(fleet.inventory), str(book), *extra_args, env=ansible_env
+        tmp_path,
+        "-i",
+        str(fleet.inventory),
+        str(book),
+        *extra_args,
+        env=ansible_env,
+        timeout=600,  # a dozen module runs on a loaded 2-core machine
     )
     assert theirs.returncode in (0, 2), theirs.stdout[-3000:] + theirs.stderr[-3000:]
     mine, other = runner_recap(ours.stdout), ansible_recap(theirs.stdout)

@@ -247,6 +247,9 @@ class TaskExecutor:
             result = _failure(exc.message)
         result.setdefault("changed", False)
         result["failed"] = bool(result.get("failed", False))
+        for stream in ("stdout", "stderr"):  # as Ansible adds them to any module's result
+            if isinstance(result.get(stream), str) and f"{stream}_lines" not in result:
+                result[f"{stream}_lines"] = result[stream].splitlines()
         if result.get("skipped"):
             return result
         scoped = variables.child({task.register: result}) if task.register else variables
