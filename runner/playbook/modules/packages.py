@@ -283,7 +283,7 @@ def _install_deb(
     name, version = sections.get("deb-name", ""), sections.get("deb-version", "")
     info = known.get(name, Known())
     if info.is_installed and info.installed == version and not as_bool(args.get("force")):
-        return {"changed": False}
+        return {"changed": False, "stdout": "", "stderr": "", "diff": ""}  # Ansible's keys
     if ctx.check_mode:
         return {"changed": True, "stdout": "", "stderr": "", "diff": {}}
     force = " --force-all" if as_bool(args.get("force")) else ""
