@@ -16,6 +16,35 @@ from typing import Any
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult, need_str
 
 _MAX_READ = 1 << 20
+_INFO = "@@runner-path-info "
+
+
+def _path_info_sh(path: str) -> str:
+    return f"stat -c '{_INFO}%u %g %U %G %a %s %h %F' {shlex.quote(path)} 2>/dev/null"
+
+
+def path_info(text: str) -> dict[str, Any]:
+    """What Ansible adds to any result naming an existing ``path``: owner, mode, size and a
+    ``state`` that says what the path is (it replaces the module's own ``state``).
+
+    >>> path_info("@@runner-path-info 0 0 root root 644 12 1 regular file")
+    {'uid': 0, 'gid': 0, 'owner': 'root', 'group': 'root', 'mode': '0644', 'state': 'file', 'size': 12}
+    """
+    for line in text.splitlines():
+        if not line.startswith(_INFO):
+            continue
+        uid, gid, owner, group, mode, size, links, kind = line[len(_INFO) :].split(" ", 7)
+        if kind == "symbolic link":
+            state = "link"
+        elif kind == "directory":
+            state = "directory"
+        else:
+            state = "hard" if int(links) > 1 else "file"
+        return {
+            "uid": int(uid), "gid": int(gid), "owner": owner, "group": group,
+            "mode": f"0{int(mode, 8):03o}", "state": state, "size": int(size),
+        }  # fmt: skip
+    return {}
 
 
 def _int(args: dict[str, Any], key: str, default: int) -> int:
@@ -102,7 +131,10 @@ def wait_for(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
             if path
             else _port_open(host, int(port or 0), connect_timeout)
         )
-        done = ctx.shell(_loop(test, present, timeout, sleep), env=False)
+        script = f"( {_loop(test, present, timeout, sleep)} ); rc=$?"
+        if path:
+            script += f"; {_path_info_sh(path)}"
+        done = ctx.shell(script + "; exit $rc", env=False)
         if done.exit_code == 90:
             raise ModuleFailure(done.stderr_text.strip())
         if done.exit_code != 0:
@@ -115,6 +147,10 @@ def wait_for(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
                     else f"Timeout when waiting for {path} to be absent."
                 )
             raise ModuleFailure(msg or default, elapsed=int(time.monotonic() - started))
+    if path:
+        if regex is not None:
+            done = ctx.shell(_path_info_sh(path), env=False)
+        result.update(path_info(done.stdout_text))
     result["elapsed"] = int(time.monotonic() - started)
     return result
 
