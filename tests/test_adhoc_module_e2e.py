@@ -272,7 +272,7 @@ def test_errors_before_any_connection(make_fleet, in_process, tmp_path):
     fleet = make_fleet(1, host_vars={"web01": {"ansible_port": free_port()}})
     cases = [
         (["-m", "shel", "-a", "true"], "-m shel: unknown module", "did you mean shell?"),
-        (["-m", "ping"], "-m ping: unknown module", "runner supports: assert, command"),
+        (["-m", "yum"], "-m yum: unknown module", "runner supports: apt, "),
         (["-m", "copy", "-a", "content=hi"], "copy needs 'dest'", None),
         (["-m", "file", "-a", "path=/x colour=red"], "file does not support 'colour'", None),
         (["-m", "file", "-a", "path='/x"], "quote is not closed", None),

@@ -182,11 +182,11 @@ def test_unreachable_and_failed_exit_codes_and_script_fetch(make_fleet, in_proce
 
 def test_invalid_playbook_is_an_input_error_before_connecting(in_process, tmp_path):
     book = tmp_path / "bad.yml"
-    book.write_text("- hosts: all\n  tasks:\n    - name: x\n      apt: name=nginx\n")
+    book.write_text("- hosts: all\n  tasks:\n    - name: x\n      yum: name=nginx\n")
     res = in_process("play", "-i", "nosuchhost,", str(book))
     assert res.exit_code == 1, res
-    assert f"{book}:4: unknown module 'apt'" in res.stderr
-    assert "shell: apt-get install" in res.stderr
+    assert f"{book}:4: unknown module 'yum'" in res.stderr
+    assert "shell: yum install" in res.stderr
 
 
 def test_stream_and_out_dir(make_fleet, in_process, tmp_path):

@@ -60,6 +60,8 @@ SUPPORTED_MODULES = tuple(sorted(SPECS))
 
 # Where a module of the same purpose exists, say which one to use instead.
 INSTEAD = {
+    "yum": "shell: yum install -y ...",
+    "dnf": "shell: dnf install -y ...",
     "lineinfile": "template or copy with the whole file",
     "blockinfile": "template or copy with the whole file",
     "replace": "template, or shell: sed -i ...",
