@@ -266,6 +266,9 @@ class TaskExecutor:
         result["failed"] = bool(result.get("failed", False))
         if route is not None and route.delegated:
             result["_ansible_delegated_vars"] = {"ansible_delegated_host": route.delegated}
+        for stream in ("stdout", "stderr"):  # as Ansible adds them to any module's result
+            if isinstance(result.get(stream), str) and f"{stream}_lines" not in result:
+                result[f"{stream}_lines"] = result[stream].splitlines()
         if result.get("skipped"):
             return result
         scoped = variables.child({task.register: result}) if task.register else variables

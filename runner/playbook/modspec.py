@@ -10,6 +10,7 @@ from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
 from runner.playbook.specs import files as _files
 from runner.playbook.specs import variables as variables_specs
+from runner.playbook.specs.system import SYSTEM_SPECS
 
 _COMMAND_OPTS = frozenset(
     {"chdir", "creates", "removes", "stdin", "stdin_add_newline", "cmd", "strip_empty_ends"}
@@ -44,25 +45,19 @@ SPECS: dict[str, ModuleSpec] = {
 # add one update line here per group.
 SPECS.update(_files.SPECS)
 SPECS.update(variables_specs.SPECS)
+SPECS.update(SYSTEM_SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
 # Where a module of the same purpose exists, say which one to use instead.
 INSTEAD = {
-    "apt": "shell: apt-get install -y ...",
     "yum": "shell: yum install -y ...",
     "dnf": "shell: dnf install -y ...",
-    "package": "shell with the distribution's package tool",
-    "service": "shell: systemctl restart NAME",
-    "systemd": "shell: systemctl ...",
-    "ping": "command: 'true'",
     "uri": "command: curl ...",
     "get_url": "command: curl -fsSLo DEST URL",
     "synchronize": "command: rsync ... with delegate_to: localhost",
     "unarchive": "copy, then command: tar -xf ...",
-    "user": "shell: useradd ...",
     "git": "command: git ...",
-    "wait_for": "command with retries/until",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }
 

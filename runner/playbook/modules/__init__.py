@@ -18,6 +18,7 @@ from runner.playbook.modules import (
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.include_vars import include_vars
 from runner.playbook.modules.setup import setup
+from runner.playbook.modules.system import SYSTEM_MODULES
 
 Module = Callable[[ModuleContext, dict[str, Any]], ModuleResult]
 
@@ -44,6 +45,7 @@ MODULES: dict[str, Module] = {
     "meta": logic.meta,
     "include_vars": include_vars,
 }
+MODULES.update(SYSTEM_MODULES)
 
 # Modules that never touch the host: no connection is opened for them.
 LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})

@@ -1,0 +1,143 @@
+"""Arguments of the system modules (services, packages, users, host settings).
+
+Values may still be Jinja2 templates at load time, so a ``validate`` only checks a choice
+when the value is plain text; the module checks again once rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from runner.playbook.specs import ModuleSpec
+
+
+def _templated(value: object) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def choices(**allowed: Iterable[str]) -> Callable[[dict[str, object]], None]:
+    """A validate function: each named argument, when given as plain text, is one of its
+    choices.
+
+    >>> check = choices(state=("present", "absent"))
+    >>> check({"state": "present"})
+    >>> check({"state": "{{ wanted }}"})
+    >>> check({"state": "gone"})
+    Traceback (most recent call last):
+    ...
+    ValueError: state must be one of: present, absent (got 'gone')
+    """
+    table = {key: tuple(values) for key, values in allowed.items()}
+
+    def validate(args: dict[str, object]) -> None:
+        for key, values in table.items():
+            value = args.get(key)
+            if value is None or _templated(value):
+                continue
+            if str(value) not in values:
+                raise ValueError(f"{key} must be one of: {', '.join(values)} (got {value!r})")
+
+    return validate
+
+
+_SERVICE_STATES = ("started", "stopped", "restarted", "reloaded")
+
+_SYSTEMD = ModuleSpec(
+    frozenset(
+        {"name", "state", "enabled", "masked", "daemon_reload", "daemon_reexec", "scope"}
+        | {"no_block", "force"}
+    ),
+    required_one_of=(("state", "enabled", "masked", "daemon_reload", "daemon_reexec"),),
+    aliases=(("service", "name"), ("unit", "name"), ("daemon-reload", "daemon_reload")),
+    validate=choices(state=_SERVICE_STATES, scope=("system", "user", "global")),
+)
+
+_PACKAGE_COMMON = frozenset({"name", "state"})
+
+_APT = ModuleSpec(
+    _PACKAGE_COMMON
+    | {"update_cache", "cache_valid_time", "deb", "purge", "autoremove", "force"}
+    | {"install_recommends", "default_release", "allow_downgrade", "only_upgrade"}
+    | {"upgrade", "dpkg_options", "autoclean", "clean", "allow_unauthenticated"}
+    | {"lock_timeout", "update_cache_retries", "update_cache_retry_max_delay"},
+    required_one_of=(
+        ("name", "deb", "update_cache", "upgrade", "autoremove", "autoclean", "clean"),
+    ),
+    aliases=(("pkg", "name"), ("package", "name"), ("update-cache", "update_cache")),
+    validate=choices(
+        state=("present", "absent", "latest", "installed", "removed", "fixed"),
+        upgrade=("no", "yes", "safe", "full", "dist", "False", "True", "false", "true"),
+    ),
+)
+
+_YUM = ModuleSpec(
+    _PACKAGE_COMMON
+    | {"update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "exclude"}
+    | {"autoremove", "security", "bugfix", "allow_downgrade", "install_weak_deps"}
+    | {"update_only", "lock_timeout", "releasever", "installroot", "conf_file"},
+    required_one_of=(("name", "update_cache", "autoremove"),),
+    aliases=(("pkg", "name"), ("expire-cache", "update_cache")),
+    validate=choices(state=("present", "absent", "latest", "installed", "removed")),
+)
+
+_USER = ModuleSpec(
+    frozenset(
+        {"name", "state", "uid", "group", "groups", "append", "shell", "home", "create_home"}
+        | {"system", "password", "update_password", "remove", "force", "comment", "expires"}
+        | {"move_home", "non_unique", "password_lock", "local", "skeleton", "generate_ssh_key"}
+        | {"ssh_key_bits", "ssh_key_type", "ssh_key_file", "ssh_key_comment"}
+        | {"ssh_key_passphrase", "umask"}
+    ),
+    required_one_of=(("name",),),
+    aliases=(("user", "name"), ("createhome", "create_home")),
+    validate=choices(state=("present", "absent"), update_password=("always", "on_create")),
+)
+
+_GROUP = ModuleSpec(
+    frozenset({"name", "state", "gid", "system", "non_unique", "local", "force"}),
+    required_one_of=(("name",),),
+    validate=choices(state=("present", "absent")),
+)
+
+SYSTEM_SPECS: dict[str, ModuleSpec] = {
+    "systemd": _SYSTEMD,
+    "systemd_service": _SYSTEMD,
+    "service": ModuleSpec(
+        frozenset({"name", "state", "enabled", "use", "sleep", "pattern", "runlevel"})
+        | {"arguments"},
+        required_one_of=(("name",), ("state", "enabled")),
+        aliases=(("args", "arguments"),),
+        validate=choices(state=_SERVICE_STATES),
+    ),
+    "package": ModuleSpec(
+        _PACKAGE_COMMON | {"use"},
+        required_one_of=(("name",),),
+        validate=choices(state=("present", "absent", "latest", "installed", "removed")),
+    ),
+    "apt": _APT,
+    "user": _USER,
+    "group": _GROUP,
+    "ping": ModuleSpec(frozenset({"data"})),
+    "getent": ModuleSpec(
+        frozenset({"database", "key", "split", "fail_key", "service"}),
+        required_one_of=(("database",),),
+    ),
+    "wait_for": ModuleSpec(
+        frozenset({"host", "port", "path", "state", "timeout", "delay", "sleep", "search_regex"})
+        | {"connect_timeout", "msg", "exclude_hosts", "active_connection_states"},
+        validate=choices(state=("started", "stopped", "present", "absent", "drained")),
+    ),
+    "cron": ModuleSpec(
+        frozenset({"name", "job", "minute", "hour", "day", "month", "weekday", "special_time"})
+        | {"state", "user", "cron_file", "disabled", "env"},
+        aliases=(("value", "job"), ("dow", "weekday")),
+        validate=choices(
+            state=("present", "absent"),
+            special_time=("annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"),
+        ),
+    ),
+    "hostname": ModuleSpec(
+        frozenset({"name", "use"}),
+        required_one_of=(("name",),),
+    ),
+}
