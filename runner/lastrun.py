@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -167,7 +166,11 @@ def write_last_run(path: str, record: LastRun) -> None:
     """Write ``record`` to ``path`` atomically (OSError when it cannot be written)."""
     folder = os.path.dirname(path)
     _make_private_dirs(folder)
-    fd, temp = tempfile.mkstemp(prefix=".last-run.", suffix=".tmp", dir=folder)  # 0600
+    # as tempfile.mkstemp does (a new random name, 0600), without importing tempfile and
+    # with it shutil, bz2 and lzma into every run's start-up
+    temp = os.path.join(folder, f".last-run.{os.urandom(8).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(temp, flags, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(record.to_dict(), fh, indent=1)

@@ -160,8 +160,9 @@ def test_a_connection_killed_by_the_server_is_replaced(keeper, fleet):
 
 
 def test_a_silent_connection_is_replaced_before_anything_is_sent(keeper, fleet, tmp_path):
-    """The server's side stops answering (SIGSTOP: no FIN, no reply): the keepalive probe
-    finds it and the run goes on a new connection; nothing ran on the frozen one."""
+    """The server's side stops answering (SIGSTOP: no FIN, no reply): the request to open
+    the first channel gets no answer, and the run goes on a new connection; nothing ran
+    on the frozen one."""
     marker = tmp_path / "ran"
     assert keeper.run("run", *fleet.args(), "web01", "true").exit_code == 0
     frozen = sessions(fleet.server)

@@ -145,3 +145,42 @@ def test_an_explicit_procs_or_persist_0_runs_without_the_keeper():
     assert chosen(RunConfig(persist=0), hosts) is InProcessExecutor
     assert chosen(RunConfig(persist=60, procs=2), hosts) is ProcsExecutor
     assert chosen(RunConfig(persist=60, procs=1), hosts) is KeeperExecutor
+
+
+def test_events_are_written_in_batches_and_in_order_with_the_other_records():
+    """Events gather for a moment and go out in one write; a record sent with ``send``
+    (``done``) goes out at once, after every event before it."""
+    import socket
+
+    from runner.events import Notice
+    from runner.executors.keeper.wire import decode_any_event
+    from runner.executors.keeper.writer import Writer
+    from runner.executors.protocol import decode_line, record
+
+    ours, theirs = socket.socketpair()
+    writes: list[int] = []
+
+    class CountingSocket:
+        def sendall(self, data: bytes) -> None:
+            writes.append(len(data))
+            ours.sendall(data)
+
+    writer = Writer(CountingSocket())  # type: ignore[arg-type]
+    try:
+        for n in range(5):
+            writer.handle(Notice(f"event {n}"))
+        writer.send(record("done"))
+        theirs.settimeout(10)
+        received = b""
+        while received.count(b"\n") < 6:
+            received += theirs.recv(65536)
+    finally:
+        writer.close()
+        ours.close()
+        theirs.close()
+    lines = [decode_line(line) for line in received.splitlines()]
+    assert [r["type"] for r in lines] == ["event"] * 5 + ["done"]
+    assert [decode_any_event(r["event"]).message for r in lines[:5]] == [  # type: ignore[attr-defined]
+        f"event {n}" for n in range(5)
+    ]
+    assert len(writes) == 1  # the five events and done: one write

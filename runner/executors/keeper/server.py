@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import logging
 import os
 import queue
 import resource
@@ -31,8 +30,9 @@ from runner.errors import RunnerError
 from runner.executors.base import Run
 from runner.executors.keeper.paths import KeeperUnavailable, peer_pid, peer_uid, private_dir
 from runner.executors.keeper.pool import Pool
-from runner.executors.keeper.wire import encode_any_event, run_from_dict
-from runner.executors.protocol import encode_line, read_record, record
+from runner.executors.keeper.wire import run_from_dict
+from runner.executors.keeper.writer import ForwardedLogs, Writer
+from runner.executors.protocol import read_record, record
 from runner.vault import forget_keyrings
 
 FIRST_RECORD_TIMEOUT = 30.0
@@ -50,32 +50,6 @@ def rss_kb() -> int:
     except OSError:
         pass
     return 0
-
-
-class Writer:
-    """Records to one client, one at a time, whatever greenlet sends them; a client that
-    went away makes ``gone`` true (the run is then cancelled)."""
-
-    def __init__(self, conn: socket.socket) -> None:
-        self.conn = conn
-        self.lock = threading.Lock()
-        self.gone = False
-        self.on_gone: Any = None
-
-    def send(self, data: dict[str, Any]) -> None:
-        line = encode_line(data)
-        with self.lock:
-            if self.gone:
-                return
-            try:
-                self.conn.sendall(line)
-            except OSError:
-                self.gone = True
-        if self.gone and self.on_gone is not None:
-            self.on_gone()
-
-    def handle(self, event: object) -> None:  # the run's EventSink
-        self.send(record("event", event=encode_any_event(event)))
 
 
 class Keeper:
@@ -137,6 +111,7 @@ class Keeper:
 
     def _serve_one(self, conn: socket.socket) -> None:
         self.last_activity = time.monotonic()  # no idle exit under a client's feet
+        closing: list[Writer] = []
         try:
             uid = peer_uid(conn)
             if uid != os.getuid():  # before a byte is read
@@ -151,6 +126,7 @@ class Keeper:
             conn.settimeout(None)
             kind = data.get("type") if data else None
             writer = Writer(conn)
+            closing.append(writer)
             if kind == "status":
                 writer.send(self.status())
             elif kind == "stop":
@@ -162,6 +138,8 @@ class Keeper:
         except Exception:  # one client's trouble never ends the keeper
             self.log(f"unexpected error:\n{traceback.format_exc()}")
         finally:
+            for writer in closing:
+                writer.close()
             conn.close()
 
     def status(self) -> dict[str, Any]:
@@ -269,34 +247,6 @@ class Keeper:
             finished.set()
             if logs is not None:
                 logs.close()
-
-
-class ForwardedLogs(logging.Handler):
-    """-v / -vv / -vvv of a run served here: its log records go to the client, which
-    writes them where it would have written them itself (its stderr)."""
-
-    def __init__(self, writer: Writer, verbose: int) -> None:
-        super().__init__()
-        self.writer = writer
-        self.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        root = logging.getLogger()
-        self.saved = root.level, logging.getLogger("paramiko").level
-        root.addHandler(self)
-        root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-        logging.getLogger("paramiko").setLevel(logging.DEBUG if verbose >= 3 else logging.WARNING)
-
-    def emit(self, entry: logging.LogRecord) -> None:
-        try:
-            self.writer.send(record("log", text=self.format(entry)))
-        except Exception:  # a log line never fails the run
-            self.handleError(entry)
-
-    def close(self) -> None:
-        root = logging.getLogger()
-        root.removeHandler(self)
-        root.setLevel(self.saved[0])
-        logging.getLogger("paramiko").setLevel(self.saved[1])
-        super().close()
 
 
 def _harden() -> None:

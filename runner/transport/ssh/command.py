@@ -34,6 +34,7 @@ from runner.transport.ending import (
     inner_report_prefix,
     report_prefix,
 )
+from runner.transport.ssh.packets import exec_and_eof
 from runner.transport.ssh.settings import HostSettings
 
 
@@ -48,6 +49,8 @@ class Connection(Protocol):
     def connect(self) -> None: ...
 
     def paramiko_transport(self) -> paramiko.Transport: ...
+
+    def open_session(self, timeout: float) -> paramiko.Channel: ...
 
     def alive(self) -> bool: ...
 
@@ -94,8 +97,10 @@ def run_command(
     if pids is not None:
         command = report_prefix(nonce) + command
     chan = None
+    # no input and nobody to answer: the end of input goes with the exec request
+    eof = not stdin and not pty and (session is None or session.become.password is None)
     try:
-        chan = _open(conn, command, env, pty, conn.settings.connect_timeout)
+        chan = _open(conn, command, env, pty, conn.settings.connect_timeout, eof=eof)
         if session is None or session.become.password is None:
             try:
                 _send_stdin(chan, stdin, pty)
@@ -145,15 +150,20 @@ def _open(
     env: Mapping[str, str] | None,
     pty: bool,
     timeout: float,
+    *,
+    eof: bool = False,
 ) -> paramiko.Channel:
-    transport = conn.paramiko_transport()
+    """A session channel running ``command`` (``eof``: with its input already closed)."""
     try:
-        chan = transport.open_session(timeout=timeout)
+        chan = conn.open_session(timeout)
         if env:
             chan.update_environment(dict(env))
         if pty:
             chan.get_pty()
-        chan.exec_command(command)
+        if eof:
+            exec_and_eof(chan, command)
+        else:
+            chan.exec_command(command)
         return chan
     except (SSHException, EOFError, OSError) as exc:
         raise conn.lost(exc) from exc

@@ -4,14 +4,17 @@ A run served by the keeper makes its transports with :class:`HeldConnectionFacto
 every host first asks the keeper's store for a held connection made by exactly the same
 settings (:func:`reuse_key`: address, port, user, the keys and password that would be
 offered, the host-key policy and known_hosts files, the jump chain, ProxyCommand and
-keepalives), checks it before anything is sent on it (still open, answers a keepalive
-request within a short time, its host key still passes this run's known_hosts and
-policy), and otherwise opens a new connection as any run does. At the end of the run an
-open connection goes back to the store instead of being closed. Bastions are held the
+keepalives), checks it (still open, its host key still passes this run's known_hosts
+and policy), and otherwise opens a new connection as any run does. At the end of the run
+an open connection goes back to the store instead of being closed. Bastions are held the
 same way, shared by the hosts behind them.
 
-A held connection is only ever taken before a channel is opened on it, so a stale one is
-replaced on the spot and no command is ever sent twice.
+A held connection that went stale is found before a command is sent on it: the request
+to open the first channel is the check (it carries no command; a keepalive round trip
+before it cost every host a third more CPU). When that request fails because the
+connection is gone, or gets no answer within PROBE_TIMEOUT, a new connection replaces it
+on the spot and the channel is opened there, so no command is ever sent twice. (SFTP's
+first channel and a bastion are checked with a keepalive first.)
 
 Imports paramiko: used only inside runner/transport/ssh/.
 """
@@ -205,6 +208,12 @@ def usable(context: SSHContext, transport: Any, settings: HostSettings, host: st
     )
 
 
+def _gone(exc: BaseException) -> bool:
+    """Whether a channel-open failed because the connection is gone or silent, not
+    because the server refused the channel (which a new connection would not change)."""
+    return not isinstance(exc, paramiko.ChannelException)
+
+
 class HeldSSHTransport(SSHTransport):
     """An SSHTransport that starts from a held connection when one fits, and hands its
     connection back to the store when the run is done with it."""
@@ -215,6 +224,9 @@ class HeldSSHTransport(SSHTransport):
         self._key: tuple[Any, ...] | None = None
         self._asked_store = False
         self.reused = False
+        # a held connection taken without a round trip: its first channel-open is the
+        # check that it is alive (see open_session)
+        self._unproven = False
 
     def _password(self) -> str | None:
         v = self.host.vars
@@ -231,16 +243,55 @@ class HeldSSHTransport(SSHTransport):
             self._asked_store = True
             store = self.factory.store
             while (held := store.take(self._key)) is not None:
-                if usable(self.context, held, s, self.host.name):
+                if held.is_active() and _host_key_holds(self.context, held, s, self.host.name):
                     slow_idle_poll(held)
                     self._transport = held
-                    self.reused = True
+                    self.reused = self._unproven = True
                     return
-                log.debug("held connection to %s is stale: replaced", self.where)
+                log.debug("held connection to %s is closed: replaced", self.where)
                 held.close()
+        self._connect_new()
+
+    def _connect_new(self) -> None:
+        self._unproven = False
         super().connect()
         if self._transport is not None:
             forget_secrets(self._transport)
+
+    def _replace_stale(self, why: object) -> None:
+        log.debug("held connection to %s is stale (%s): replaced", self.where, why)
+        stale, self._transport = self._transport, None
+        if stale is not None:
+            stale.close()
+        self._connect_new()
+
+    def open_session(self, timeout: float) -> paramiko.Channel:
+        """A session channel; on a held connection not yet used in this run, opening it
+        is the check that the connection is alive (the request to open a channel carries
+        no command): when that fails for a gone or silent connection (within the probe
+        time), a new connection replaces it and the channel is opened there."""
+        if not self._unproven:
+            return super().open_session(timeout)
+        self._unproven = False
+        try:
+            return super().open_session(min(PROBE_TIMEOUT, timeout))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if not _gone(exc):
+                raise
+            self._replace_stale(exc)
+        return super().open_session(timeout)
+
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._unproven and self._sftp is None:
+            self._unproven = False
+            transport = self._transport
+            if transport is not None and not probe(
+                transport, min(PROBE_TIMEOUT, self.settings.connect_timeout)
+            ):
+                self._replace_stale("no answer to a keepalive")
+        return super().sftp()
+
+    _sftp_client = sftp
 
     def close(self) -> None:
         transport = self._transport

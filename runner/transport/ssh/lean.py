@@ -12,6 +12,8 @@ from typing import Any
 
 import paramiko
 
+from runner.transport.ssh.packets import GulpingPacketizer
+
 log = logging.getLogger(__name__)
 
 
@@ -29,12 +31,19 @@ class LeanTransport(paramiko.Transport):
     log calls go all the way into logging. And minus one wait: see
     _parse_global_request.
 
+    And its packets go through runner.transport.ssh.packets.GulpingPacketizer (fewer
+    system calls per packet).
+
     Plus two things for host key checking: ``host_key_order`` (None: paramiko's order)
     is the host key algorithms to ask for, and ``server_host_key_algorithms`` what the
     server offered."""
 
     host_key_order: tuple[str, ...] | None = None
     server_host_key_algorithms: tuple[str, ...] = ()
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("packetizer_class", GulpingPacketizer)  # fewer system calls
+        super().__init__(sock, *args, **kwargs)
 
     @property
     def preferred_keys(self) -> tuple[str, ...]:

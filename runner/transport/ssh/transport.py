@@ -120,6 +120,10 @@ class SSHTransport(Transport):
             raise self.lost(None)
         return self._transport
 
+    def open_session(self, timeout: float) -> paramiko.Channel:
+        """A new session channel on the open connection (connect() first)."""
+        return self.paramiko_transport().open_session(timeout=timeout)
+
     def alive(self) -> bool:
         return self._transport is not None and self._transport.is_active()
 
