@@ -26,6 +26,11 @@ unit's blockers are runner's error lines, normalised (file, line and the list of
 runner supports cut off) so that the same gap in many units counts as one row; a unit
 counts once per blocker however often it hits it. Exit status 1 with ``runner: error:``
 is a refusal; any other non-zero exit (a traceback) is reported as ``runner crashed``.
+
+runner checks every unit in one child process (``runner.cli.main``, the code path of
+``python -m runner play --syntax-check``, from the unit's folder with the unit's
+environment), since on a loaded machine start-up is most of each check's time;
+``--fresh-process`` runs one ``python -m runner`` per unit instead, as a user would.
 """
 
 from __future__ import annotations
@@ -33,40 +38,22 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus_units import Unit, Verdict, Worker, ansible_verdict, run, runner_verdict  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS.md"
 SECTION = "## Corpus: real playbooks and roles under --syntax-check"
 PLAYBOOK_NAMES = ("site.yml", "playbook.yml", "main.yml")
-TIMEOUT = 180
-
-
-@dataclass
-class Unit:
-    """One playbook (with what it imports) in its own folder."""
-
-    name: str
-    path: Path
-    playbook: str
-    repo: str = ""
-
-
-@dataclass
-class Verdict:
-    """What one tool said of one unit: accepted, or refused with its reasons."""
-
-    accepted: bool
-    reasons: list[str] = field(default_factory=list)
-    detail: str = ""  # the first error line, as printed
 
 
 def discover(corpus: Path) -> list[Unit]:
@@ -87,119 +74,6 @@ def discover(corpus: Path) -> list[Unit]:
                 units.append(Unit(folder.name, folder, name, repos.get(folder.name, "")))
                 break
     return units
-
-
-def clean_env(home: str, unit: Unit, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without ANSIBLE_*/RUNNER_* settings: the unit alone decides."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "RUNNER_"))}
-    env.update(
-        HOME=home,
-        ANSIBLE_ROLES_PATH=str(unit.path / "roles"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"),
-        NO_COLOR="1",
-        RUNNER_PERSIST="0",
-    )
-    env.update(extra or {})
-    return env
-
-
-def run(cmd: list[str], unit: Unit, extra_env: dict[str, str] | None = None) -> tuple[int, str]:
-    with tempfile.TemporaryDirectory(prefix="corpus-home-") as home:
-        try:
-            proc = subprocess.run(
-                cmd,
-                cwd=unit.path,
-                env=clean_env(home, unit, extra_env),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-            )
-        except subprocess.TimeoutExpired:
-            return 124, f"timed out after {TIMEOUT} s"
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-_COLLECTION = re.compile(r"No module named 'ansible_collections\.([\w]+)(?:\.([\w]+))?")
-_PLUGIN = re.compile(r"Error loading plugin '([\w]+\.[\w]+)\.[\w.]+'")
-_COLLECTION_HINT = re.compile(r"the collection '([\w]+\.[\w]+)' (?:was not found|is not installed)")
-
-
-def ansible_verdict(rc: int, output: str) -> Verdict:
-    """ansible-playbook's answer: accepted, "needs collection X", or its first error."""
-    if rc == 0:
-        return Verdict(True)
-    needed = sorted(
-        {m.group(1) for m in _PLUGIN.finditer(output)}
-        | {m.group(1) for m in _COLLECTION_HINT.finditer(output)}
-        | {f"{m.group(1)}.{m.group(2)}" for m in _COLLECTION.finditer(output) if m.group(2)}
-    )
-    first = next((ln.strip() for ln in output.splitlines() if "ERROR" in ln), "")
-    if needed and "couldn't resolve module/action" in output:
-        return Verdict(False, [f"needs collection {', '.join(needed)}"], first)
-    if not first:
-        lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
-        first = lines[-1] if lines else f"exit {rc}"
-    return Verdict(False, [normalise(first.replace("[ERROR]:", "").strip())], first)
-
-
-_ERROR_LINE = re.compile(r"^runner: error: (.*)$")
-_LOCATED = re.compile(r"^\s*(?:-\s+)?(\S+?):(\d+)(?::\d+)?: (.+)$")
-
-
-def runner_verdict(rc: int, output: str) -> Verdict:
-    """runner's answer: accepted, refused with one blocker per error line, or crashed.
-
-    runner prints ``runner: error: FILE:LINE: what`` (and a hint line); when it learns to
-    report several errors at once (FILE:LINE: lines under the first), each counts."""
-    if rc == 0:
-        return Verdict(True)
-    lines = output.splitlines()
-    reasons: list[str] = []
-    detail = ""
-    for i, line in enumerate(lines):
-        found = _ERROR_LINE.match(line)
-        if not found:
-            continue
-        detail = detail or line
-        reasons.append(normalise(found.group(1)))
-        for follow in lines[i + 1 :]:
-            if _ERROR_LINE.match(follow) or follow.lstrip().startswith("hint:"):
-                break
-            located = _LOCATED.match(follow)
-            if located:
-                reasons.append(normalise(located.group(3)))
-    if rc != 1 or not reasons:
-        last = next((ln for ln in reversed(lines) if ln.strip()), f"exit {rc}")
-        return Verdict(False, [f"runner crashed (exit {rc}): {normalise(last)}"], last)
-    return Verdict(False, list(dict.fromkeys(reasons)), detail)
-
-
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"unknown module '([^']+)'"), r"unknown module '\1'"),
-    (re.compile(r"does not support the (\w+) keyword '([^']+)'"), r"\1 keyword '\2' not supported"),
-    (re.compile(r"(?:keyword|key) '([^']+)' (?:is )?not supported"), r"keyword '\1' not supported"),
-    (re.compile(r"unknown (filter|test|lookup)(?: plugin)? '([^']+)'"), r"unknown \1 '\2'"),
-    (re.compile(r"no (filter|test|lookup) named '([^']+)'"), r"unknown \1 '\2'"),
-]
-
-
-def normalise(message: str) -> str:
-    """One row per gap: ``site.yml:3: unknown module 'service'; runner supports: ...``
-    -> ``unknown module 'service'``; other messages lose their location, paths, quoted
-    values and numbers after the first clause, and are cut at 90 characters."""
-    text = message.strip()
-    text = re.sub(r"^(?:\S+?:\d+(?::\d+)?:\s*)+", "", text)  # FILE:LINE: prefixes
-    for pattern, replacement in _RULES:
-        found = pattern.search(text)
-        if found:
-            return found.expand(replacement)
-    text = re.split(r";|\s+hint:", text, maxsplit=1)[0]
-    text = re.sub(r"(?:/[\w.@+-]+)+/?", "<path>", text)
-    text = re.sub(r"\b\d+\b", "N", text)
-    return text[:90].rstrip()
 
 
 def digest(unit: Unit) -> str:
@@ -231,6 +105,7 @@ def measure(args: argparse.Namespace) -> dict:
     if not args.no_cache and cache_file.is_file():
         cache = json.loads(cache_file.read_text())
     runner_env = {"PYTHONPATH": str(args.repo)}
+    worker = None if args.fresh_process else Worker(args.python, args.repo)
     results = []
     started = time.monotonic()
     for n, unit in enumerate(units, 1):
@@ -243,7 +118,9 @@ def measure(args: argparse.Namespace) -> dict:
             cache[key] = asdict(ansible)
             cache_file.write_text(json.dumps(cache, indent=1, sort_keys=True))
         runner = None
-        if ansible.accepted:
+        if ansible.accepted and worker:
+            runner = runner_verdict(*worker.check(unit))
+        elif ansible.accepted:
             cmd = [args.python, "-m", "runner", "play", "--syntax-check", "-i", "localhost,"]
             runner = runner_verdict(*run([*cmd, unit.playbook], unit, runner_env))
         results.append({"unit": unit.name, "repo": unit.repo, "ansible": asdict(ansible),
@@ -253,6 +130,8 @@ def measure(args: argparse.Namespace) -> dict:
             print(f"[{n}/{len(units)}] {unit.name}: ansible "
                   f"{'ok' if ansible.accepted else ansible.reasons[0]}; runner {said}",
                   file=sys.stderr)  # fmt: skip
+    if worker:
+        worker.close()
     return {"ansible": version, "repo": str(args.repo), "corpus": str(args.corpus),
             "seconds": round(time.monotonic() - started, 1), "units": results}  # fmt: skip
 
@@ -338,6 +217,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", action="append", help="only units whose name matches (regex)")
     p.add_argument("--json", type=Path, help="also write every unit's results to this file")
     p.add_argument("--no-cache", action="store_true", help="run ansible-playbook again")
+    p.add_argument(
+        "--fresh-process",
+        action="store_true",
+        help="one `python -m runner` per unit (default: one runner process for all units)",
+    )
     p.add_argument("--write", action="store_true", help=f"update the section in {RESULTS.name}")
     p.add_argument("-v", "--verbose", action="store_true", help="one line per unit on stderr")
     return p.parse_args(argv)

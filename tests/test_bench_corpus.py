@@ -17,8 +17,9 @@ SPEC = importlib.util.spec_from_file_location(
 )
 assert SPEC and SPEC.loader
 corpus = importlib.util.module_from_spec(SPEC)
-sys.modules["bench_corpus"] = corpus  # dataclasses look their module up by name
+sys.modules["bench_corpus"] = corpus
 SPEC.loader.exec_module(corpus)
+units = importlib.import_module("corpus_units")  # bench/, put on sys.path by corpus.py
 
 
 @pytest.mark.parametrize(
@@ -42,18 +43,18 @@ SPEC.loader.exec_module(corpus)
     ],
 )
 def test_normalise_makes_one_row_per_gap(message: str, row: str) -> None:
-    assert corpus.normalise(message) == row
+    assert units.normalise(message) == row
 
 
 def test_runner_verdicts() -> None:
-    assert corpus.runner_verdict(0, "playbook: site.yml\n").accepted
-    one = corpus.runner_verdict(
+    assert units.runner_verdict(0, "playbook: site.yml\n").accepted
+    one = units.runner_verdict(
         1,
         "runner: error: site.yml:2: runner does not support the play keyword 'roles'\n"
         "  hint: instead: inline the role's tasks\n",
     )
     assert (one.accepted, one.reasons) == (False, ["play keyword 'roles' not supported"])
-    several = corpus.runner_verdict(
+    several = units.runner_verdict(
         1,
         "runner: error: 3 problems in site.yml\n"
         "  site.yml:3: unknown module 'service'; runner supports: x\n"
@@ -66,19 +67,19 @@ def test_runner_verdicts() -> None:
         "unknown module 'service'",
         "task keyword 'throttle' not supported",
     ]
-    crash = corpus.runner_verdict(2, "Traceback (most recent call last):\nKeyError: 'x'\n")
+    crash = units.runner_verdict(2, "Traceback (most recent call last):\nKeyError: 'x'\n")
     assert not crash.accepted and crash.reasons[0].startswith("runner crashed (exit 2)")
 
 
 def test_ansible_verdicts() -> None:
-    assert corpus.ansible_verdict(0, "").accepted
-    missing = corpus.ansible_verdict(
+    assert units.ansible_verdict(0, "").accepted
+    missing = units.ansible_verdict(
         4,
         "[WARNING]: Error loading plugin 'community.general.pkgng': No module named "
         "'ansible_collections.community'\n[ERROR]: couldn't resolve module/action 'pkgng'.\n",
     )
     assert missing.reasons == ["needs collection community.general"]
-    removed = corpus.ansible_verdict(
+    removed = units.ansible_verdict(
         4, "[ERROR]: 'sudo' is not a valid attribute for a Play\nOrigin: /x/site.yml:6:3\n"
     )
     assert removed.reasons == ["'sudo' is not a valid attribute for a Play"]
