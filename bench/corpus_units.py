@@ -133,7 +133,12 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"does not support the (\w+) keyword '([^']+)'"), r"\1 keyword '\2' not supported"),
     (re.compile(r"(?:keyword|key) '([^']+)' (?:is )?not supported"), r"keyword '\1' not supported"),
     (re.compile(r"unknown (filter|test|lookup)(?: plugin)? '([^']+)'"), r"unknown \1 '\2'"),
-    (re.compile(r"no (filter|test|lookup) named '([^']+)'"), r"unknown \1 '\2'"),
+    (re.compile(r"no (filter|test|lookup) named '([^']+)'", re.I), r"unknown \1 '\2'"),
+    # A file the unit names that is not there: one row whatever the file (ansible-playbook
+    # --syntax-check reads neither templates nor dynamically included files).
+    (re.compile(r"([\w.]+): (local|tasks|vars) file '[^']*' not found"), r"\1: \2 file not found"),
+    (re.compile(r"duplicate key '([^']+)'"), r"duplicate key '\1'"),
+    (re.compile(r"^([\w.]+) does not support '([^']+)'"), r"\1 does not support '\2'"),
 ]
 
 

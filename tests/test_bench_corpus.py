@@ -40,6 +40,14 @@ units = importlib.import_module("corpus_units")  # bench/, put on sys.path by co
         ),
         ("/tmp/u/site.yml:4:7: cannot read /tmp/u/vars/a.yml; hint: x", "cannot read <path>"),
         ("a.yml:1: expected 3 items, got 12", "expected N items, got N"),
+        (
+            "roles/r/tasks/main.yml:5: template: local file 'a.j2' not found (looked in x)",
+            "template: local file not found",
+        ),
+        (
+            "t.yml:2: invalid condition 'x | success': No filter named 'success'.",
+            "unknown filter 'success'",
+        ),
     ],
 )
 def test_normalise_makes_one_row_per_gap(message: str, row: str) -> None:
