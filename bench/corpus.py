@@ -136,6 +136,13 @@ def measure(args: argparse.Namespace) -> dict:
             "seconds": round(time.monotonic() - started, 1), "units": results}  # fmt: skip
 
 
+def family(repo: str) -> str:
+    """One row for a family of one-role repositories: ``geerlingguy/ansible-role-nginx``
+    -> ``geerlingguy/ansible-role-*``, ``openstack/openstack-ansible-os_nova`` ->
+    ``openstack/openstack-ansible-*``; other names stay as they are."""
+    return re.sub(r"^([^/]+/(?:ansible-role|openstack-ansible))-.+$", r"\1-*", repo)
+
+
 def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
@@ -178,8 +185,8 @@ def report(data: dict, top: int) -> str:
     if repos:
         out += ["", "| repository | units | ansible accepts | runner accepts |",
                 "| --- | ---: | ---: | ---: |"]  # fmt: skip
-        for repo in sorted(repos):
-            mine = [u for u in units if u["repo"] == repo]
+        for repo in sorted({family(r) for r in repos}):
+            mine = [u for u in units if u["repo"] and family(u["repo"]) == repo]
             yes = [u for u in mine if u["ansible"]["accepted"]]
             good = sum(1 for u in yes if u["runner"]["accepted"])
             out.append(f"| {repo} | {len(mine)} | {len(yes)} | {good} |")
