@@ -97,14 +97,16 @@ def ansible_verdict(rc: int, output: str) -> Verdict:
 
 
 _ERROR_LINE = re.compile(r"^runner: error: (.*)$")
+_SEVERAL = re.compile(r"^\d+ problems in ")
 _LOCATED = re.compile(r"^\s*(?:-\s+)?(\S+?):(\d+)(?::\d+)?: (.+)$")
 
 
 def runner_verdict(rc: int, output: str) -> Verdict:
     """runner's answer: accepted, refused with one blocker per error line, or crashed.
 
-    runner prints ``runner: error: FILE:LINE: what`` (and a hint line); when it learns to
-    report several errors at once (FILE:LINE: lines under the first), each counts."""
+    runner prints ``runner: error: FILE:LINE: what`` (and a hint line), or, for several
+    errors at once, ``runner: error: N problems in FILES:`` and a FILE:LINE: line for
+    each: each of those counts."""
     if rc == 0:
         return Verdict(True)
     lines = output.splitlines()
@@ -115,7 +117,8 @@ def runner_verdict(rc: int, output: str) -> Verdict:
         if not found:
             continue
         detail = detail or line
-        reasons.append(normalise(found.group(1)))
+        if not _SEVERAL.match(found.group(1)):  # "N problems in FILES:" heads the list
+            reasons.append(normalise(found.group(1)))
         for follow in lines[i + 1 :]:
             if _ERROR_LINE.match(follow) or follow.lstrip().startswith("hint:"):
                 break
