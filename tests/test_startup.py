@@ -5,11 +5,9 @@ Each check runs a fresh interpreter, because the entry module acts once per proc
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -226,82 +224,3 @@ def test_the_test_process_is_patched_before_paramiko_is_imported():
 
     assert monkey.is_module_patched("threading") and monkey.is_module_patched("socket")
     assert issubclass(paramiko.Transport, gevent.threading.Thread)
-
-
-def test_gevent_plugins_run_without_importlib_metadata(tmp_path):
-    """runner.entry finds gevent's plugins in the entry_points.txt files itself (gevent
-    declares one; importlib.metadata would bring email, zipfile and csv): a plugin for two
-    events still sees both, gevent's own runs, and importlib.metadata is not imported."""
-    (tmp_path / "probe_plugin.py").write_text(
-        "import os\n"
-        "def seen(event):\n"
-        "    with open(os.environ['PROBE_OUT'], 'a') as fh:\n"
-        "        fh.write(type(event).__name__ + '\\n')\n"
-    )
-    dist = tmp_path / "probe_plugin-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text(
-        "# a comment\n[console_scripts]\nprobe = probe_plugin:seen\n\n"
-        "[gevent.plugins.monkey.will_patch_all]\nprobe = probe_plugin:seen\n"
-        "[gevent.plugins.monkey.did_patch_all]\nprobe = probe_plugin : seen [extra]\n"
-    )
-    out = tmp_path / "events.txt"
-    os.environ["PROBE_OUT"] = str(out)
-    try:
-        done = python(
-            """
-            import sys, warnings
-            warnings.simplefilter("error")  # gevent's plugin warns when signal is patched without os
-            import runner.entry
-            import socket, gevent.socket
-            assert socket.socket is gevent.socket.socket, "socket not patched"
-            assert "importlib.metadata" not in sys.modules, "importlib.metadata imported"
-            import importlib.metadata as md
-            assert md.version("gevent"), "the real importlib.metadata works afterwards"
-            print("ok")
-            """,
-            path=tmp_path,
-        )
-    finally:
-        del os.environ["PROBE_OUT"]
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
-    assert out.read_text().split() == ["GeventWillPatchAllEvent", "GeventDidPatchAllEvent"]
-
-
-def test_a_run_served_by_the_keeper_imports_no_ssh_layer(make_fleet):
-    """The CLI of a run the connection keeper serves loads the inventory, hands the run
-    over and renders what comes back: no paramiko, cryptography, SSH transport, jinja2,
-    rich or importlib.metadata in it (python -X importtime lists every import)."""
-    fleet = make_fleet(1)
-    runtime = Path(tempfile.mkdtemp(prefix="rk-", dir="/tmp"))  # a short socket path
-    runtime.chmod(0o700)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        "XDG_RUNTIME_DIR": str(runtime),
-        "RUNNER_PERSIST": "30",
-    }
-    command = [sys.executable, "-X", "importtime", "-m", "runner", "run", *fleet.args()]
-    try:
-        for _ in range(2):  # the first starts the keeper, the second is a warm run
-            done = subprocess.run(
-                [*command, "--json", "all", "echo hi"],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env=env,
-            )
-            assert done.returncode == 0, done.stderr[-2000:]
-            assert '"stdout":"hi\\n"' in done.stdout
-        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
-        assert "runner.executors.keeper.client" in imported
-        ssh = {"paramiko", "cryptography", "runner.transport.ssh.transport"}
-        heavy = ssh | {"jinja2", "rich", "importlib.metadata"}
-        assert not imported & heavy, imported & heavy
-    finally:
-        subprocess.run(
-            [sys.executable, "-m", "runner", "keeper", "stop"], env=env, capture_output=True
-        )
-        shutil.rmtree(runtime, ignore_errors=True)
