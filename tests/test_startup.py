@@ -5,9 +5,11 @@ Each check runs a fresh interpreter, because the entry module acts once per proc
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -224,3 +226,39 @@ def test_the_test_process_is_patched_before_paramiko_is_imported():
 
     assert monkey.is_module_patched("threading") and monkey.is_module_patched("socket")
     assert issubclass(paramiko.Transport, gevent.threading.Thread)
+
+
+def test_a_run_served_by_the_keeper_imports_no_ssh_layer(make_fleet):
+    """The CLI of a run the connection keeper serves loads the inventory, hands the run
+    over and renders what comes back: no paramiko, cryptography, SSH transport, jinja2 or
+    rich in it (python -X importtime lists every import)."""
+    fleet = make_fleet(1)
+    runtime = Path(tempfile.mkdtemp(prefix="rk-", dir="/tmp"))  # a short socket path
+    runtime.chmod(0o700)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "RUNNER_PERSIST": "30",
+    }
+    command = [sys.executable, "-X", "importtime", "-m", "runner", "run", *fleet.args()]
+    try:
+        for _ in range(2):  # the first starts the keeper, the second is a warm run
+            done = subprocess.run(
+                [*command, "--json", "all", "echo hi"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert '"stdout":"hi\\n"' in done.stdout
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+        assert "runner.executors.keeper.client" in imported
+        heavy = {"paramiko", "cryptography", "runner.transport.ssh.transport", "jinja2", "rich"}
+        assert not imported & heavy, imported & heavy
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "runner", "keeper", "stop"], env=env, capture_output=True
+        )
+        shutil.rmtree(runtime, ignore_errors=True)
