@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runner.events import EventSink, HostOutput, Notice
+from runner.inventory import dynamic
 from runner.models import Host
 from runner.playbook import batches as rules
 from runner.playbook.events import (
@@ -144,6 +145,26 @@ class PlaybookRunner:
         scope.groups = scope.magic_common["groups"] = self._groups()
         batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
 
+    def _change_inventory(
+        self, scope: VarScope, batch: Batch, host: str, result: Mapping[str, Any]
+    ) -> bool:
+        """add_host / group_by: one result applied to the run's inventory; later tasks
+        (``groups``, ``group_names``, ``hostvars``) and later plays' patterns see it."""
+        if "add_host" in result:
+            info = result["add_host"]
+            changed = dynamic.add_host(
+                self.inventory, info["host_name"], info["groups"], info["host_vars"]
+            )
+        else:
+            changed = dynamic.group_by(
+                self.inventory, host, result["add_group"], result["parent_groups"]
+            )
+        if changed:
+            scope.hosts = self.inventory.hosts
+            scope.groups = scope.magic_common["groups"] = self._groups()
+            batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
+        return changed
+
     def _clear_errors(self, play: Play) -> set[str]:
         """meta clear_host_errors: every host of the play's pattern that failed or was
         unreachable (in this play or an earlier one) is no longer; the names."""
@@ -253,6 +274,7 @@ class PlaybookRunner:
                     gather_subset=self.gather_subset,
                     refresh=functools.partial(self._refresh, scope, batch),
                     clear_errors=functools.partial(self._clear_errors, play),
+                    change_inventory=functools.partial(self._change_inventory, scope, batch),
                     force_handlers=self.force_handlers,
                 )
                 reason = linear.run()
