@@ -113,3 +113,26 @@ def test_later_tasks_and_plays_see_the_changes(tmp_path):
     assert summary.recap["a"].as_dict()["changed"] == 3
     assert summary.recap["b"].as_dict()["changed"] == 3
     assert summary.recap["n1"].as_dict()["ok"] == 1
+
+
+def test_changes_survive_refresh_inventory(tmp_path, in_process):
+    hosts = tmp_path / "hosts.ini"
+    hosts.write_text("box ansible_connection=local\n")
+    book = tmp_path / "site.yml"
+    book.write_text(
+        """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - group_by: {key: made}
+    - add_host: {name: extra, ansible_connection: local, colour: blue}
+    - meta: refresh_inventory
+- hosts: made:extra
+  gather_facts: false
+  tasks:
+    - debug: {msg: "seen={{ inventory_hostname }}-{{ colour | default('none') }}"}
+"""
+    )
+    result = in_process("play", "-i", str(hosts), str(book), "--persist", "0")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "seen=box-none" in result.stdout and "seen=extra-blue" in result.stdout
