@@ -136,3 +136,22 @@ def test_changes_survive_refresh_inventory(tmp_path, in_process):
     result = in_process("play", "-i", str(hosts), str(book), "--persist", "0")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "seen=box-none" in result.stdout and "seen=extra-blue" in result.stdout
+
+
+def test_the_free_strategy_sees_its_new_group_at_once(tmp_path):
+    fleet = FakeFleet(["a", "b"])
+    text = """
+- hosts: all
+  gather_facts: false
+  strategy: free
+  tasks:
+    - group_by: {key: "g_{{ inventory_hostname }}"}
+    - shell: echo {{ group_names | join(',') }}
+"""
+    inv = load_inventory(["a,b,"])
+    fleet.inventory = lambda: inv  # type: ignore[method-assign]
+    run_playbook(fleet, text, tmp_path)
+    assert sorted((h, shell_text(c)) for h, c in fleet.log) == [
+        ("a", "echo g_a"),
+        ("b", "echo g_b"),
+    ]
