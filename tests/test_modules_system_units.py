@@ -115,3 +115,32 @@ def test_wait_for_refuses_what_it_cannot_do_before_touching_the_host():
     ):
         with pytest.raises(ModuleFailure, match=error):
             wait_for(ctx, args)
+
+
+def test_package_accepts_what_its_known_backend_accepts_at_load_time():
+    args = modspec.check_args("package", {"name": "x", "purge": True, "autoremove": True})
+    assert args["purge"] is True  # use not given: the backend is the host's, checked later
+    modspec.check_args("package", {"name": "x", "use": "apt", "allow_downgrade": True})
+    modspec.check_args("package", {"name": "x", "use": "dnf", "enablerepo": "epel"})
+    modspec.check_args("package", {"name": "x", "use": "apk", "whatever": 1})  # not known
+    with pytest.raises(ValueError, match=r"passes 'enablerepo' to apt, which does not"):
+        modspec.check_args("package", {"name": "x", "use": "apt", "enablerepo": "epel"})
+    with pytest.raises(ValueError, match=r"passes 'purge' to yum"):
+        modspec.check_args("package", {"name": "x", "use": "yum", "purge": True})
+    with pytest.raises(ValueError, match="state must be one of"):
+        modspec.check_args("package", {"name": "x", "state": "gone"})
+
+
+def test_package_passes_apt_arguments_on_and_refuses_others_at_run_time(monkeypatch):
+    from types import SimpleNamespace
+
+    from runner.playbook.modules import packages
+    from runner.playbook.modules.base import ModuleFailure
+
+    seen: list[dict] = []
+    monkeypatch.setattr(packages, "apt", lambda ctx, args: seen.append(args) or {"changed": 0})
+    ctx = SimpleNamespace(variables={"ansible_facts": {"pkg_mgr": "apt"}})
+    packages.package(ctx, {"name": "x", "purge": True, "update-cache": True, "state": "absent"})
+    assert seen == [{"name": "x", "purge": True, "update_cache": True, "state": "absent"}]
+    with pytest.raises(ModuleFailure, match=r"passes 'enablerepo' to .*apt, which does not"):
+        packages.package(ctx, {"name": "x", "enablerepo": "epel"})

@@ -103,6 +103,17 @@ class Inventory:
             for i in sorted(selected)
         ]
 
+    def changed(self, hosts: Mapping[str, Host], groups: Mapping[str, Group]) -> None:
+        """The playbook changed the inventory (runner.inventory.dynamic): ``hosts`` are new
+        or rebuilt (a new one goes last), ``groups`` is the whole new group map."""
+        for name, host in hosts.items():
+            if name not in self._index:
+                self._index[name] = len(self._names)
+                self._names.append(name)
+            self.hosts[name] = host
+        self.groups = dict(groups)
+        self._members.clear()
+
     # -- internals ---------------------------------------------------------------
 
     def _implicit(self, name: str) -> Host:

@@ -39,6 +39,13 @@ SPECS: dict[str, ModuleSpec] = {
     "pause": ModuleSpec(frozenset({"seconds", "minutes"})),
     "meta": ModuleSpec(frozenset({"_raw_params"}), free_form=True),
     "setup": ModuleSpec(frozenset({"gather_subset", "filter", "gather_timeout", "fact_path"})),
+    # runner.playbook.modules.inventory_changes; add_host: any other key is a host variable
+    "group_by": ModuleSpec(frozenset({"key", "parents"}), required_one_of=(("key",),)),
+    "add_host": ModuleSpec(
+        frozenset({"name", "hostname", "host", "groups", "group", "groupname"}),
+        any_params=True,
+        required_one_of=(("name", "hostname", "host"),),
+    ),
 }
 
 # Each group of modules declares its arguments in runner/playbook/specs/<group>.py;

@@ -12,7 +12,9 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runner.errors import InventoryError
 from runner.events import EventSink, HostOutput, Notice
+from runner.inventory import dynamic
 from runner.models import Host
 from runner.playbook import batches as rules
 from runner.playbook.events import (
@@ -108,6 +110,8 @@ class PlaybookRunner:
         self.dead: set[str] = set()  # failed or unreachable: out of later plays
         self.cleared: dict[str, tuple[int, int]] = {}  # by meta clear_host_errors
         self._engine: Any = None
+        # add_host/group_by results applied so far, applied again after refresh_inventory
+        self._dynamic: list[tuple[str, Mapping[str, Any]]] = []
         self._cancelled = False
 
     def _stream_line(self, host: str, stream: str, line: bytes) -> None:
@@ -140,9 +144,35 @@ class PlaybookRunner:
         if self.reload_inventory is None:
             return
         self.inventory = self.reload_inventory()
+        for host, result in self._dynamic:  # as Ansible: add_host/group_by survive it
+            try:
+                self._apply_dynamic(host, result)
+            except InventoryError:  # its host is gone from the sources: as Ansible, skipped
+                pass
         scope.hosts = self.inventory.hosts
         scope.groups = scope.magic_common["groups"] = self._groups()
         batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
+
+    def _change_inventory(
+        self, scope: VarScope, batch: Batch, host: str, result: Mapping[str, Any]
+    ) -> bool:
+        """add_host / group_by: one result applied to the run's inventory; later tasks
+        (``groups``, ``group_names``, ``hostvars``) and later plays' patterns see it."""
+        changed = self._apply_dynamic(host, result)
+        self._dynamic.append((host, result))
+        if changed:
+            scope.hosts = self.inventory.hosts
+            scope.groups = scope.magic_common["groups"] = self._groups()
+            batch.hosts[:] = [self.inventory.hosts.get(h.name, h) for h in batch.hosts]
+        return changed
+
+    def _apply_dynamic(self, host: str, result: Mapping[str, Any]) -> bool:
+        if "add_host" in result:
+            info = result["add_host"]
+            return dynamic.add_host(
+                self.inventory, info["host_name"], info["groups"], info["host_vars"]
+            )
+        return dynamic.group_by(self.inventory, host, result["add_group"], result["parent_groups"])
 
     def _clear_errors(self, play: Play) -> set[str]:
         """meta clear_host_errors: every host of the play's pattern that failed or was
@@ -253,6 +283,7 @@ class PlaybookRunner:
                     gather_subset=self.gather_subset,
                     refresh=functools.partial(self._refresh, scope, batch),
                     clear_errors=functools.partial(self._clear_errors, play),
+                    change_inventory=functools.partial(self._change_inventory, scope, batch),
                     force_handlers=self.force_handlers,
                 )
                 reason = linear.run()

@@ -22,7 +22,7 @@ from runner.playbook.events import TaskOutcome
 from runner.playbook.flow import flow
 from runner.playbook.model import Node, Task
 from runner.playbook.strategy import LinearBatch
-from runner.playbook.taskrun import Interrupted
+from runner.playbook.taskrun import INVENTORY_MODULES, Interrupted
 
 
 class FreeBatch(LinearBatch):
@@ -71,6 +71,8 @@ class FreeBatch(LinearBatch):
                     return True
             else:
                 outcome = self._one(task, host)
+                if task.module in INVENTORY_MODULES:  # group_names etc. for its next tasks
+                    host = next((h for h in self.batch.hosts if h.name == host.name), host)
             if outcome.status is Status.UNREACHABLE:
                 walk.close()
                 survivors.discard(host.name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.engine.job import report_not_ended
-from runner.errors import HostError
+from runner.errors import HostError, InventoryError
 from runner.events import EventSink
 from runner.models import Host, Status
 from runner.playbook.events import TaskFinished, TaskHostDone, TaskOutcome, TaskStarted
@@ -28,6 +28,9 @@ from runner.playbook.roles import included_roles
 from runner.playbook.task_keywords import task_diff
 from runner.playbook.variables import Facts
 from runner.templating import render_value
+
+# Modules whose result changes the run's inventory (runner.inventory.dynamic).
+INVENTORY_MODULES = frozenset({"add_host", "group_by"})
 
 
 @dataclass
@@ -70,7 +73,10 @@ class BatchRun:
         force_handlers: bool = False,
         refresh: Callable[[], None] | None = None,
         clear_errors: Callable[[], set[str]] | None = None,
+        change_inventory: Callable[[str, Mapping[str, Any]], bool] | None = None,
     ) -> None:
+        # add_host/group_by: (host, one result) -> whether the run's inventory changed
+        self.change_inventory = change_inventory
         self.refresh = refresh  # meta refresh_inventory: read the inventory sources again
         self.clear_errors = clear_errors  # meta clear_host_errors: the hosts it cleared
         self.play = play
@@ -139,6 +145,8 @@ class BatchRun:
                 else:
                     with gate:
                         outcome = resolve_include(task, self.executor.run(task, host))
+                if task.module in INVENTORY_MODULES:
+                    outcome = self._inventory_outcome(task, host.name, outcome)
             except BaseException as exc:  # Ctrl-C: say if a command may still be running
                 report_not_ended(self.sink, host.name, exc)
                 raise
@@ -210,6 +218,34 @@ class BatchRun:
         )
         self._flush(held)
         return outcomes
+
+    def _inventory_outcome(self, task: Task, host: str, outcome: TaskOutcome) -> TaskOutcome:
+        """add_host/group_by: each result (each item's, in a loop) applied to the run's
+        inventory at once, so the next item and task see it; ``changed`` is whether the
+        inventory changed, as in Ansible (unless the task has its own changed_when)."""
+        if self.change_inventory is None or outcome.status not in (Status.OK, Status.CHANGED):
+            return outcome
+        result = dict(outcome.result)
+        items = result.get("results")
+        parts = items if isinstance(items, list) else [result]
+        changed = False
+        for index, one in enumerate(parts):
+            if not isinstance(one, Mapping) or one.get("skipped") or one.get("failed"):
+                continue
+            try:
+                now = self.change_inventory(host, one)
+            except InventoryError as exc:
+                return TaskOutcome(host, Status.FAILED, {**result, "failed": True,
+                                   "changed": False, "msg": exc.message})  # fmt: skip
+            changed = changed or now
+            if task.changed_when is None:
+                parts[index] = {**one, "changed": now}
+        if task.changed_when is not None:
+            return outcome
+        result["changed"] = changed
+        if isinstance(items, list):
+            result["results"] = parts
+        return replace(outcome, status=Status.CHANGED if changed else Status.OK, result=result)
 
     def _flush(self, held: list[Any]) -> None:
         for event in held:

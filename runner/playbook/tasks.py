@@ -299,7 +299,7 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             ignore_errors=inner.ignore_errors,
             changed_when=data.get("changed_when"),
             failed_when=data.get("failed_when"),
-            run_once=inner.run_once or module == "pause",
+            run_once=inner.run_once or module in ("pause", "add_host"),  # bypass the host loop
             delegate_to=inner.delegate_to,
             delegate_facts=inner.delegate_facts,
             notify=tuple(str(n) for n in as_tuple(notify)),

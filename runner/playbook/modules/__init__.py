@@ -13,6 +13,7 @@ from runner.playbook.modules import (
     filestate,
     findfiles,
     inspect,
+    inventory_changes,
     logic,
 )
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
@@ -44,12 +45,14 @@ MODULES: dict[str, Module] = {
     "include_tasks": logic.include_tasks,
     "meta": logic.meta,
     "include_vars": include_vars,
+    "add_host": inventory_changes.add_host,
+    "group_by": inventory_changes.group_by,
 }
 MODULES.update(SYSTEM_MODULES)
 
 # Modules that never touch the host: no connection is opened for them.
 LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})
-LOCAL_ONLY |= {"include_vars"}
+LOCAL_ONLY |= {"include_vars", "add_host", "group_by"}
 # Arguments that are Jinja2 expressions, evaluated by the module itself.
 EXPRESSION_ARGS = {"assert": ("that",), "debug": ("var",)}
 

@@ -23,6 +23,7 @@ from runner.playbook.modules.base import (
     need_str,
 )
 from runner.playbook.modules.services import MARK, parse_sections
+from runner.playbook.specs.system import PACKAGE_BACKENDS, package_extras
 
 APT_ENV = "DEBIAN_FRONTEND=noninteractive DEBIAN_PRIORITY=critical LC_ALL=C"
 DPKG_OPTS = '-o "Dpkg::Options::=--force-confdef" -o "Dpkg::Options::=--force-confold"'
@@ -300,7 +301,8 @@ _MANAGERS = "for m in apt-get dnf yum apk zypper pacman; do command -v $m >/dev/
 
 
 def package(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
-    """Ansible's package: the pkg_mgr fact (or what the host has), then that module."""
+    """Ansible's package: the pkg_mgr fact (or what the host has), then that module, with
+    every argument package does not know itself passed on (apt: purge, autoremove...)."""
     use = (need_str(args, "use") or "auto").lower()
     if use == "auto":
         facts = ctx.variables.get("ansible_facts")
@@ -313,7 +315,18 @@ def package(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         found = ctx.shell(_MANAGERS).stdout_text.strip()
         use = {"apt-get": "apt"}.get(found, found)
     if use == "apt":
-        return apt(ctx, {k: v for k, v in args.items() if k != "use"})
+        backend = PACKAGE_BACKENDS["apt"]
+        extras = package_extras(args, backend)
+        if extras:
+            raise ModuleFailure(
+                f"package passes {', '.join(map(repr, extras))} to this host's package "
+                f"manager, apt, which does not support {'it' if len(extras) == 1 else 'them'}"
+            )
+        passed = {k: v for k, v in args.items() if k != "use"}
+        for alias, target in backend.aliases:  # apt's own names for its arguments
+            if alias in passed and target not in passed:
+                passed[target] = passed.pop(alias)
+        return apt(ctx, passed)
     raise ModuleFailure(
         f"runner's package module drives apt only; this host's package manager is {use!r}",
     )

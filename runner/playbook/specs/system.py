@@ -80,6 +80,35 @@ _YUM = ModuleSpec(
     validate=choices(state=("present", "absent", "latest", "installed", "removed")),
 )
 
+# package hands every argument it does not know itself to the backend module, as Ansible's
+# does; the backends whose arguments are known here (the rest are checked at run time).
+PACKAGE_BACKENDS = {"apt": _APT, "yum": _YUM, "dnf": _YUM}
+_PACKAGE_OWN = frozenset({"name", "state", "use"})
+
+
+def package_extras(args: dict[str, object], backend: ModuleSpec) -> list[str]:
+    """The arguments ``package`` passes on that ``backend`` does not accept.
+
+    >>> package_extras({"name": "x", "purge": True, "enablerepo": "e"}, PACKAGE_BACKENDS["apt"])
+    ['enablerepo']
+    """
+    known = backend.params | {alias for alias, _ in backend.aliases}
+    return sorted(k for k in args if k not in _PACKAGE_OWN and k not in known)
+
+
+def _package(args: dict[str, object]) -> None:
+    choices(state=("present", "absent", "latest", "installed", "removed"))(args)
+    use = args.get("use")
+    backend = PACKAGE_BACKENDS.get(use) if isinstance(use, str) else None
+    extras = package_extras(args, backend) if backend is not None else []
+    if extras:
+        allowed = ", ".join(sorted(backend.params - _PACKAGE_OWN)) if backend else ""
+        raise ValueError(
+            f"package passes {', '.join(map(repr, extras))} to {use}, which does not "
+            f"support {'it' if len(extras) == 1 else 'them'}; {use} accepts: {allowed}"
+        )
+
+
 _USER = ModuleSpec(
     frozenset(
         {"name", "state", "uid", "group", "groups", "append", "shell", "home", "create_home"}
@@ -109,10 +138,9 @@ SYSTEM_SPECS: dict[str, ModuleSpec] = {
         aliases=(("args", "arguments"),),
         validate=choices(state=_SERVICE_STATES),
     ),
+    # any other argument goes to the backend module (apt: purge, autoremove...)
     "package": ModuleSpec(
-        _PACKAGE_COMMON | {"use"},
-        required_one_of=(("name",),),
-        validate=choices(state=("present", "absent", "latest", "installed", "removed")),
+        _PACKAGE_OWN, required_one_of=(("name",),), any_params=True, validate=_package
     ),
     "apt": _APT,
     "user": _USER,
