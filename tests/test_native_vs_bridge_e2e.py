@@ -10,13 +10,11 @@ a bug in the native module (those tests already pin the native side against
 ansible-playbook).
 
 Compared here (bridged in the second run): lineinfile, blockinfile, replace, stat, slurp,
-find, systemd, systemd_service, ping, getent, hostname, wait_for, group, user, file.
+find, systemd, systemd_service, ping, getent, hostname, wait_for, group, user, file, apt.
 Native in both runs, because the bridge refuses them (they need Ansible's controller-side
 action plugin, runner.playbook.bridge.locate): copy, template, fetch, assemble, service,
 package, command, shell. Not compared: cron (Ansible's cron needs the crontab binary even
-for a cron_file; this container has none), apt (needs the local apt repository fixture of
-test_modules_apt_e2e.py and root-wide dpkg state), setup (facts are gathered, not a
-change). To extend: add a playbook and the modules it names to a test below.
+for a cron_file; this container has none), setup (facts are gathered, not a change). To extend: add a playbook and the modules it names to a test below.
 """
 
 from __future__ import annotations
@@ -31,10 +29,12 @@ from typing import Any
 
 import pytest
 
+from tests import test_modules_apt_e2e as apt
 from tests import test_modules_system_e2e as system
 from tests import test_modules_users_e2e as users
 from tests.system_side import BOOKKEEPING, STANDINS, read_registered, runner_recap
 from tests.test_file_module_ansible import STEPS
+from tests.test_modules_apt_e2e import apt_repo  # noqa: F401 (the fixture)
 from tests.test_modules_files_e2e import PLAYBOOK as FILES_PLAY
 from tests.test_modules_files_e2e import compare_roots, seed, seed_sources
 
@@ -291,3 +291,28 @@ def test_file_native_as_bridged(make_fleet, in_process, tmp_path):
             shown = [{k: v for k, v in s.items() if k != "changed"} for s in shown]
         assert shown[0] == shown[1], (name, STEPS[int(name[1:])])
     assert snapshot(roots["native"]) == snapshot(roots["bridged"])
+
+
+def test_apt_native_as_bridged(make_fleet, in_process, tmp_path, apt_repo):  # noqa: F811
+    """test_modules_apt_e2e.py's dummy packages from a local file repository; Ansible's apt
+    needs python3-apt, which the system's python has."""
+    fleet = make_fleet(1)
+    host = fleet.names[0]
+    ends: dict[str, dict[str, str]] = {}
+
+    def reset(mode: str) -> dict[str, str]:
+        if mode == "bridged":
+            ends["native"] = apt._installed()
+        apt._purge()
+        return {**apt_repo, "ansible_python_interpreter": "/usr/bin/python3"}
+
+    recaps, outs = run_native_and_bridged(
+        tmp_path, fleet, in_process, apt.APT_PLAY, reset, ("apt",), probe="a1"
+    )  # package: refused by the bridge, native in both
+    ends["bridged"] = apt._installed()
+    assert ends["native"] == ends["bridged"] and "runner-test-gamma" in ends["native"]
+    assert recaps["native"][host]["changed"] == 7, recaps
+    names = [n for n in apt.REGISTERED if n != "a11"]  # a11: apt's own failure wording
+    compare_registered(outs, host, names, ("changed", "cache_updated", "cache_update_time"))
+    failed = [read_registered(outs[mode], host)["a11"] for mode in MODES]
+    assert [r.get("failed") for r in failed] == [True, True], failed
