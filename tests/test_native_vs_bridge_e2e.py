@@ -10,11 +10,11 @@ a bug in the native module (those tests already pin the native side against
 ansible-playbook).
 
 Compared here (bridged in the second run): lineinfile, blockinfile, replace, stat, slurp,
-find, systemd, systemd_service, ping, getent, hostname, wait_for, group, user, file, apt.
+find, systemd, systemd_service, ping, getent, hostname, wait_for, group, user, file, apt,
+cron.
 Native in both runs, because the bridge refuses them (they need Ansible's controller-side
 action plugin, runner.playbook.bridge.locate): copy, template, fetch, assemble, service,
-package, command, shell. Not compared: cron (Ansible's cron needs the crontab binary even
-for a cron_file; this container has none), setup (facts are gathered, not a change). To extend: add a playbook and the modules it names to a test below.
+package, command, shell. Not compared: setup (facts are gathered, not a change). To extend: add a playbook and the modules it names to a test below.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pytest
 from tests import test_modules_apt_e2e as apt
 from tests import test_modules_system_e2e as system
 from tests import test_modules_users_e2e as users
-from tests.system_side import BOOKKEEPING, STANDINS, read_registered, runner_recap
+from tests.system_side import BOOKKEEPING, STANDINS, dump_task, read_registered, runner_recap
 from tests.test_file_module_ansible import STEPS
 from tests.test_modules_apt_e2e import apt_repo  # noqa: F401 (the fixture)
 from tests.test_modules_files_e2e import PLAYBOOK as FILES_PLAY
@@ -316,3 +316,35 @@ def test_apt_native_as_bridged(make_fleet, in_process, tmp_path, apt_repo):  # n
     compare_registered(outs, host, names, ("changed", "cache_updated", "cache_update_time"))
     failed = [read_registered(outs[mode], host)["a11"] for mode in MODES]
     assert [r.get("failed") for r in failed] == [True, True], failed
+
+
+def test_cron_file_native_as_bridged(make_fleet, in_process, tmp_path):
+    """Ansible's cron asks for the crontab binary even for a cron_file, which it then
+    edits itself; this container has none, so a stand-in ``crontab`` (does nothing) is
+    first on PATH for both runs."""
+    fleet = make_fleet(1)
+    host = fleet.names[0]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "crontab").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "crontab").chmod(0o755)
+    files = {mode: tmp_path / f"cron-{mode}" for mode in MODES}
+    play = system.CRON_PLAY.replace(
+        "  gather_facts: false\n",
+        "  gather_facts: false\n  environment:\n"
+        f'    PATH: "{bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"\n',
+    ) + dump_task(["c1", "c2", "c5"])
+
+    def reset(mode: str) -> dict[str, str]:
+        return {"file": str(files[mode])}
+
+    recaps, outs = run_native_and_bridged(
+        tmp_path, fleet, in_process, play, reset, ("cron",), probe="c1"
+    )
+    assert recaps["native"][host]["changed"] == 5, recaps  # 4 cron tasks and the dump
+    for mode in MODES:  # each mode has its own file: compare its name as FILE
+        path = outs[mode] / f"{host}.json"
+        path.write_text(path.read_text().replace(str(files[mode]), "FILE"))
+    compare_registered(outs, host, ("c1", "c2", "c5"), ("changed", "jobs", "envs", "cron_file"))
+    assert files["native"].read_text() == files["bridged"].read_text()
+    assert "#Ansible: nightly" in files["native"].read_text()
