@@ -254,3 +254,56 @@ def test_settings_give_the_bridge_its_paths_and_forced_modules(tmp_path):
     env = {"RUNNER_BRIDGE_MODULES": "copy", "ANSIBLE_COLLECTIONS_PATHS": "/c"}
     project = project_config(resolve_project_settings({}, env, str(tmp_path), str(tmp_path)))
     assert project.bridge_modules == ("copy",) and project.collections_path == ("/c",)
+
+
+COLLECTIONS_BOOK = """
+- hosts: all
+  collections: [runnertest.tools]
+  tasks:
+    - ini_set: {path: /x, section: a, option: b, value: c}
+    - old_ini_set: {path: /x, section: a, option: b, value: c}
+    - lineinfile: {path: /x, line: y}
+    - block:
+        - ini_set: {path: /x, section: a, option: b, value: c}
+      collections: [ansible.legacy, runnertest.tools]
+    - stat: {path: /x}
+      collections: [runnertest.tools, ansible.builtin]
+"""
+
+
+def test_short_names_found_in_the_collections_keyword(tmp_path, coll):
+    """``collections:`` on a play, block or task: a short name is the first listed
+    collection's module (Ansible's order); names no listed collection has stay
+    ansible.builtin's, so runner's own modules stay native."""
+    book = tmp_path / "site.yml"
+    book.write_text(COLLECTIONS_BOOK)
+    tasks = load_playbook(str(book), bridge=coll).plays[0].tasks
+    flat = [tasks[0], tasks[1], tasks[2], tasks[3].block[0], tasks[4]]
+    assert [t.module for t in flat] == [
+        "runnertest.tools.ini_set",
+        "runnertest.tools.old_ini_set",  # the collection's redirect, followed when it runs
+        "lineinfile",
+        "runnertest.tools.ini_set",
+        "stat",
+    ]
+    assert coll.find("runnertest.tools.old_ini_set").fqcn == "runnertest.tools.ini_set"
+    # without the keyword a short name is not looked up in collections
+    book.write_text("- hosts: all\n  tasks:\n    - ini_set: {path: /x}\n")
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(str(book), bridge=coll)
+    assert "unknown module 'ini_set'" in caught.value.message
+    # a collection module the bridge refuses is refused under its short name too
+    book.write_text(
+        "- hosts: all\n  tasks:\n    - needs_action: {}\n      collections: runnertest.tools\n"
+    )
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(str(book), bridge=coll)
+    assert "runnertest.tools.needs_action" in caught.value.message
+    assert "action plugin" in caught.value.message and caught.value.line == 3
+    # the arguments are checked against the collection module's spec
+    book.write_text(
+        "- hosts: all\n  collections: [runnertest.tools]\n  tasks:\n    - ini_set: {colour: red}\n"
+    )
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook(str(book), bridge=coll)
+    assert "does not support 'colour'" in caught.value.message

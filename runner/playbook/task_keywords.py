@@ -8,9 +8,11 @@ merge the argument dicts); the task's own arguments win over the merged defaults
 may be short names or ``ansible.builtin.`` names; ``group/NAME`` keys name collection
 action groups (ansible.builtin defines none), so they never apply to runner's modules.
 
-``collections`` lists the collections short module names are looked up in. runner's
-modules are ansible.builtin's, which every lookup ends with, so for them it changes
-nothing; it is kept on each task for a module bridge that runs collection modules.
+``collections`` lists the collections short module names are looked up in, before
+ansible.builtin (module_candidates); the module bridge's load-time checks
+(runner.playbook.bridge.loading) resolve a short name to the first listed collection that
+has that module. A name no listed collection has stays ansible.builtin's: runner's own
+module, or ansible-core's through the bridge.
 """
 
 from __future__ import annotations
@@ -121,7 +123,8 @@ def task_diff(task: Any, default: bool) -> bool:
 def module_candidates(name: str, collections: tuple[str, ...]) -> list[str]:
     """The fully qualified names a task's module NAME stands for, in lookup order (as
     ansible-core resolves short names against ``collections``, ansible.builtin last): for
-    the module bridge, which runs collection modules. A qualified name is itself.
+    runner.playbook.bridge.loading, which runs collection modules. A qualified name is
+    itself.
 
     >>> module_candidates("ufw", ("community.general",))
     ['community.general.ufw', 'ansible.builtin.ufw']

@@ -233,7 +233,8 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
                 path=path, line=line,
             )  # fmt: skip
         key = module_keys[0]
-        bridged = self._bridged(data, key, path)  # Ansible's modules: runner.playbook.bridge
+        collections = collections_of(data, path) or inherited.collections
+        bridged = self._bridged(data, key, path, collections)  # runner.playbook.bridge
         if bridged is not None:
             module, args = bridged
         else:

@@ -9,8 +9,9 @@ from typing import Any
 
 from runner.errors import PlaybookError
 from runner.playbook import modspec
-from runner.playbook.bridge import Bridge, canonical
+from runner.playbook.bridge import Bridge, BridgeRefusal, canonical
 from runner.playbook.reader import line_of
+from runner.playbook.task_keywords import module_candidates
 
 
 class BridgeChecks:
@@ -24,17 +25,22 @@ class BridgeChecks:
             self.bridge = Bridge()
         return self.bridge
 
-    def _bridged(self, data: dict[Any, Any], key: Any, path: str) -> tuple[str, dict] | None:
+    def _bridged(
+        self, data: dict[Any, Any], key: Any, path: str, collections: tuple[str, ...] = ()
+    ) -> tuple[str, dict] | None:
         """(module name, arguments) of a task run through the bridge; None for a module
-        runner runs natively. PlaybookError when the module cannot be run."""
+        runner runs natively. PlaybookError when the module cannot be run. A short name
+        under the ``collections`` keyword is first looked up in those collections."""
         name = str(key)
+        base = os.path.dirname(getattr(self, "play_path", "") or path)
+        if collections and "." not in name:
+            name = self._in_collections(name, collections, base) or name
         if canonical(name) in modspec.SPECS and not self.bridge:
             return None
         bridge = self._the_bridge()
         if not bridge.bridged(name, modspec.SPECS):
             return None
         line = line_of(data, key)
-        base = os.path.dirname(getattr(self, "play_path", "") or path)
         instead = modspec.INSTEAD.get(canonical(name))
         found = bridge.check(name, base, path, line, modspec.SUPPORTED_MODULES, instead)
         args = _bridge_args(data, key, path, line)
@@ -42,6 +48,22 @@ class BridgeChecks:
         if problem:
             raise PlaybookError(problem, path=path, line=line)
         return canonical(name), args
+
+    def _in_collections(self, name: str, collections: tuple[str, ...], base: str) -> str | None:
+        """The FQCN of the first of ``collections`` that has module ``name`` (Ansible's
+        order: task_keywords.module_candidates), None when none has it and the name means
+        ansible.builtin's module (runner's own, or ansible-core's through the bridge). A
+        module found but refused by the bridge is returned too: its check says why."""
+        bridge = self._the_bridge()
+        for candidate in module_candidates(name, collections):
+            if candidate.startswith(("ansible.builtin.", "ansible.legacy.")):
+                continue
+            try:
+                if bridge.find(candidate, base) is not None:
+                    return candidate
+            except BridgeRefusal:
+                return candidate
+        return None
 
 
 def _bridge_args(data: dict[Any, Any], key: Any, path: str, line: int | None) -> dict:
