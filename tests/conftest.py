@@ -50,7 +50,12 @@ def pytest_collection_modifyitems(config, items):
         fixtures = set(getattr(item, "fixturenames", ()))
         name = item.nodeid.split("::", 1)[0]
         weights[name] = weights.get(name, 0) + shards.weight(fixtures)
-        if shards.SYSTEM_USER_FIXTURES & fixtures or shards.names_system_user(item.path):
+        machine_wide = item.get_closest_marker("machine_wide") is not None
+        if (
+            machine_wide
+            or shards.SYSTEM_USER_FIXTURES & fixtures
+            or shards.names_system_user(item.path)
+        ):
             pinned.add(name)
     mine = shards.assign(weights, count, pinned)
     keep = [i for i in items if mine[i.nodeid.split("::", 1)[0]] == shard]

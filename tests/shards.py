@@ -9,7 +9,8 @@ hangs (pytest-xdist issues #254 and #1069).
 Each process gets ``RUNNER_TEST_SHARD=K/N``; tests/conftest.py then keeps only the test
 files :func:`assign` gives to shard K. Whole files go to one shard, so a module's fixtures
 (fleets, workers, a sudoers rule) are set up once. The files that change the one system
-user (``SYSTEM_USER_FIXTURES``) all go to shard 0, so two never change it at once.
+user (``SYSTEM_USER_FIXTURES``), and those marked ``machine_wide`` (users, dpkg, /etc), all go
+to shard 0, so two never change the same thing at once.
 
     python tests/shards.py 2 -- .venv/bin/python -m pytest -q [ARGS]
 
@@ -30,6 +31,8 @@ from pathlib import Path
 HEAVY_FIXTURES = frozenset({"sshd", "user_sshd", "sudo_user", "make_fleet", "cli", "in_process"})
 HEAVY, LIGHT = 10, 1
 # The fixtures that change the local user runner-e2e, its password and a sudoers rule.
+# Test files that change other machine-wide things (users, dpkg, /etc) say so with
+# ``pytestmark = pytest.mark.machine_wide``; both kinds go to shard 0.
 SYSTEM_USER_FIXTURES = frozenset({"user_sshd", "sudo_user"})
 NO_TESTS = 5  # pytest's exit code when a shard got nothing to run (a narrow PYTEST_ARGS)
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import json_records
 
+pytestmark = pytest.mark.machine_wide  # users, dpkg or /etc: see tests/shards.py
+
 SU_USER = "runner-su"
 SU_PASSWORD = "Su-pw-8128"
 

@@ -27,6 +27,8 @@ from tests.system_side import (
     same_values,
 )
 
+pytestmark = pytest.mark.machine_wide  # users, dpkg or /etc: see tests/shards.py
+
 PREFIX = "runner-test-"
 REGISTERED = [f"a{i}" for i in range(1, 12)]
 

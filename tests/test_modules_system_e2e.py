@@ -30,6 +30,8 @@ from tests.system_side import (
     same_values,
 )
 
+pytestmark = pytest.mark.machine_wide  # users, dpkg or /etc: see tests/shards.py
+
 SYSTEMD_REGISTERED = ("s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9")
 
 SYSTEMD_PLAY = """\

@@ -19,6 +19,8 @@ from tests.system_side import (
     same_values,
 )
 
+pytestmark = pytest.mark.machine_wide  # users, dpkg or /etc: see tests/shards.py
+
 USERS = ("rtest-alice", "rtest-bob")
 GROUPS = ("rtest-grp", "rtest-extra")
 # openssl passwd -6 -salt runnersalt secret

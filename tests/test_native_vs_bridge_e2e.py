@@ -38,7 +38,7 @@ from tests.test_modules_apt_e2e import apt_repo  # noqa: F401 (the fixture)
 from tests.test_modules_files_e2e import PLAYBOOK as FILES_PLAY
 from tests.test_modules_files_e2e import compare_roots, seed, seed_sources
 
-pytestmark = pytest.mark.sshd
+pytestmark = [pytest.mark.sshd, pytest.mark.machine_wide]
 
 MODES = ("native", "bridged")
 
