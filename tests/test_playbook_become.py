@@ -115,11 +115,17 @@ def test_become_user_and_become_are_templates(tmp_path):
 
 
 def test_every_module_command_goes_through_the_transports_become(tmp_path):
-    """copy under become: upload to /tmp as the login user, cp into place with sudo, rm
-    the temp file without sudo; raw keeps its executable; --pty only under become."""
+    """copy under become: upload to /tmp as the login user, then one script through sudo
+    copies it next to the destination, removes the upload and moves the copy into place;
+    raw keeps its executable; --pty only under become."""
 
     def responder(host: str, command: str) -> tuple[int, str, str]:
-        return (0, "absent\n", "") if shell_text(command).startswith("p=") else (0, "", "")
+        text = shell_text(command)
+        if text.startswith("p="):  # the probe: nothing there yet
+            return 0, "absent\n", ""
+        if text.startswith("s="):  # the write
+            return 0, "done |644 root root\n", ""
+        return 0, "", ""
 
     fleet = FakeFleet(["a"], responder=responder)
     text = """
@@ -138,16 +144,17 @@ def test_every_module_command_goes_through_the_transports_become(tmp_path):
     assert not summary.any_failed
     runs = fleet.runs
     assert not any(r.command.startswith("sudo") for r in runs)
-    cp = next(r for r in runs if "cp -- /tmp/.runner-copy-" in r.command)
-    rm = next(r for r in runs if "rm -f -- /tmp/.runner-copy-" in r.command)
-    assert cp.become == Become(None, SECRET) and cp.pty
-    assert rm.become is None and not rm.pty
+    write = next(r for r in runs if shell_text(r.command).startswith("s=/tmp/.runner-edit-"))
+    assert 'cp -- "$s" "$t"' in write.command and 'rm -f -- "$s"' in write.command
+    assert write.become == Become(None, SECRET) and write.pty
+    probe = next(r for r in runs if shell_text(r.command).startswith("p="))
+    assert probe.become == Become(None, SECRET)  # what is there is read as root sees it
     raw = next(r for r in runs if "echo raw" in r.command)
     assert raw.command == "/bin/bash -c 'echo raw'" and raw.become == Become(None, SECRET)
     plain = runs[-1]
     assert shell_text(plain.command) == "echo plain" and plain.become is None and not plain.pty
     uploads = [path for (_, path) in fleet.files]
-    assert all(path.startswith("/tmp/.runner-copy-") for path in uploads)
+    assert uploads and all(path.startswith("/tmp/.runner-edit-") for path in uploads)
 
 
 def test_become_password_is_in_no_event(tmp_path):

@@ -214,6 +214,7 @@ def test_become_precedence_variables_over_keywords_over_command_line():
         "enabled": "inventory: ansible_become",
         "user": "inventory: ansible_become_user",
         "password": "inventory: ansible_become_pass",
+        "method": "default",  # sudo: no ansible_become_method, keyword or setting gave one
     }
     assert resolve_become({"ansible_become": "no"}, enabled=True)[0] is None
     assert resolve_become({}, enabled=True, user="app", password="cli")[0] == Become("app", "cli")
