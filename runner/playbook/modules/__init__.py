@@ -14,6 +14,8 @@ from runner.playbook.modules import (
     findfiles,
     inspect,
     logic,
+    unarchive,
+    web,
 )
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.include_vars import include_vars
@@ -44,6 +46,9 @@ MODULES: dict[str, Module] = {
     "include_tasks": logic.include_tasks,
     "meta": logic.meta,
     "include_vars": include_vars,
+    "get_url": web.get_url,
+    "uri": web.uri,
+    "unarchive": unarchive.unarchive,
 }
 MODULES.update(SYSTEM_MODULES)
 
