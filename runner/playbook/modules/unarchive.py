@@ -72,7 +72,7 @@ if [ {check} = 0 ] && [ {attrs} = 1 ]; then
 fi
 [ $a2 = 1 ] && echo attrs
 echo "dest $(stat -c '%a %u %g %U %G %s' -- "$d")"
-echo "@list"; cat "$t/list"; echo "@out"; cat "$t/out"; echo "@err"; cat "$t/err" 2>/dev/null
+echo "@list"; cat "$t/list"; echo "@out"; cat "$t/out"; echo "@err"; cat "$t/err" 2>/dev/null; exit 0
 """
 
 
