@@ -36,6 +36,7 @@ def test_specs_accept_ansible_arguments_and_aliases():
         ("get_url", {"url": "http://x"}, "get_url needs 'dest'"),
         ("get_url", {"url": "http://x", "dest": "/d", "sha": 1}, "does not support 'sha'"),
         ("unarchive", {"src": "a.tgz"}, "unarchive needs 'dest'"),
+        ("unarchive", {"src": "a", "dest": "/d", "include": ["x"], "exclude": ["y"]}, "not both"),
     ],
 )
 def test_specs_refuse_bad_arguments(module, args, message):

@@ -92,10 +92,10 @@ PLAYBOOK = r"""
       unarchive: {src: app.tar.gz, dest: "{{ d }}/app"}
       register: un_tgz_again
     - name: a zip already on the host, with a mode
-      unarchive: {src: "{{ d }}/dl/app.zip", dest: "{{ d }}/zip", remote_src: true, list_files: true}
+      unarchive: {src: "{{ d }}/dl/app.zip", dest: "{{ d }}/zip", remote_src: true, list_files: true, mode: '0750'}
       register: un_zip
     - name: the zip again
-      unarchive: {src: "{{ d }}/dl/app.zip", dest: "{{ d }}/zip", remote_src: true}
+      unarchive: {src: "{{ d }}/dl/app.zip", dest: "{{ d }}/zip", remote_src: true, mode: '0750'}
       register: un_zip_again
     - name: bzip2, excluding a file
       unarchive: {src: app.tar.bz2, dest: "{{ d }}/bz", exclude: [top/sub/b.txt]}
@@ -103,6 +103,23 @@ PLAYBOOK = r"""
     - name: creates skips
       unarchive: {src: app.tar.gz, dest: "{{ d }}/app", creates: "{{ d }}/app/top"}
       register: un_creates
+    - name: check mode, a tar is skipped (as Ansible's gtar handler)
+      unarchive: {src: app.tar.xz, dest: "{{ d }}/xz"}
+      check_mode: true
+    - name: check mode, a zip reports the change, unpacks nothing
+      unarchive: {src: "{{ d }}/dl/app.zip", dest: "{{ d }}/xz", remote_src: true}
+      check_mode: true
+      register: un_check
+    - name: xz
+      unarchive: {src: app.tar.xz, dest: "{{ d }}/xz", include: [top/a.txt]}
+      register: un_xz
+    - name: check mode, nothing downloaded
+      get_url: {url: "{{ base }}/files/hello.txt", dest: "{{ d }}/check.txt"}
+      check_mode: true
+      register: gu_check
+    - name: uri is skipped in check mode, as Ansible's
+      uri: {url: "{{ base }}/api"}
+      check_mode: true
     - name: JSON
       uri: {url: "{{ base }}/api", user: tester, password: s3cret-pw, force_basic_auth: true}
       register: ur_json
@@ -142,11 +159,12 @@ PLAYBOOK = r"""
             'gu_sum': gu_sum.msg,
             'gu_force': [gu_force.checksum_src == gu_force.checksum_dest, gu_force.status_code],
             'gu_bad': [gu_bad.failed, gu_bad.msg is search('did not match')],
-            'un': [un_tgz, un_tgz_again, un_zip, un_zip_again, un_bz] | map(attribute='changed') | list,
+            'un': [un_tgz, un_tgz_again, un_zip, un_zip_again, un_bz, un_xz] | map(attribute='changed') | list,
             'un_handler': [un_tgz.handler, un_zip.handler],
             'un_files': [un_tgz.files | sort, un_zip.files | sort],
             'un_dest': un_tgz.dest | basename,
             'un_creates': un_creates.skipped | default(false),
+            'check': [un_check.changed, gu_check.changed],
             'ur_json': [ur_json.status, ur_json.json, ur_json.changed, ur_json.redirected,
                         ur_json.content_type, ur_json.x_served_by, 'content' in ur_json],
             'ur_post': [ur_post.status, ur_post.json, ur_post.content | from_json],
@@ -172,8 +190,8 @@ def _member(tar: tarfile.TarFile, name: str, data: bytes | None, mode: int = 0o6
 
 
 def make_archives(folder: Path) -> None:
-    """app.tar.gz / app.tar.bz2 / app.zip, each holding top/a.txt and top/sub/b.txt."""
-    for name, flag in (("app.tar.gz", "w:gz"), ("app.tar.bz2", "w:bz2")):
+    """app.tar.gz / .tar.bz2 / .tar.xz / app.zip, each holding top/a.txt and top/sub/b.txt."""
+    for name, flag in (("app.tar.gz", "w:gz"), ("app.tar.bz2", "w:bz2"), ("app.tar.xz", "w:xz")):
         with tarfile.open(folder / name, flag) as tar:  # type: ignore[call-overload]
             _member(tar, "top/", None)
             _member(tar, "top/a.txt", b"alpha\n")
@@ -190,7 +208,7 @@ def make_archives(folder: Path) -> None:
 
 def seed(root: Path, hosts: list[str]) -> None:
     for host in hosts:
-        for sub in ("dl", "app", "zip", "bz"):
+        for sub in ("dl", "app", "zip", "bz", "xz"):
             (root / host / sub).mkdir(parents=True)
 
 
@@ -265,7 +283,7 @@ def test_net_modules_as_ansible(make_fleet, in_process, tmp_path, http_base):
     res = in_process("play", *fleet.args(), str(book), "-e", f"root={ours}", *extra, "--json")
     assert res.exit_code == 0, failures(res.stdout)
     counts = ansible_recap(done.stdout)
-    assert counts[fleet.names[0]]["ignored"] == 2 and counts[fleet.names[0]]["skipped"] == 1
+    assert counts[fleet.names[0]]["ignored"] == 2 and counts[fleet.names[0]]["skipped"] == 3
     same_recap(runner_recap(res.stdout), counts)
     mine, other = snapshot(ours), snapshot(theirs)
     assert sorted(mine) == sorted(other)
@@ -275,12 +293,14 @@ def test_net_modules_as_ansible(make_fleet, in_process, tmp_path, http_base):
     )
     results = json.loads((ours / fleet.names[0] / "results.json").read_text())
     assert results["gu"] == [True, False, True, False, False]
-    assert results["un"] == [True, False, True, False, True]
+    assert results["un"] == [True, False, True, False, True, True]
+    assert results["check"] == [True, True]
     assert results["ur_json"][1]["auth"] == "Basic dGVzdGVyOnMzY3JldC1wdw=="
 
     before = {k: v for k, v in snapshot(ours).items() if not k.endswith("results.json")}
     again = in_process("play", *fleet.args(), str(book), "-e", f"root={ours}", *extra, "--json")
     assert again.exit_code == 0, failures(again.stdout)
     for host, host_counts in runner_recap(again.stdout).items():
-        assert host_counts["changed"] == 0, (host, host_counts)
+        # the check-mode tasks still report the change they would make
+        assert host_counts["changed"] == 2, (host, host_counts)
     assert {k: v for k, v in snapshot(ours).items() if not k.endswith("results.json")} == before

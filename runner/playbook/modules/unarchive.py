@@ -7,7 +7,8 @@ files compared (``cmp``, symlink targets) with dest; only when one is missing or
 is it unpacked into dest and the task changed. This is Ansible's intent (``tar --diff`` /
 zip listing against dest) without depending on mtimes; unlike Ansible it does not report
 a file whose content is the same but whose mode or mtime differs. ``mode``/``owner``/
-``group`` are applied to every member, as Ansible does.
+``group`` are applied to every member, as Ansible does. Check mode: a zip reports the
+change it would make; a tar is skipped, as Ansible's gtar handlers are.
 """
 
 from __future__ import annotations
@@ -159,6 +160,12 @@ def unarchive(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         raise ModuleFailure(f"Failed to unpack {archive} to {dest}: {head.split('failed', 1)[1]}")
     said = dict(line.split(" ", 1) for line in lines if " " in line)
     handler = said.get("handler", "")
+    if ctx.check_mode and handler != "ZipArchive":
+        # as Ansible: its tar handlers (gtar) do not support check mode
+        return {
+            "changed": False, "skipped": True,
+            "msg": "remote module (unarchive) does not support check mode when using gtar",
+        }  # fmt: skip
     result: ModuleResult = {
         "changed": "changed" in lines or "attrs" in lines,
         "dest": dest,

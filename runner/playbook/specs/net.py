@@ -15,6 +15,12 @@ _HTTP |= {"url_password", "force_basic_auth", "use_proxy", "client_cert", "clien
 _HTTP |= {"http_agent", "use_gssapi", "use_netrc", "unredirected_headers", "ciphers"}
 _HTTP |= {"decompress", "ca_path"}
 
+
+def _one_of_include_exclude(args: dict[str, object]) -> None:
+    if args.get("include") and args.get("exclude"):
+        raise ValueError("unarchive takes either 'include' or 'exclude', not both")
+
+
 SPECS: dict[str, ModuleSpec] = {
     "get_url": ModuleSpec(
         _HTTP | _ATTRS | {"dest", "tmp_dest", "backup", "checksum", "force"},
@@ -39,5 +45,6 @@ SPECS: dict[str, ModuleSpec] = {
         | {"src", "dest", "remote_src", "creates", "list_files", "exclude", "include"}
         | {"keep_newer", "extra_opts", "io_buffer_size", "validate_certs", "decrypt", "copy"},
         required_one_of=(("src",), ("dest",)),
+        validate=_one_of_include_exclude,
     ),
 }
