@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import stat
 import subprocess
 import sys
@@ -85,6 +86,10 @@ PLAYBOOK = r"""
       get_url: {url: "{{ base }}/files/hello.txt", dest: "{{ d }}/bad.txt", checksum: "sha256:{{ '0' * 64 }}"}
       register: gu_bad
       ignore_errors: true
+    - name: nothing listening
+      get_url: {url: "{{ closed }}/x", dest: "{{ d }}/never.txt"}
+      register: gu_refused
+      ignore_errors: true
     - name: unpack a local tarball
       unarchive: {src: app.tar.gz, dest: "{{ d }}/app", list_files: true}
       register: un_tgz
@@ -145,6 +150,10 @@ PLAYBOOK = r"""
       uri: {url: "{{ base }}/nothing"}
       register: ur_fail
       ignore_errors: true
+    - name: nothing listening, uri
+      uri: {url: "{{ closed }}/x"}
+      register: ur_refused
+      ignore_errors: true
     - name: what was registered, as values to compare
       changed_when: false
       copy:
@@ -159,6 +168,8 @@ PLAYBOOK = r"""
             'gu_sum': gu_sum.msg,
             'gu_force': [gu_force.checksum_src == gu_force.checksum_dest, gu_force.status_code],
             'gu_bad': [gu_bad.failed, gu_bad.msg is search('did not match')],
+            'gu_refused': [gu_refused.failed, gu_refused.msg is search('^Request failed: ')],
+            'ur_refused': [ur_refused.failed, ur_refused.status],
             'un': [un_tgz, un_tgz_again, un_zip, un_zip_again, un_bz, un_xz] | map(attribute='changed') | list,
             'un_handler': [un_tgz.handler, un_zip.handler],
             'un_files': [un_tgz.files | sort, un_zip.files | sort],
@@ -273,7 +284,12 @@ def test_net_modules_as_ansible(make_fleet, in_process, tmp_path, http_base):
         "zip_sum": hashlib.sha256((www / "files" / "app.zip").read_bytes()).hexdigest(),
         "hello_sum": hashlib.sha256((www / "files" / "hello.txt").read_bytes()).hexdigest(),
     }
-    extra = ["-e", f"base={base}"] + [a for k, v in sums.items() for a in ("-e", f"{k}={v}")]
+    with socket.socket() as probe:  # a port nothing listens on (bound, never listening)
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    extra = ["-e", f"base={base}", "-e", f"closed={closed}"] + [
+        a for k, v in sums.items() for a in ("-e", f"{k}={v}")
+    ]
 
     done = ansible_playbook(
         tmp_path, "-i", str(fleet.inventory), str(book), "-e", f"root={theirs}", *extra,
@@ -283,7 +299,7 @@ def test_net_modules_as_ansible(make_fleet, in_process, tmp_path, http_base):
     res = in_process("play", *fleet.args(), str(book), "-e", f"root={ours}", *extra, "--json")
     assert res.exit_code == 0, failures(res.stdout)
     counts = ansible_recap(done.stdout)
-    assert counts[fleet.names[0]]["ignored"] == 2 and counts[fleet.names[0]]["skipped"] == 3
+    assert counts[fleet.names[0]]["ignored"] == 4 and counts[fleet.names[0]]["skipped"] == 3
     same_recap(runner_recap(res.stdout), counts)
     mine, other = snapshot(ours), snapshot(theirs)
     assert sorted(mine) == sorted(other)
@@ -295,6 +311,7 @@ def test_net_modules_as_ansible(make_fleet, in_process, tmp_path, http_base):
     assert results["gu"] == [True, False, True, False, False]
     assert results["un"] == [True, False, True, False, True, True]
     assert results["check"] == [True, True]
+    assert results["gu_refused"] == [True, True] and results["ur_refused"] == [True, -1]
     assert results["ur_json"][1]["auth"] == "Basic dGVzdGVyOnMzY3JldC1wdw=="
 
     before = {k: v for k, v in snapshot(ours).items() if not k.endswith("results.json")}

@@ -6,6 +6,7 @@ SHA-1 differs, so a second run reports ok; an existing ``dest`` is not fetched a
 Ansible does unless ``force``. ``uri`` changes nothing (``changed: false``) unless it writes
 ``dest``; it registers status, url, redirected, the response headers (lowercase, '-' as
 '_'), ``content`` with ``return_content`` and ``json`` when the answer is JSON.
+The task's ``environment`` (``https_proxy``...) is exported for curl, as for a module.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def uri(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     steps.append(f'echo "@meta"; {_REPORT}; head -c {_BODY_LIMIT} "$t/body"')
     started = time.monotonic()
     done = ctx.shell(
-        "\n".join(steps), stdin=stdin, env=False, hooks=False, limit=_BODY_LIMIT + 65536
+        "\n".join(steps), stdin=stdin, env=True, hooks=False, limit=_BODY_LIMIT + 65536
     )
     out = done.stdout
     if out.startswith(b"skip "):
@@ -148,8 +149,6 @@ def uri(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if resp.status not in codes:
         result["failed"] = True
         result["msg"] = f"Status code was {result['status']} and not {codes}: {result['msg']}"
-        if resp.status and not as_bool(args.get("return_content")):
-            result["content"] = text
     return result
 
 
@@ -242,7 +241,7 @@ def get_url(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     result: ModuleResult = {"changed": False, "dest": dest, "url": req.url}
     started = time.monotonic()
     done = ctx.shell(
-        "\n".join(pre) + "\n" + script + done_script, stdin=stdin, env=False, hooks=False
+        "\n".join(pre) + "\n" + script + done_script, stdin=stdin, env=True, hooks=False
     )
     if done.stdout.startswith(b"exists"):
         result["msg"] = "file already exists"
@@ -254,6 +253,8 @@ def get_url(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     facts = dict(line.split(" ", 1) for line in said if " " in line)
     if resp.status == 304:
         return {**result, "status_code": 304, "msg": "Not Modified (0 bytes)"}
+    if resp.status == 0:  # no answer: Ansible's msg is urllib's "Request failed: ..."
+        return {**result, "failed": True, "msg": status_message(resp, 0)}
     if resp.status != 200:
         return {
             **result, "failed": True, "msg": "Request failed", "status_code": resp.status or -1,
