@@ -226,8 +226,11 @@ def test_load_time_errors(tmp_path, coll):
         )
     assert "does not support 'colour'" in caught.value.message
     # a spec built at run time (get_url's url_argument_spec()) is the module's to check
+    # (get_url is native too: forced through the bridge here)
+    via_bridge = Bridge(forced=("get_url",), collections_path=coll.collections_path)
     load_playbook(
-        str(_book(tmp_path, "get_url: {url: 'http://x', dest: /x, anything: 1}")), bridge=coll
+        str(_book(tmp_path, "get_url: {url: 'http://x', dest: /x, anything: 1}")),
+        bridge=via_bridge,
     )
     forced = Bridge(forced=("ansible.builtin.copy",))
     with pytest.raises(PlaybookError) as caught:  # forcing a module with an action plugin

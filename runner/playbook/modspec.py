@@ -9,6 +9,7 @@ from __future__ import annotations
 from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
 from runner.playbook.specs import files as _files
+from runner.playbook.specs import net as net_specs
 from runner.playbook.specs import variables as variables_specs
 from runner.playbook.specs.system import SYSTEM_SPECS
 
@@ -53,6 +54,7 @@ SPECS: dict[str, ModuleSpec] = {
 SPECS.update(_files.SPECS)
 SPECS.update(variables_specs.SPECS)
 SPECS.update(SYSTEM_SPECS)
+SPECS.update(net_specs.SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
@@ -60,10 +62,7 @@ SUPPORTED_MODULES = tuple(sorted(SPECS))
 INSTEAD = {
     "yum": "shell: yum install -y ...",
     "dnf": "shell: dnf install -y ...",
-    "uri": "command: curl ...",
-    "get_url": "command: curl -fsSLo DEST URL",
     "synchronize": "command: rsync ... with delegate_to: localhost",
-    "unarchive": "copy, then command: tar -xf ...",
     "git": "command: git ...",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }

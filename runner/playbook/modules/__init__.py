@@ -15,6 +15,8 @@ from runner.playbook.modules import (
     inspect,
     inventory_changes,
     logic,
+    unarchive,
+    web,
 )
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.include_vars import include_vars
@@ -47,6 +49,9 @@ MODULES: dict[str, Module] = {
     "include_vars": include_vars,
     "add_host": inventory_changes.add_host,
     "group_by": inventory_changes.group_by,
+    "get_url": web.get_url,
+    "uri": web.uri,
+    "unarchive": unarchive.unarchive,
 }
 MODULES.update(SYSTEM_MODULES)
 
