@@ -182,3 +182,17 @@ def test_start_at_task_and_tags_select(tmp_path):
     assert names(select_tasks(book, start_at_task="t*", tags=["a"])) == ["three"]
     with pytest.raises(InputError):
         select_tasks(book, start_at_task="nope")
+
+
+def test_a_templated_choice_waits_for_the_host_a_plain_one_is_checked_now(tmp_path):
+    """A choice given as a template is known only per host: the loader leaves it to the
+    run (as Ansible does); a plain wrong one is an error naming its line."""
+    text = (
+        "- hosts: all\n  tasks:\n"
+        "    - lineinfile: {path: /x, line: y, state: \"{{ s | default('present') }}\"}\n"
+        '    - file: {path: /x, state: "{{ s }}"}\n'
+        '    - user: {name: u, state: "{{ s }}"}\n'
+    )
+    assert len(load(tmp_path, text).plays[0].tasks) == 3
+    exc = error(tmp_path, "- hosts: all\n  tasks:\n    - file: {path: /x, state: gone}\n")
+    assert exc.line == 3 and "file state must be one of" in exc.message

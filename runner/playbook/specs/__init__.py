@@ -22,3 +22,9 @@ class ModuleSpec:
     any_params: bool = False  # set_fact: any variable name
     aliases: tuple[tuple[str, str], ...] = ()
     validate: Callable[[dict[str, object]], None] | None = None
+
+
+def templated(value: object) -> bool:
+    """Whether an argument is a template: its value is known only per host, at run time,
+    so a load-time check of its choices must leave it alone."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value)

@@ -3,7 +3,7 @@ replace, stat, slurp, find), with Ansible's aliases and choices."""
 
 from __future__ import annotations
 
-from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs import ModuleSpec, templated
 
 # What every file-writing module accepts beside its own arguments. unsafe_writes is
 # accepted and ignored: runner always writes a temp file and renames it.
@@ -13,7 +13,7 @@ _PATH_ALIASES = (("dest", "path"), ("destfile", "path"), ("name", "path"))
 
 def _choice(args: dict[str, object], key: str, allowed: tuple[str, ...]) -> None:
     value = args.get(key)
-    if value is not None and str(value) not in allowed:
+    if value is not None and not templated(value) and str(value) not in allowed:
         raise ValueError(f"{key} must be one of: {', '.join(allowed)} (got {value!r})")
 
 
@@ -55,7 +55,8 @@ def _stat(args: dict[str, object]) -> None:
 
 def _file(args: dict[str, object]) -> None:
     states = ("absent", "directory", "file", "hard", "link", "touch")
-    if args.get("state") is not None and str(args["state"]) not in states:
+    state = args.get("state")
+    if state is not None and not templated(state) and str(state) not in states:
         raise ValueError(f"file state must be one of: {', '.join(states)}")
 
 

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from runner.playbook.specs import ModuleSpec
-
-
-def _templated(value: object) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
+from runner.playbook.specs import ModuleSpec, templated
 
 
 def choices(**allowed: Iterable[str]) -> Callable[[dict[str, object]], None]:
@@ -32,7 +28,7 @@ def choices(**allowed: Iterable[str]) -> Callable[[dict[str, object]], None]:
     def validate(args: dict[str, object]) -> None:
         for key, values in table.items():
             value = args.get(key)
-            if value is None or _templated(value):
+            if value is None or templated(value):
                 continue
             if str(value) not in values:
                 raise ValueError(f"{key} must be one of: {', '.join(values)} (got {value!r})")
