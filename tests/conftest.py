@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         name = item.nodeid.split("::", 1)[0]
-        weights[name] = weights.get(name, 0) + shards.weight(fixtures)
+        weights[name] = weights.get(name, 0) + shards.weight(fixtures, item.path)
         machine_wide = item.get_closest_marker("machine_wide") is not None
         if (
             machine_wide

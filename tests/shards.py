@@ -30,6 +30,7 @@ from pathlib import Path
 # A test that starts sshd, runner or ansible-playbook costs far more than a unit test.
 HEAVY_FIXTURES = frozenset({"sshd", "user_sshd", "sudo_user", "make_fleet", "cli", "in_process"})
 HEAVY, LIGHT = 10, 1
+ANSIBLE = 60  # a test beside the real ansible-playbook
 # The fixtures that change the local user runner-e2e, its password and a sudoers rule.
 # Test files that change other machine-wide things (users, dpkg, /etc) say so with
 # ``pytestmark = pytest.mark.machine_wide``; both kinds go to shard 0.
@@ -48,7 +49,20 @@ def names_system_user(path: Path) -> bool:
     return any(name in text for name in SYSTEM_USER_FIXTURES)
 
 
-def weight(fixtures: Iterable[str]) -> int:
+@functools.cache
+def runs_ansible(path: Path) -> bool:
+    """Whether a test file runs the real ansible-playbook (a differential test): its
+    tests cost a minute each, not seconds."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    return "ansible_playbook(" in text or "run_side_by_side(" in text
+
+
+def weight(fixtures: Iterable[str], path: Path | None = None) -> int:
+    if path is not None and runs_ansible(path):
+        return ANSIBLE
     return HEAVY if HEAVY_FIXTURES & set(fixtures) else LIGHT
 
 
