@@ -5,6 +5,7 @@ small converters the loader shares. Every error names the file and line."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
@@ -55,6 +56,32 @@ UNSUPPORTED = {
 _LOOP_HINT = "use 'loop:' with a list, or with_ one of: " + ", ".join(sorted(LOOKUP_NAMES))
 
 
+_KEY_VALUE_ONLY = frozenset({"debug", "fail", "set_fact", "assert", "pause"})
+
+
+def raw_module_args(
+    data: dict[Any, Any], key: Any, parse: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """A task's module arguments as written: free form (read by ``parse``) or a mapping,
+    with the task's ``args:`` on top; ValueError when they are neither. Shared by runner's
+    own modules and the module bridge."""
+    raw = data[key]
+    if raw is None:
+        args: dict[str, Any] = {}
+    elif isinstance(raw, str):
+        args = parse(raw)
+    elif isinstance(raw, dict):
+        args = plain(raw)
+    else:
+        raise ValueError(f"arguments must be a string or a mapping, not {raw!r}")
+    extra = data.get("args")
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise ValueError("'args' must be a mapping")
+        args.update(plain(extra))
+    return args
+
+
 class Checks:
     """Mixed into the loader: checks that need only the data, its path and line."""
 
@@ -64,21 +91,9 @@ class Checks:
         raw = data[key]
         line = line_of(data, key)
         try:
-            if raw is None:
-                args: dict[str, Any] = {}
-            elif isinstance(raw, str):
-                if module in ("debug", "fail", "set_fact", "assert", "pause") and "=" not in raw:
-                    raise ValueError(f"{module} takes key=value arguments or a mapping")
-                args = modspec.parse_free_form(module, raw)
-            elif isinstance(raw, dict):
-                args = plain(raw)
-            else:
-                raise ValueError(f"arguments must be a string or a mapping, not {raw!r}")
-            extra = data.get("args")
-            if extra is not None:
-                if not isinstance(extra, dict):
-                    raise ValueError("'args' must be a mapping")
-                args.update(plain(extra))
+            if isinstance(raw, str) and "=" not in raw and module in _KEY_VALUE_ONLY:
+                raise ValueError(f"{module} takes key=value arguments or a mapping")
+            args = raw_module_args(data, key, lambda text: modspec.parse_free_form(module, text))
             if module in ("command", "shell") and isinstance(args.get("argv"), str):
                 raise ValueError("argv must be a list")
             modspec.check_args(module, args)

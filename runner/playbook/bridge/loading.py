@@ -68,23 +68,10 @@ class BridgeChecks:
 
 def _bridge_args(data: dict[Any, Any], key: Any, path: str, line: int | None) -> dict:
     from runner.playbook.adhoc_args import parse_kv
-    from runner.playbook.checks import plain
+    from runner.playbook.checks import raw_module_args
 
-    raw = data[key]
     try:
-        if raw is None:
-            args: dict[str, Any] = {}
-        elif isinstance(raw, str):
-            args = parse_kv(raw)
-        elif isinstance(raw, dict):
-            args = plain(raw)
-        else:
-            raise ValueError(f"arguments must be a string or a mapping, not {raw!r}")
-        extra = data.get("args")
-        if extra is not None:
-            if not isinstance(extra, dict):
-                raise ValueError("'args' must be a mapping")
-            args.update(plain(extra))
+        args = raw_module_args(data, key, parse_kv)
     except ValueError as exc:
         raise PlaybookError(str(exc), path=path, line=line) from exc
     return args
