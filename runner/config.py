@@ -143,6 +143,11 @@ class RunConfig:
     # the files read: --vault-password-file, else the project's vault_password_file
     vault_password_files: tuple[str, ...] = ()
     vault_ids: tuple[str, ...] = ()  # --vault-id [LABEL@]SOURCE; --ask-vault-pass: default@prompt
+    # --cluster / RUNNER_CLUSTER / [runner] cluster: the Redis URL of the Celery workers
+    # that run the hosts (runner run only). It may hold the broker's password, so
+    # to_dict leaves it out: it never travels with the configuration.
+    cluster: str | None = None
+    cluster_shard_max: int = 2000  # hosts in one shard (one Celery task) at most
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inventories", tuple(self.inventories))
@@ -162,7 +167,7 @@ class RunConfig:
         return self.project.gather_subset
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON data, with a schema version."""
+        """Plain JSON data, with a schema version; without ``cluster`` (see above)."""
         return {
             "version": SCHEMA_VERSION,
             "inventories": list(self.inventories),
@@ -178,6 +183,7 @@ class RunConfig:
             "persist": self.persist,
             "vault_password_files": list(self.vault_password_files),
             "vault_ids": list(self.vault_ids),
+            "cluster_shard_max": self.cluster_shard_max,
         }
 
     @classmethod
@@ -204,6 +210,7 @@ class RunConfig:
                 persist=float(data.get("persist") or 0.0),
                 vault_password_files=tuple(data.get("vault_password_files", ())),
                 vault_ids=tuple(data.get("vault_ids", ())),
+                cluster_shard_max=int(data.get("cluster_shard_max", 2000)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed run configuration: {exc}") from exc

@@ -555,6 +555,8 @@ def _decoded(command: str) -> str:
 def test_sigterm_to_a_worker_lets_its_shard_finish(cluster, tmp_path):
     folder, flag = tmp_path / "marks", tmp_path / "go"
     folder.mkdir()
+    project_cfg = tmp_path / "ansible.cfg"  # the shard bound from the project's file
+    project_cfg.write_text("[runner]\ncluster_shard_max = 3\n")
     names = host_names(3, "t")
     inventory = cluster.inventory({h: "a" for h in names})
     proc = cluster.popen(
@@ -564,7 +566,7 @@ def test_sigterm_to_a_worker_lets_its_shard_finish(cluster, tmp_path):
         "--json",
         "-f",
         "1",
-        env={"RUNNER_CLUSTER_SHARD_MAX": "3"},
+        env={"ANSIBLE_CONFIG": str(project_cfg)},
     )
     try:
         wait_until(lambda: len(markers(folder)) >= 1, 60, "a host started")

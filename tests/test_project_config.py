@@ -275,6 +275,8 @@ def test_a_host_shows_the_file_as_the_source_of_its_user(project):
         ("[runner]\njump = a:bad\n", 2, "expected [USER@]HOST[:PORT]"),
         ("[ssh_connection]\nssh_args = -o 'Proxy\n", 2, "cannot parse ssh arguments"),
         ("[ssh_connection]\nssh_args = -o ServerAliveInterval=x\n", 2, "number of seconds"),
+        ("[runner]\ncluster = http://:pw@h/0\n", 2, "'http://:***@h/0': expected a Redis URL"),
+        ("[runner]\ncluster_shard_max = 0\n", 2, "at least 1"),
         (
             "[privilege_escalation]\nbecome = yes\nbecome_method = su\n",
             3,
@@ -363,6 +365,47 @@ def test_runner_config_shows_every_setting_and_its_source(project):
                             "remote_user"]  # fmt: skip
     bad = run_inprocess("config", env={"ANSIBLE_CONFIG": str(cfg), "ANSIBLE_FORKS": "x"})
     assert bad.exit_code == 1 and "ANSIBLE_FORKS = 'x'" in bad.stderr, bad
+
+
+def test_the_cluster_url_comes_by_the_one_rule_and_its_password_is_never_shown(project):
+    folder, home = project
+    cfg = folder / "ansible.cfg"
+    cfg.write_text("[runner]\ncluster = rediss://:filepw@redis.dc1:6379/0\ncluster_shard_max = 7\n")
+    env = Environment(environ={"HOME": str(home)}, cwd=str(folder), stderr=io.StringIO())
+    config = build_config({}, env)
+    assert (config.cluster, config.cluster_shard_max) == ("rediss://:filepw@redis.dc1:6379/0", 7)
+    # it may hold the broker's password: it never travels with the configuration
+    assert "filepw" not in json.dumps(config.to_dict())
+    assert type(config).from_dict(config.to_dict()).cluster_shard_max == 7
+    env.environ["RUNNER_CLUSTER"] = "redis://:envpw@127.0.0.1:1/0"
+    assert build_config({}, env).cluster == "redis://:envpw@127.0.0.1:1/0"
+    assert build_config({"cluster": "redis://h/1"}, env).cluster == "redis://h/1"
+    shown = run_inprocess("config", env={"ANSIBLE_CONFIG": str(cfg)})
+    assert shown.exit_code == 0 and "filepw" not in shown.stdout, shown
+    line = next(x for x in shown.stdout.splitlines() if x.split()[0] == "cluster")
+    assert line.split()[1:3] == ["rediss://:***@redis.dc1:6379/0", "file:"], line
+    data = json.loads(run_inprocess("config", "--json", env={"ANSIBLE_CONFIG": str(cfg)}).stdout)
+    assert data["settings"]["cluster"]["value"] == "rediss://:***@redis.dc1:6379/0"
+
+
+def test_a_cluster_setting_from_the_environment_leaves_play_and_copy_on_this_machine(
+    project, tmp_path
+):
+    """The setting is for runner run: a playbook says so and runs here (no Redis is
+    listening at the URL, so reaching for it would fail the run)."""
+    book = tmp_path / "local.yml"
+    book.write_text(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo played-here\n"
+    )
+    env = {"RUNNER_CLUSTER": "redis://:pw@127.0.0.1:9/0", "RUNNER_PERSIST": "0"}
+    res = run_inprocess("play", str(book), env=env)
+    assert res.exit_code == 0, res
+    assert "the cluster setting is for runner run" in res.stderr and "pw@" not in res.stderr
+    src = tmp_path / "f.txt"
+    src.write_text("x")
+    copied = run_inprocess("copy", "localhost", str(src), str(tmp_path / "g.txt"), env=env)
+    assert copied.exit_code == 0, copied
+    assert (tmp_path / "g.txt").read_text() == "x"
 
 
 # -- compared with Ansible -------------------------------------------------------------------

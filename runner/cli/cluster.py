@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from runner.cli.environment import Environment
-from runner.cli.options import configure_logging, output_options
+from runner.cli.options import cluster_url, configure_logging, output_options
 
 
 def broker_option(name: str, help_text: str) -> Any:
@@ -73,16 +73,17 @@ def worker_command(
     from runner.executors.cluster.stream import check_zone_name, queue_name
 
     require_cluster_extra("runner worker")
-    url = url or env.environ.get("RUNNER_CLUSTER")
+    url = cluster_url(url, env)
     if not url:
-        raise ConfigError("runner worker needs --broker URL (or RUNNER_CLUSTER)")
+        raise ConfigError("runner worker needs --broker URL (or RUNNER_CLUSTER, [runner] cluster)")
     check_zone_name(zone, "--zone")
     from runner.engine.scheduler import raise_fd_limit
     from runner.entry import patch_state
     from runner.executors.cluster.app import Signing, make_app
-    from runner.executors.cluster.client import connect, redact
+    from runner.executors.cluster.client import connect
     from runner.executors.cluster.stream import TASK_NAME
     from runner.executors.cluster.worker import WorkerState, run_shard
+    from runner.project.values import redact_url
 
     report = patch_state()  # before celery and paramiko are imported
     # paramiko and cryptography now, not in the first shard: an import holds the whole
@@ -110,7 +111,7 @@ def worker_command(
     signals.worker_ready.connect(lambda **_: state.start(), weak=False)
     # called in the signal handler, where nothing may block: the heartbeat goes in a greenlet
     signals.worker_shutting_down.connect(lambda **_: gevent.spawn(state.stop), weak=False)
-    env.stderr.write(f"runner worker {name}: zone {zone}, broker {redact(url)}\n")
+    env.stderr.write(f"runner worker {name}: zone {zone}, broker {redact_url(url)}\n")
     env.stderr.flush()
     app.worker_main(
         [
@@ -155,10 +156,10 @@ def attach_command(env: Environment, run_id: str, url: str | None, **params: Any
     from runner.output.compose import fan_out, host_job_sinks, stop_sinks
 
     require_cluster_extra("runner attach")
-    url = url or env.environ.get("RUNNER_CLUSTER")
+    config = build_config({**params, "cluster": url}, env)
+    url = config.cluster
     if not url:
-        raise ConfigError("runner attach needs --cluster URL (or RUNNER_CLUSTER)")
-    config = build_config(params, env)
+        raise ConfigError("runner attach needs --cluster URL (or RUNNER_CLUSTER, [runner] cluster)")
     configure_logging(config.output.verbose, env.stderr)
     client = connect(url, f"runner-attach-{run_id}")
     raw = client.get(keys.meta_key(run_id))

@@ -31,12 +31,18 @@ def config_command(env: Environment, as_json: bool, **params: Any) -> int:
 
     settings = project_settings(params, env)
     build_config(params, env, settings)  # the same checks a run makes (become_method...)
+    from runner.project.settings import BY_NAME
+    from runner.project.values import redact_url
+
+    def shown(name: str, value: Any) -> Any:  # a broker URL's password never printed
+        return redact_url(value) if BY_NAME[name].kind == "broker_url" and value else value
+
     if as_json:
         data = {
             "config_file": settings.config_file,
             "found_via": settings.found_via or None,
             "settings": {
-                name: {"value": _plain(found.value), "source": found.source}
+                name: {"value": _plain(shown(name, found.value)), "source": found.source}
                 for name, found in settings.values.items()
             },
             "notices": list(settings.notices),
@@ -44,14 +50,13 @@ def config_command(env: Environment, as_json: bool, **params: Any) -> int:
         env.stdout.write(json.dumps(data, indent=2) + "\n")
         return 0
     from runner.output.controls import escape_controls, is_terminal_file
-    from runner.project.settings import BY_NAME
 
     show = escape_controls if is_terminal_file(env.stdout) else str
     where = settings.config_file or "none found"
     via = f" (found as {settings.found_via})" if settings.found_via else ""
     lines = [f"config file: {where}{via}"]
     for name, found in settings.values.items():
-        value = _text(found.value, BY_NAME[name].unset)
+        value = _text(shown(name, found.value), BY_NAME[name].unset)
         lines.append(f"  {name:<20} {value:<36} {found.source}")
     env.stdout.write(show("\n".join(lines)) + "\n")
     return 0

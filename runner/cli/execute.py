@@ -100,26 +100,23 @@ def choose_executor(
     hosts: Sequence[Host],
     *,
     playbook: bool = False,
-    cluster: str | None = None,
 ) -> Executor:
-    """Who carries the run out: the Celery workers of ``--cluster URL``; ``--procs N``
+    """Who carries the run out: the Celery workers of ``config.cluster`` (``--cluster
+    URL``); ``--procs N``
     workers when asked for; else the connection keeper (runner.executors.keeper) unless
     ``--persist 0`` or no host needs SSH; else this process, or workers by default above
     1,000 hosts (a playbook: one process)."""
     from runner.executors.inprocess import InProcessExecutor, connection_factory
     from runner.executors.procs import ProcsExecutor, default_procs
 
-    if cluster:
+    if config.cluster:
         if config.procs is not None:
             raise ConfigError("--procs and --cluster: a cluster run's processes are its workers")
         from runner.executors.cluster.app import Signing
         from runner.executors.cluster.client import ClusterExecutor
 
-        shard_max = env.environ.get("RUNNER_CLUSTER_SHARD_MAX", "")
         return ClusterExecutor(
-            cluster,
-            Signing.from_environ(env.environ),
-            shard_max=int(shard_max) if shard_max.isdigit() and int(shard_max) > 0 else 2000,
+            config.cluster, Signing.from_environ(env.environ), shard_max=config.cluster_shard_max
         )
     prompt = PassphrasePrompt(env)
     if playbook:
@@ -168,8 +165,7 @@ def execute_host_job(
     job.check(hosts)
     secrets = resolve_secrets(config, env, vault)
     make_out_dir(config)
-    # --cluster or RUNNER_CLUSTER, for runner run only (copy and fetch read local files)
-    executor = choose_executor(env, config, hosts, cluster=params.get("cluster"))
+    executor = choose_executor(env, config, hosts)
     sinks = host_job_sinks(config.output, [h.name for h in hosts], env)
     sink = fan_out(sinks)
     if config.connection.host_key_checking == "off":

@@ -260,6 +260,12 @@ def project_settings(params: Mapping[str, Any], env: Environment) -> ProjectSett
     return settings
 
 
+def cluster_url(given: str | None, env: Environment) -> str | None:
+    """A cluster's Redis URL: ``given`` (the command line), else RUNNER_CLUSTER, else the
+    project's ``[runner] cluster``, by the one rule of runner.project.settings."""
+    return project_settings({"cluster": given}, env)["cluster"]
+
+
 def configure(params: Mapping[str, Any], env: Environment) -> tuple[RunConfig, Keyring]:
     """The project settings, the run's vault keyring (its passwords read or asked for
     once, before anything is loaded) and the RunConfig built from both."""
@@ -305,6 +311,8 @@ def build_config(
         command_timeout=settings["command_timeout"],
         project=project_config(settings),
         persist=persist_seconds(settings["persist"], env.environ),
+        cluster=settings["cluster"],
+        cluster_shard_max=settings["cluster_shard_max"],
     )
 
 

@@ -78,6 +78,12 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
         )
     config, vault = configure(params, env)
     configure_logging(config.output.verbose, env.stderr)
+    if config.cluster:  # from RUNNER_CLUSTER or [runner] cluster, meant for runner run
+        env.stderr.write(
+            "warning: the cluster setting is for runner run; playbooks run from this "
+            "machine (runner play --cluster is not supported yet)\n"
+        )
+        config = dataclasses.replace(config, cluster=None)
     job = PlaybookJob(
         paths=tuple(playbooks),
         limit=params["limit"],

@@ -152,7 +152,7 @@ def module_options(func: Callable) -> Callable:
     metavar="URL",
     default=None,
     help="Run on the Celery workers of each host's zone (runner_zone), Redis at URL "
-    "(env RUNNER_CLUSTER; needs runner[cluster]).",
+    "(env RUNNER_CLUSTER, [runner] cluster; needs runner[cluster]).",
 )
 @click.option(
     "--diff",
@@ -188,7 +188,6 @@ def run_command(
     if params["diff"] and not adhoc:
         config = replace(config, output=replace(config.output, diff=True))
     configure_logging(config.output.verbose, env.stderr)
-    params["cluster"] = params["cluster"] or env.environ.get("RUNNER_CLUSTER") or None
     if adhoc:
         return run_module(env, config, pattern, params, vault)
     if params["list_hosts"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
@@ -72,6 +73,8 @@ def _transfer(
     from runner.engine.transfer import TransferJob
 
     config, vault = configure(params, env)
+    # copy and fetch read and write files here: never over a cluster's workers
+    config = dataclasses.replace(config, cluster=None)
     configure_logging(config.output.verbose, env.stderr)
     hosts, notices = choose_hosts(env, config, pattern, params["rerun"], vault)
     if params["list_hosts"]:

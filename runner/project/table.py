@@ -158,6 +158,14 @@ SETTINGS: tuple[Setting, ...] = (
         unset="none: runner's own modules run natively",
     ),
     _own("max_output", "count", cli="max_output", flag="--max-output", default=DEFAULT_MAX_OUTPUT),
+    _own(
+        "cluster",
+        "broker_url",
+        cli="cluster",
+        flag="--cluster",
+        unset="none: this machine runs the hosts",
+    ),
+    _own("cluster_shard_max", "int", default=2000),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

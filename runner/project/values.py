@@ -178,6 +178,30 @@ def to_text(text: str, where: Where) -> str:
     return text
 
 
+def redact_url(url: str) -> str:
+    """The URL without its password: ``redis://:pw@h:1/0`` -> ``redis://:***@h:1/0``.
+
+    >>> redact_url("rediss://user:secret@redis.dc1:6379/0"), redact_url("redis://h/0")
+    ('rediss://user:***@redis.dc1:6379/0', 'redis://h/0')
+    """
+    scheme, sep, rest = url.partition("://")
+    auth, at, host = rest.rpartition("@")
+    if not sep or not at:
+        return url
+    user, colon, _password = auth.partition(":")
+    return f"{scheme}://{user}{colon}***@{host}" if colon else url
+
+
+def to_broker_url(text: str, where: Where) -> str:
+    """A cluster's Redis URL (``redis://`` or ``rediss://``), as typed."""
+    url = text.strip()
+    if not url.startswith(("redis://", "rediss://")) or len(url.partition("://")[2]) == 0:
+        raise where.error(
+            redact_url(url), "a Redis URL: redis://[:PASSWORD@]HOST[:PORT]/DB or rediss://..."
+        )
+    return url
+
+
 def to_subset(text: str, where: Where) -> tuple[str, ...]:
     """gather_subset: a list of Ansible's subset names (``!hardware,network``)."""
     from runner.playbook.facts.subsets import SubsetError, collectors, normalise
@@ -214,6 +238,7 @@ CONVERTERS: dict[str, Callable[..., Any]] = {
     "gathering": to_gathering,
     "subset": to_subset,
     "persist": to_persist,
+    "broker_url": to_broker_url,
 }
 
 
@@ -222,4 +247,4 @@ def convert(kind: str, text: str, where: Where) -> Any:
     return CONVERTERS[kind](text, where)
 
 
-__all__ = ["CONVERTERS", "Where", "convert", "expand_vars", "to_path", "unquote"]
+__all__ = ["CONVERTERS", "Where", "convert", "expand_vars", "redact_url", "to_path", "unquote"]

@@ -28,6 +28,7 @@ from runner.executors.cluster import stream as keys
 from runner.executors.cluster.app import Signing, make_app
 from runner.executors.cluster.follow import Follower, retrying
 from runner.models import Host, RunReport
+from runner.project.values import redact_url
 
 
 def connect(url: str, name: str) -> Any:
@@ -47,27 +48,13 @@ def connect(url: str, name: str) -> Any:
         return client
     except (redis.RedisError, ValueError) as exc:
         raise ConfigError(
-            f"--cluster {redact(url)}: {exc}",
+            f"--cluster {redact_url(url)}: {exc}",
             hint="is Redis running there, and the password right?",
         ) from exc
 
 
 def _quiet(exc: Exception) -> None:
     """A connection error retried (follow.retrying) that needs no word of its own."""
-
-
-def redact(url: str) -> str:
-    """The URL without its password: ``redis://:pw@h:1/0`` -> ``redis://:***@h:1/0``.
-
-    >>> redact("rediss://user:secret@redis.dc1:6379/0"), redact("redis://h/0")
-    ('rediss://user:***@redis.dc1:6379/0', 'redis://h/0')
-    """
-    scheme, sep, rest = url.partition("://")
-    auth, at, host = rest.rpartition("@")
-    if not sep or not at:
-        return url
-    user, colon, _password = auth.partition(":")
-    return f"{scheme}://{user}{colon}***@{host}" if colon else url
 
 
 def live_workers(client: Any, zone: str) -> list[str]:
