@@ -12,6 +12,7 @@ from runner.playbook.modules import (
     initscripts,
     packages,
     services,
+    sshkeys,
     users,
     waiting,
 )
@@ -30,4 +31,6 @@ SYSTEM_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult
     "hostname": hostinfo.hostname,
     "wait_for": waiting.wait_for,
     "cron": crontab.cron,
+    # host configuration (keys, kernel, mounts, git, waits): specs/hostconfig.py
+    "authorized_key": sshkeys.authorized_key,
 }

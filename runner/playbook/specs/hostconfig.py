@@ -1,0 +1,17 @@
+"""Arguments of the host-configuration modules (keys, kernel settings, mounts, git
+checkouts, host waits and reboots): runner.playbook.modules.sshkeys, kernel, mounts,
+gitrepo, hostwait."""
+
+from __future__ import annotations
+
+from runner.playbook.specs import ModuleSpec
+from runner.playbook.specs.system import choices
+
+HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
+    "authorized_key": ModuleSpec(
+        frozenset({"user", "key", "path", "manage_dir", "state", "key_options", "exclusive"})
+        | {"comment", "validate_certs", "follow"},
+        required_one_of=(("user",), ("key",)),
+        validate=choices(state=("present", "absent")),
+    ),
+}
