@@ -10,6 +10,7 @@ from runner.playbook.modules import (
     crontab,
     hostinfo,
     initscripts,
+    kernel,
     packages,
     services,
     sshkeys,
@@ -33,4 +34,5 @@ SYSTEM_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult
     "cron": crontab.cron,
     # host configuration (keys, kernel, mounts, git, waits): specs/hostconfig.py
     "authorized_key": sshkeys.authorized_key,
+    "sysctl": kernel.sysctl,
 }

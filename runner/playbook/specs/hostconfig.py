@@ -14,4 +14,11 @@ HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
         required_one_of=(("user",), ("key",)),
         validate=choices(state=("present", "absent")),
     ),
+    "sysctl": ModuleSpec(
+        frozenset({"name", "value", "state", "reload", "sysctl_set", "ignoreerrors"})
+        | {"sysctl_file"},
+        required_one_of=(("name",),),
+        aliases=(("key", "name"), ("val", "value")),
+        validate=choices(state=("present", "absent")),
+    ),
 }
