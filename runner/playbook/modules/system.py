@@ -11,6 +11,7 @@ from runner.playbook.modules import (
     hostinfo,
     initscripts,
     kernel,
+    mounts,
     packages,
     services,
     sshkeys,
@@ -35,4 +36,5 @@ SYSTEM_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult
     # host configuration (keys, kernel, mounts, git, waits): specs/hostconfig.py
     "authorized_key": sshkeys.authorized_key,
     "sysctl": kernel.sysctl,
+    "mount": mounts.mount,
 }

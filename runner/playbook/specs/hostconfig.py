@@ -21,4 +21,14 @@ HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
         aliases=(("key", "name"), ("val", "value")),
         validate=choices(state=("present", "absent")),
     ),
+    "mount": ModuleSpec(
+        frozenset({"path", "src", "fstype", "opts", "opts_no_log", "dump", "passno", "boot"})
+        | {"fstab", "backup", "state"},
+        required_one_of=(("path",), ("state",)),
+        aliases=(("name", "path"),),
+        validate=choices(
+            state=("absent", "absent_from_fstab", "mounted", "present", "unmounted")
+            + ("remounted", "ephemeral")
+        ),
+    ),
 }
