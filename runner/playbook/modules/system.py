@@ -8,6 +8,7 @@ from typing import Any
 
 from runner.playbook.modules import (
     crontab,
+    gitrepo,
     hostinfo,
     initscripts,
     kernel,
@@ -37,4 +38,5 @@ SYSTEM_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult
     "authorized_key": sshkeys.authorized_key,
     "sysctl": kernel.sysctl,
     "mount": mounts.mount,
+    "git": gitrepo.git,
 }

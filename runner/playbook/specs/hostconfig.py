@@ -7,6 +7,14 @@ from __future__ import annotations
 from runner.playbook.specs import ModuleSpec
 from runner.playbook.specs.system import choices
 
+
+def _git(args: dict[str, object]) -> None:
+    """What runner's git does not do (yet) is refused at load time rather than ignored."""
+    for key in ("verify_commit", "archive", "separate_git_dir", "track_submodules"):
+        if args.get(key) not in (None, False, "no", "false", "False"):
+            raise ValueError(f"git: {key!r} is not supported by runner's git module")
+
+
 HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
     "authorized_key": ModuleSpec(
         frozenset({"user", "key", "path", "manage_dir", "state", "key_options", "exclusive"})
@@ -20,6 +28,16 @@ HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
         required_one_of=(("name",),),
         aliases=(("key", "name"), ("val", "value")),
         validate=choices(state=("present", "absent")),
+    ),
+    "git": ModuleSpec(
+        frozenset({"repo", "dest", "version", "remote", "refspec", "reference", "force"})
+        | {"depth", "clone", "update", "verify_commit", "gpg_allowlist", "accept_hostkey"}
+        | {"accept_newhostkey", "key_file", "ssh_opts", "executable", "bare", "recursive"}
+        | {"single_branch", "track_submodules", "umask", "archive", "archive_prefix"}
+        | {"separate_git_dir"},
+        required_one_of=(("repo",),),
+        aliases=(("name", "repo"), ("gpg_whitelist", "gpg_allowlist")),
+        validate=_git,
     ),
     "mount": ModuleSpec(
         frozenset({"path", "src", "fstype", "opts", "opts_no_log", "dump", "passno", "boot"})
