@@ -39,6 +39,12 @@ HOSTCONFIG_SPECS: dict[str, ModuleSpec] = {
         aliases=(("name", "repo"), ("gpg_whitelist", "gpg_allowlist")),
         validate=_git,
     ),
+    "service_facts": ModuleSpec(frozenset()),
+    "wait_for_connection": ModuleSpec(frozenset({"delay", "sleep", "timeout", "connect_timeout"})),
+    "reboot": ModuleSpec(
+        frozenset({"pre_reboot_delay", "post_reboot_delay", "reboot_timeout", "connect_timeout"})
+        | {"test_command", "msg", "boot_time_command", "reboot_command", "search_paths"},
+    ),
     "mount": ModuleSpec(
         frozenset({"path", "src", "fstype", "opts", "opts_no_log", "dump", "passno", "boot"})
         | {"fstab", "backup", "state"},
