@@ -20,8 +20,22 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e '.[test,cluster]'
 	touch $@
 
+# ansible.posix (authorized_key, sysctl, mount), for the tests that compare runner's own
+# modules with Ansible's: on PyPI it comes only inside the whole `ansible` bundle, so its
+# wheel is downloaded without dependencies and only ansible_collections/ansible/posix is
+# unpacked into $(VENV)/ansible-collections (tests/posix_side.py). Test-only; GPL-3.0 code
+# that runner never imports or ships.
+ANSIBLE_BUNDLE ?= ansible==12.3.0
+$(VENV)/.posix-installed: $(VENV)/.test-installed
+	rm -rf $(VENV)/bundle && $(PIP) download --quiet --no-deps '$(ANSIBLE_BUNDLE)' -d $(VENV)/bundle
+	$(PY) -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('$(VENV)/bundle/*.whl')[0]); \
+	  w.extractall('$(VENV)/ansible-collections', [n for n in w.namelist() \
+	  if n.startswith('ansible_collections/ansible/posix/')])"
+	rm -rf $(VENV)/bundle
+	touch $@
+
 venv: $(VENV)/.installed
-test-deps: $(VENV)/.test-installed
+test-deps: $(VENV)/.test-installed $(VENV)/.posix-installed
 
 # OpenSSH's sshd for the local fleet: installed with apt when we are root, else explained.
 sshd:

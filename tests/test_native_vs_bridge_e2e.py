@@ -70,11 +70,13 @@ def run_native_and_bridged(
     reset: Callable[[str], dict[str, str]],
     bridged: Sequence[str],
     probe: str,
+    env: dict[str, str] | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, Path]]:
     """Run ``playbook`` natively, then with ``bridged`` forced through the bridge, each from
     the state ``reset(mode)`` makes (it returns that run's extra vars). Returns the recaps
     and each mode's OUT folder, after checking the recaps are equal and which
-    implementation answered the task registered as ``probe``."""
+    implementation answered the task registered as ``probe``. ``env``: more environment
+    for both runs (ANSIBLE_COLLECTIONS_PATH for a collection's modules)."""
     _bridge_ready()
     book = tmp_path / "compare.yml"
     book.write_text(playbook + PROOF_TASK.format(probe=probe))
@@ -84,8 +86,10 @@ def run_native_and_bridged(
         outs[mode].mkdir()
         extra = {**reset(mode), "out": str(outs[mode])}
         args = [a for k, v in extra.items() for a in ("-e", f"{k}={v}")]
-        env = {"RUNNER_BRIDGE_MODULES": ",".join(bridged) if mode == "bridged" else None}
-        res = in_process("play", *fleet.args(), str(book), "--json", *args, env=env)
+        forced = {"RUNNER_BRIDGE_MODULES": ",".join(bridged) if mode == "bridged" else None}
+        res = in_process(
+            "play", *fleet.args(), str(book), "--json", *args, env={**(env or {}), **forced}
+        )
         assert res.exit_code in (0, 2), (mode, res)
         recaps[mode] = runner_recap(res.stdout)
         for host in fleet.names:

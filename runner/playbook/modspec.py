@@ -11,6 +11,7 @@ from runner.playbook.specs import ModuleSpec
 from runner.playbook.specs import files as _files
 from runner.playbook.specs import net as net_specs
 from runner.playbook.specs import variables as variables_specs
+from runner.playbook.specs.hostconfig import HOSTCONFIG_SPECS
 from runner.playbook.specs.system import SYSTEM_SPECS
 
 _COMMAND_OPTS = frozenset(
@@ -55,6 +56,7 @@ SPECS.update(_files.SPECS)
 SPECS.update(variables_specs.SPECS)
 SPECS.update(SYSTEM_SPECS)
 SPECS.update(net_specs.SPECS)
+SPECS.update(HOSTCONFIG_SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
@@ -63,7 +65,6 @@ INSTEAD = {
     "yum": "shell: yum install -y ...",
     "dnf": "shell: dnf install -y ...",
     "synchronize": "command: rsync ... with delegate_to: localhost",
-    "git": "command: git ...",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }
 

@@ -8,10 +8,16 @@ from typing import Any
 
 from runner.playbook.modules import (
     crontab,
+    gitrepo,
     hostinfo,
+    hostwait,
     initscripts,
+    kernel,
+    mounts,
     packages,
+    servicefacts,
     services,
+    sshkeys,
     users,
     waiting,
 )
@@ -30,4 +36,12 @@ SYSTEM_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult
     "hostname": hostinfo.hostname,
     "wait_for": waiting.wait_for,
     "cron": crontab.cron,
+    # host configuration (keys, kernel, mounts, git, waits): specs/hostconfig.py
+    "authorized_key": sshkeys.authorized_key,
+    "sysctl": kernel.sysctl,
+    "mount": mounts.mount,
+    "git": gitrepo.git,
+    "service_facts": servicefacts.service_facts,
+    "wait_for_connection": hostwait.wait_for_connection,
+    "reboot": hostwait.reboot,
 }
