@@ -224,8 +224,11 @@ def main() -> int:
     print(text)
     if args.write and text:
         old = RESULTS.read_text() if RESULTS.exists() else ""
-        old = old.split(HEADING)[0].rstrip() + "\n\n" if old else ""
-        RESULTS.write_text(old + text)
+        before, _, rest = old.partition(HEADING)
+        # the sections after this one (written by other benches) stay as they are
+        after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
+        before = before.rstrip() + "\n\n" if before.strip() else ""
+        RESULTS.write_text(before + text.rstrip() + "\n" + after)
         print(f"wrote {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0
 

@@ -184,3 +184,28 @@ def test_events_are_written_in_batches_and_in_order_with_the_other_records():
         f"event {n}" for n in range(5)
     ]
     assert len(writes) == 1  # the five events and done: one write
+
+
+def test_a_known_hosts_version_changes_with_its_contents_and_what_the_run_records(tmp_path):
+    """A held connection's key is checked again only when this version changed
+    (runner.transport.ssh.held._host_key_holds)."""
+    import paramiko
+
+    from runner.transport.ssh.known_hosts import KnownHosts, KnownHostsFiles
+
+    path = tmp_path / "known_hosts"
+    key = paramiko.Ed25519Key.from_private_key_file(str(_ed25519_key(tmp_path / "host_key")))
+    path.write_text("")
+    first, again = KnownHosts(str(path)), KnownHosts(str(path))
+    assert first.version() == again.version()
+    before = KnownHostsFiles(first).version()
+    first.record("[127.0.0.2]:2222", key)  # accept-new, during a run
+    assert KnownHostsFiles(first).version() != before
+    assert KnownHosts(str(path)).version() not in (again.version(), first.version())
+
+
+def _ed25519_key(path):
+    import subprocess
+
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path

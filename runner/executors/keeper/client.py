@@ -196,7 +196,7 @@ class KeeperExecutor(Executor):
             seen = True
             kind = data.get("type")
             if kind == "event":
-                event = decode_any_event(data["event"])
+                event = decode_any_event(data["event"], finished)
                 if isinstance(event, HostFinished):
                     finished[event.result.host] = event.result
                 if isinstance(event, RunFinished) or type(event).__name__ == "PlaybookFinished":

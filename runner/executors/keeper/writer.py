@@ -9,8 +9,10 @@ import threading
 import time
 from typing import Any
 
+from runner.events import HostFinished
 from runner.executors.keeper.wire import encode_any_event
 from runner.executors.protocol import encode_line, record
+from runner.models import HostResult
 
 
 class Writer:
@@ -33,12 +35,16 @@ class Writer:
         self._pending: list[bytes] = []
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._sent: dict[str, HostResult] = {}  # host_finished results, by host
 
     def send(self, data: dict[str, Any]) -> None:
         self._write(encode_line(data), now=True)
 
     def handle(self, event: object) -> None:  # the run's EventSink
-        self._write(encode_line(record("event", event=encode_any_event(event))), now=False)
+        data = encode_any_event(event, self._sent)
+        if isinstance(event, HostFinished):
+            self._sent[event.result.host] = event.result
+        self._write(encode_line(record("event", event=data)), now=False)
 
     def _write(self, line: bytes, *, now: bool) -> None:
         with self.lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import errno
+import hashlib
 import hmac
 import os
 import re
@@ -128,6 +129,7 @@ class KnownHosts:
         self._lock = threading.Lock()
         self._lines = 0
         text = self._read()
+        self._digest = hashlib.sha256(text.encode()).digest()
         self._newline_first = bool(text) and not text.endswith("\n")  # else lines would merge
         if text:
             lines = text.split("\n")  # not splitlines(): ssh ends lines at \n only
@@ -254,6 +256,12 @@ class KnownHosts:
     def preferred_algorithms(self, name: str, available: tuple[str, ...]) -> tuple[str, ...]:
         return preferred_algorithms(self.lookup(name), available)
 
+    def version(self) -> tuple[object, ...]:
+        """What the file said when it was read, and what this run added to it since: two
+        equal versions give every host key the same verdict (runner.transport.ssh.held
+        checks a held connection again only when the version changed)."""
+        return (self.path, self._digest, self._lines, self.error, self._discard)
+
 
 class KnownHostsFiles:
     """The known_hosts files one host is checked against, as ssh reads them: ``primary``
@@ -275,6 +283,9 @@ class KnownHostsFiles:
 
     def record(self, name: str, key: paramiko.PKey) -> None:
         self.primary.record(name, key)
+
+    def version(self) -> tuple[object, ...]:
+        return (self.primary.version(), *(o.version() for o in self.others))
 
     def preferred_algorithms(self, name: str, available: tuple[str, ...]) -> tuple[str, ...]:
         return preferred_algorithms(self.lookup(name), available)

@@ -34,12 +34,14 @@ class LeanTransport(paramiko.Transport):
     And its packets go through runner.transport.ssh.packets.GulpingPacketizer (fewer
     system calls per packet).
 
-    Plus two things for host key checking: ``host_key_order`` (None: paramiko's order)
-    is the host key algorithms to ask for, and ``server_host_key_algorithms`` what the
-    server offered."""
+    Plus three things for host key checking: ``host_key_order`` (None: paramiko's order)
+    is the host key algorithms to ask for, ``server_host_key_algorithms`` what the
+    server offered, and ``host_key_passed`` the check its key passed last."""
 
     host_key_order: tuple[str, ...] | None = None
     server_host_key_algorithms: tuple[str, ...] = ()
+    # what a held connection's key last passed (runner.transport.ssh.held)
+    host_key_passed: tuple[object, ...] | None = None
 
     def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("packetizer_class", GulpingPacketizer)  # fewer system calls
