@@ -161,6 +161,119 @@ def normalise(message: str) -> str:
     return text[:90].rstrip()
 
 
+@dataclass(frozen=True)
+class NotRunners:
+    """A kind of blocker that is not a gap of runner's, the pattern of its normalised
+    reason, and (``example``) a task that shows it; see ``kind_of``."""
+
+    pattern: re.Pattern[str]
+    why: str
+    example: str = ""
+
+
+#: Constructs ansible-core 2.19 cannot run either: it accepts them at --syntax-check and
+#: fails the task on the hosts; runner refuses them when the playbook loads. Each
+#: ``example`` is run by tests/test_bench_corpus.py through the real ansible-playbook
+#: (every one must fail there) and through runner (its reason must match the pattern).
+ANSIBLE_FAILS_TOO = [
+    NotRunners(
+        re.compile(r"^unknown filter '(success|changed|skipped|succeeded)'$"),
+        "a test used as a filter (`x | success`; removed in Ansible 2.9)",
+        "debug: msg=x\n  when: r | success",
+    ),
+    NotRunners(
+        re.compile(r"^unknown filter 'failed'$"),
+        "a test used as a filter (`x | failed`; removed in Ansible 2.9)",
+        "debug: msg=x\n  when: r | failed",
+    ),
+    NotRunners(
+        re.compile(r"^(command|shell) does not support 'warn'$"),
+        "command/shell `warn` (removed in ansible-core 2.14)",
+        "command: echo hi\n  args:\n    warn: false",
+    ),
+    NotRunners(
+        re.compile(r"^invalid condition .*: chunk after expression$"),
+        "a condition that is not an expression (`x|bool = True`)",
+        "debug: msg=x\n  when: r|bool = True",
+    ),
+    NotRunners(
+        re.compile(r"^state must be one of: started, stopped, restarted, reloaded"),
+        "service `state: running` (not one of the module's choices)",
+        "service: name=nosuch state=running",
+    ),
+]
+#: Blockers that are the corpus's: the unit names a file (or a handler, from a file or a
+#: role it does not contain) that the stored index did not hold, so the fetched unit
+#: cannot run in Ansible either once that task is reached. MANIFEST.json's not_fetched
+#: lists each file looked for.
+CORPUS_GAPS = [
+    NotRunners(
+        re.compile(r"^[\w.]+: (local|tasks|vars) file not found$"), "a file not in the corpus"
+    ),
+    NotRunners(re.compile(r"^vars_files: .* not found"), "a vars file not in the corpus"),
+    NotRunners(re.compile(r"^notify: no handler named"), "a handler not in the unit"),
+]
+
+
+_UNKNOWN_MODULE = re.compile(r"^unknown module '([^']+)'$")
+
+
+def load_routing(ansible_playbook: str) -> dict[str, str]:
+    """ansible.builtin module name -> the collection it redirects to (ini_file ->
+    community.general), from the ansible_builtin_runtime.yml of the ansible-core beside
+    ``ansible_playbook`` (data, not code); {} when it is not found."""
+    import yaml
+
+    venv = Path(ansible_playbook).resolve().parent.parent
+    for found in sorted(venv.glob("lib/python*/site-packages/ansible/config/*_runtime.yml")):
+        data = yaml.safe_load(found.read_text()) or {}
+        modules = (data.get("plugin_routing") or {}).get("modules") or {}
+        return {
+            name: ".".join(str(e["redirect"]).split(".")[:2])
+            for name, e in modules.items()
+            if isinstance(e, dict) and "redirect" in e
+            and not str(e["redirect"]).startswith("ansible.builtin.")
+        }  # fmt: skip
+    return {}
+
+
+def collection_of(reason: str, routing: dict[str, str]) -> str | None:
+    """The collection a module of an ``unknown module 'X'`` reason comes from, when it
+    is not ansible-core's: ``community.general.zypper`` -> community.general, ``ini_file``
+    -> community.general (ansible-core redirects it there); None otherwise."""
+    found = _UNKNOWN_MODULE.match(reason)
+    if not found:
+        return None
+    name = found.group(1)
+    short = re.sub(r"^ansible\.(?:builtin|legacy)\.", "", name)
+    if short.count(".") >= 2:
+        return ".".join(short.split(".")[:2])
+    return routing.get(short)
+
+
+def kind_of(reasons: list[str], routing: dict[str, str] | None = None) -> str:
+    """What refused a unit: ``runner`` when any reason is a gap of runner's, else
+    ``ansible-too`` when any is a construct ansible-core cannot run either
+    (ANSIBLE_FAILS_TOO), else ``collection`` when any is a module of a collection that
+    is not installed (ansible-playbook leaves such units out when its syntax check sees
+    the module; runner also reads the files Ansible includes only when the play runs),
+    else ``corpus`` (only files or handlers the corpus lacks)."""
+    kinds = set()
+    for reason in reasons:
+        if collection_of(reason, routing or {}):
+            kinds.add("collection")
+        elif any(k.pattern.search(reason) for k in ANSIBLE_FAILS_TOO):
+            kinds.add("ansible-too")
+        elif any(k.pattern.search(reason) for k in CORPUS_GAPS):
+            kinds.add("corpus")
+        else:
+            kinds.add("runner")
+    for kind in ("runner", "ansible-too", "collection", "corpus"):
+        if kind in kinds:
+            return kind
+    return "runner"
+
+
 # Runs in one child process (PYTHONPATH = the checkout under test) for every unit: the
 # same code path as `python -m runner play --syntax-check` (runner.cli.main, the one
 # error -> exit-code boundary) without paying Python's and runner's start-up per unit,

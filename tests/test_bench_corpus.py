@@ -137,3 +137,43 @@ def test_a_small_corpus_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture
     assert len(cached) == 3
     assert corpus.main(["--corpus", str(root), "--ansible-playbook", ansible]) == 0
     assert capsys.readouterr().out == printed
+
+
+def test_kind_of_a_refusal() -> None:
+    assert units.kind_of(["unknown filter 'success'", "copy: local file not found"]) == (
+        "ansible-too"
+    )
+    assert units.kind_of(["template: local file not found", "notify: no handler named 'x'"]) == (
+        "corpus"
+    )
+    assert units.kind_of(["unknown filter 'failed'", "unknown module 'yum'"]) == "runner"
+
+
+def test_what_is_not_counted_as_runners_gap_fails_in_ansible_too(tmp_path: Path) -> None:
+    """Evidence for ANSIBLE_FAILS_TOO: every example task fails under the real
+    ansible-playbook 2.19 (one run, each task ignore_errors), and runner refuses each
+    when the playbook loads with the reason its pattern names."""
+    from runner.errors import PlaybookError
+    from runner.playbook import load_playbook
+    from tests.ansible_side import ansible_playbook, ansible_recap
+
+    head = "- hosts: all\n  gather_facts: false\n  vars: {r: {changed: false}}\n  tasks:\n"
+    task = "    - {}\n      ignore_errors: true\n"
+    kinds = units.ANSIBLE_FAILS_TOO
+    body = "".join(task.format(k.example.replace("\n", "\n    ")) for k in kinds)
+    book = tmp_path / "all.yml"
+    book.write_text(head + body)
+    done = ansible_playbook(
+        tmp_path, "-i", "localhost,", "-c", "local",
+        "-e", "ansible_python_interpreter=/usr/bin/python3", str(book),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    recap = ansible_recap(done.stdout)["localhost"]
+    assert (recap["ignored"], recap["failed"]) == (len(kinds), 0), done.stdout
+    for n, kind in enumerate(kinds):
+        one = tmp_path / f"one{n}.yml"
+        one.write_text(head + task.format(kind.example.replace("\n", "\n    ")))
+        with pytest.raises(PlaybookError) as info:
+            load_playbook(str(one))
+        reason = units.normalise(info.value.message)
+        assert kind.pattern.search(reason), (kind.why, reason)

@@ -40,14 +40,12 @@ _INHERITED = frozenset(
 BLOCK_KEYWORDS = _INHERITED | {"block", "rescue", "always"}
 TASK_KEYWORDS = _INHERITED | WITH_KEYWORDS | {
     "register", "loop", "loop_control", "changed_when", "failed_when",
-    "notify", "retries", "until", "delay", "timeout", "args",
+    "notify", "retries", "until", "delay", "timeout", "args", "async", "poll",
 }  # fmt: skip
 HANDLER_KEYWORDS = TASK_KEYWORDS | {"listen"}
 
 # Ansible keywords runner knows about but does not implement, with what to do instead.
 UNSUPPORTED = {
-    "async": "use 'timeout' (runner runs every task to completion)",
-    "poll": "use 'timeout' (runner runs every task to completion)",
     "port": "set ansible_port in the inventory",
     "debugger": "none (runner has no debugger)",
     "fact_path": "none (runner reads no local facts.d files)",
@@ -195,9 +193,15 @@ class Checks:
             for v in value:
                 self._check_templates(v, path, line)
 
+    #: Names (and listen topics) of handlers whose own errors were collected: notifying
+    #: one is not a second error (runner.playbook.collect). Cleared after each play.
+    unloaded_handlers: set[str]
+
     def _check_notify(self, play: Play) -> None:
         names = {h.name for h in play.handlers if h.name}
         names |= {topic for h in play.handlers for topic in h.listen}
+        names |= self.unloaded_handlers
+        self.unloaded_handlers = set()
         for task in play.all_tasks():
             for target in task.notify:
                 if target not in names:

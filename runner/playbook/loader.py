@@ -42,6 +42,7 @@ class _Loader(TaskLoader):
         self._seen: set[str] = set()
         self._importing: list[str] = []
         self._task_files: dict[tuple[str, int], list] = {}
+        self.unloaded_handlers: set[str] = set()
         self.play_vars: dict[str, Any] = {}
         self.scope = ImportScope()  # what the enclosing import_playbook entries give
 
@@ -169,6 +170,7 @@ class _Loader(TaskLoader):
         )
         self.play_path, self.play_vars = path, merged_vars
         counter = [0]
+        self.unloaded_handlers = set()
         self.start_roles()
         for section in ("pre_tasks", "tasks", "post_tasks"):
             # roles: run after pre_tasks, before tasks, in the same section (runner.playbook.roles)

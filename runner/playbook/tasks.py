@@ -12,6 +12,7 @@ from typing import Any
 
 from runner.errors import PlaybookError
 from runner.playbook import keywords, modspec
+from runner.playbook.async_keyword import async_timeout
 from runner.playbook.bridge.loading import BridgeChecks
 from runner.playbook.checks import (
     BLOCK_KEYWORDS,
@@ -121,6 +122,11 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             # one task (or import, block) at a time: its errors are collected, and the
             # next task is checked too (runner.playbook.collect)
             got = self.collect(self._node, item, path, inherited, counter, section, parent, handler)
+            if got is None and handler and isinstance(item, dict):
+                # its error is reported; a notify of it must not add a second one
+                self.unloaded_handlers.update(
+                    str(n) for n in (item.get("name"), *as_tuple(item.get("listen"))) if n
+                )
             out.extend(got or [])
         return out
 
@@ -310,7 +316,7 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             retries=data.get("retries"),
             until=data.get("until"),
             delay=data.get("delay"),
-            timeout=data.get("timeout"),
+            timeout=async_timeout(data, module, path),  # runner.playbook.async_keyword
             environment=inner.environment,
             tags=inner.tags,
             vars=inner.vars,
