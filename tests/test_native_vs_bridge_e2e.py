@@ -15,6 +15,9 @@ cron.
 Native in both runs, because the bridge refuses them (they need Ansible's controller-side
 action plugin, runner.playbook.bridge.locate): copy, template, fetch, assemble, service,
 package, command, shell. Not compared: setup (facts are gathered, not a change). To extend: add a playbook and the modules it names to a test below.
+authorized_key, sysctl, mount (ansible.posix, tests/posix_side.py), git and service_facts
+are compared with run_native_and_bridged in their own files
+(tests/test_modules_{sshkeys,sysctl,mount,git,hostwait}_e2e.py).
 """
 
 from __future__ import annotations
