@@ -393,3 +393,19 @@ def test_a_command_timeout_fails_the_host_as_in_runner_run(make_fleet, in_proces
     for key in ("status", "error", "error_kind", "exit_code"):
         assert module_host[key] == command_host[key], key
     assert module_host["error_kind"] == "timeout"
+
+
+def test_a_module_on_a_host_made_local_by_extra_vars_runs_here(tmp_path):
+    """-e ansible_connection=local turns the host's own connection local: the module runs
+    on this machine, as ansible does (it used to fail: "an ad-hoc task never delegates")."""
+    from tests.conftest import run_inprocess
+
+    target = tmp_path / "made-here"
+    res = run_inprocess(
+        "run", "-i", "localhost,", "all", "-e", "ansible_connection=local",
+        "-m", "file", "-a", f"path={target} state=touch", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res
+    host = [r for r in map(json.loads, res.stdout.splitlines()) if r["type"] == "host"][0]
+    assert host["status"] == "changed", host
+    assert target.exists()

@@ -29,6 +29,7 @@ from runner.playbook.model import Task
 from runner.playbook.variables import Facts, VarScope
 from runner.templating import LazyVars
 from runner.transport.base import Transport
+from runner.transport.local import LocalTransport
 from runner.vault import Keyring, run_keyring
 
 #: Modules whose result is a command's: shown as its exit code, stdout and stderr.
@@ -125,7 +126,8 @@ class ModuleJob(HostJob):
                 config.extra_vars, self.check_mode, run_keyring(ctx.secrets.vault_passwords)
             ),
             connect=lambda _host: cast(Transport, _Watched(connect(), seen)),
-            local_connect=_no_local,
+            # the host's own connection: local (ansible_connection=local, also from -e)
+            local_connect=lambda h: cast(Transport, _Watched(LocalTransport(h), seen)),
             base_dir=self.base_dir,
             check_mode=self.check_mode,
             diff=self.diff,
@@ -235,6 +237,3 @@ class _Watched:
             self._seen.append(exc)
             raise
 
-
-def _no_local(host: Host) -> Transport:
-    raise RuntimeError("an ad-hoc task never delegates")
