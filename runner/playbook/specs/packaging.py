@@ -39,4 +39,8 @@ YUM_DNF = ModuleSpec(
 SPECS: dict[str, ModuleSpec] = {
     "yum": YUM_DNF,
     "dnf": YUM_DNF,
+    # manager: a list (auto, apt, rpm and its aliases dnf, yum...), checked by the module
+    "package_facts": ModuleSpec(
+        frozenset({"manager", "strategy"}), validate=choices(strategy=("first", "all"))
+    ),
 }
