@@ -70,6 +70,7 @@ def run_native_and_bridged(
     reset: Callable[[str], dict[str, str]],
     bridged: Sequence[str],
     probe: str,
+    timeout: float = 120,
 ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, Path]]:
     """Run ``playbook`` natively, then with ``bridged`` forced through the bridge, each from
     the state ``reset(mode)`` makes (it returns that run's extra vars). Returns the recaps
@@ -85,7 +86,9 @@ def run_native_and_bridged(
         extra = {**reset(mode), "out": str(outs[mode])}
         args = [a for k, v in extra.items() for a in ("-e", f"{k}={v}")]
         env = {"RUNNER_BRIDGE_MODULES": ",".join(bridged) if mode == "bridged" else None}
-        res = in_process("play", *fleet.args(), str(book), "--json", *args, env=env)
+        res = in_process(
+            "play", *fleet.args(), str(book), "--json", *args, env=env, timeout=timeout
+        )
         assert res.exit_code in (0, 2), (mode, res)
         recaps[mode] = runner_recap(res.stdout)
         for host in fleet.names:

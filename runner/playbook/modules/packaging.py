@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from runner.playbook.modules import pkgfacts, rpmpkgs
+from runner.playbook.modules import aptkey, pipmod, pkgfacts, repos, rpmpkgs
 from runner.playbook.modules.base import ModuleContext, ModuleResult
 
 PACKAGING_MODULES: dict[str, Callable[[ModuleContext, dict[str, Any]], ModuleResult]] = {
     "yum": rpmpkgs.dnf,
     "dnf": rpmpkgs.dnf,
     "package_facts": pkgfacts.package_facts,
+    "pip": pipmod.pip,
+    "yum_repository": repos.yum_repository,
+    "apt_repository": repos.apt_repository,
+    "apt_key": aptkey.apt_key,
 }
