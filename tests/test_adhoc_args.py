@@ -133,8 +133,8 @@ def test_unknown_module_suggests_close_names_and_lists_the_supported_ones():
     assert info.value.hint.startswith("did you mean shell?")
     assert "runner supports: " in info.value.hint and "command, copy" in info.value.hint
     with pytest.raises(ConfigError) as info:
-        module_name("yum")
-    assert "instead, use -m shell -a 'yum install -y ...'" in str(info.value.hint)
+        module_name("synchronize")
+    assert "instead, use -m command -a 'rsync ..." in str(info.value.hint)
     assert module_name("ansible.builtin.copy") == "copy"
 
 

@@ -118,7 +118,7 @@ SCALAR = st.one_of(
 )
 MODULES = ["debug", "shell", "command", "raw", "copy", "template", "file", "set_fact", "fail",
            "assert", "pause", "fetch", "script", "ansible.builtin.debug"]  # fmt: skip
-RARE_MODULES = ["yum", "include_tasks", "nosuch", "debug", "debug"]
+RARE_MODULES = ["synchronize", "include_tasks", "nosuch", "debug", "debug"]
 TASK_KEYS = ["name", "when", "loop", "with_items", "register", "vars", "tags", "notify",
              "become", "become_user", "environment", "ignore_errors", "changed_when",
              "failed_when", "until", "retries", "delay", "timeout", "loop_control",

@@ -74,6 +74,7 @@ def run_native_and_bridged(
     bridged: Sequence[str],
     probe: str,
     env: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> tuple[dict[str, dict[str, dict[str, int]]], dict[str, Path]]:
     """Run ``playbook`` natively, then with ``bridged`` forced through the bridge, each from
     the state ``reset(mode)`` makes (it returns that run's extra vars). Returns the recaps
@@ -91,7 +92,13 @@ def run_native_and_bridged(
         args = [a for k, v in extra.items() for a in ("-e", f"{k}={v}")]
         forced = {"RUNNER_BRIDGE_MODULES": ",".join(bridged) if mode == "bridged" else None}
         res = in_process(
-            "play", *fleet.args(), str(book), "--json", *args, env={**(env or {}), **forced}
+            "play",
+            *fleet.args(),
+            str(book),
+            "--json",
+            *args,
+            env={**(env or {}), **forced},
+            timeout=timeout,
         )
         assert res.exit_code in (0, 2), (mode, res)
         recaps[mode] = runner_recap(res.stdout)

@@ -89,7 +89,9 @@ def test_one_error_stays_one_plain_error(tmp_path):
 
 def test_the_cli_reports_them_all_before_anything_runs(tmp_path, in_process):
     path = write(
-        tmp_path, "site.yml", "- hosts: all\n  tasks:\n    - no_such_module_b: x\n    - yum: y\n"
+        tmp_path,
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - no_such_module_b: x\n    - synchronize: y\n",
     )
     inv = write(tmp_path, "hosts", "a ansible_host=127.0.0.1 ansible_port=1\n")
     for extra in (["--syntax-check"], []):

@@ -236,4 +236,3 @@ class _Watched:
         except HostError as exc:
             self._seen.append(exc)
             raise
-

@@ -10,6 +10,7 @@ from runner.errors import PlaybookError
 from runner.playbook.specs import ModuleSpec
 from runner.playbook.specs import files as _files
 from runner.playbook.specs import net as net_specs
+from runner.playbook.specs import packaging as packaging_specs
 from runner.playbook.specs import variables as variables_specs
 from runner.playbook.specs.hostconfig import HOSTCONFIG_SPECS
 from runner.playbook.specs.system import SYSTEM_SPECS
@@ -57,13 +58,12 @@ SPECS.update(variables_specs.SPECS)
 SPECS.update(SYSTEM_SPECS)
 SPECS.update(net_specs.SPECS)
 SPECS.update(HOSTCONFIG_SPECS)
+SPECS.update(packaging_specs.SPECS)
 
 SUPPORTED_MODULES = tuple(sorted(SPECS))
 
 # Where a module of the same purpose exists, say which one to use instead.
 INSTEAD = {
-    "yum": "shell: yum install -y ...",
-    "dnf": "shell: dnf install -y ...",
     "synchronize": "command: rsync ... with delegate_to: localhost",
     "win_shell": "nothing: runner manages POSIX hosts over SSH only",
 }

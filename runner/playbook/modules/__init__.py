@@ -20,6 +20,7 @@ from runner.playbook.modules import (
 )
 from runner.playbook.modules.base import ModuleContext, ModuleFailure, ModuleResult
 from runner.playbook.modules.include_vars import include_vars
+from runner.playbook.modules.packaging import PACKAGING_MODULES
 from runner.playbook.modules.setup import setup
 from runner.playbook.modules.system import SYSTEM_MODULES
 
@@ -54,6 +55,7 @@ MODULES: dict[str, Module] = {
     "unarchive": unarchive.unarchive,
 }
 MODULES.update(SYSTEM_MODULES)
+MODULES.update(PACKAGING_MODULES)  # yum, dnf, repositories, package_facts, pip
 
 # Modules that never touch the host: no connection is opened for them.
 LOCAL_ONLY = frozenset({"debug", "set_fact", "fail", "assert", "pause", "include_tasks", "meta"})

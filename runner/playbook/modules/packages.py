@@ -1,5 +1,5 @@
 """Package modules: apt (apt-get/dpkg, no python-apt needed) and package (the host's own
-package manager; apt here, others refused with a hint).
+package manager: apt here, dnf/yum in runner.playbook.modules.rpmpkgs, others refused).
 
 Two round trips: a probe (after ``apt-get update`` when the cache is older than
 ``cache_valid_time``) reads each package's installed and candidate version; Python decides
@@ -15,6 +15,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from runner.playbook.modules import rpmpkgs
 from runner.playbook.modules.base import (
     ModuleContext,
     ModuleFailure,
@@ -314,19 +315,20 @@ def package(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
     if use == "auto":
         found = ctx.shell(_MANAGERS).stdout_text.strip()
         use = {"apt-get": "apt"}.get(found, found)
-    if use == "apt":
-        backend = PACKAGE_BACKENDS["apt"]
+    use = {"yum": "dnf", "dnf5": "dnf"}.get(use, use)  # ansible-core's yum is its dnf
+    if use in ("apt", "dnf"):
+        backend = PACKAGE_BACKENDS[use]
         extras = package_extras(args, backend)
         if extras:
             raise ModuleFailure(
                 f"package passes {', '.join(map(repr, extras))} to this host's package "
-                f"manager, apt, which does not support {'it' if len(extras) == 1 else 'them'}"
+                f"manager, {use}, which does not support {'it' if len(extras) == 1 else 'them'}"
             )
         passed = {k: v for k, v in args.items() if k != "use"}
-        for alias, target in backend.aliases:  # apt's own names for its arguments
+        for alias, target in backend.aliases:  # the backend's own names for its arguments
             if alias in passed and target not in passed:
                 passed[target] = passed.pop(alias)
-        return apt(ctx, passed)
+        return apt(ctx, passed) if use == "apt" else rpmpkgs.dnf(ctx, passed)
     raise ModuleFailure(
-        f"runner's package module drives apt only; this host's package manager is {use!r}",
+        f"runner's package module drives apt, dnf and yum; this host's package manager is {use!r}",
     )

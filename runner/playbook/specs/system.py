@@ -6,35 +6,8 @@ when the value is plain text; the module checks again once rendered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-
-from runner.playbook.specs import ModuleSpec, templated
-
-
-def choices(**allowed: Iterable[str]) -> Callable[[dict[str, object]], None]:
-    """A validate function: each named argument, when given as plain text, is one of its
-    choices.
-
-    >>> check = choices(state=("present", "absent"))
-    >>> check({"state": "present"})
-    >>> check({"state": "{{ wanted }}"})
-    >>> check({"state": "gone"})
-    Traceback (most recent call last):
-    ...
-    ValueError: state must be one of: present, absent (got 'gone')
-    """
-    table = {key: tuple(values) for key, values in allowed.items()}
-
-    def validate(args: dict[str, object]) -> None:
-        for key, values in table.items():
-            value = args.get(key)
-            if value is None or templated(value):
-                continue
-            if str(value) not in values:
-                raise ValueError(f"{key} must be one of: {', '.join(values)} (got {value!r})")
-
-    return validate
-
+from runner.playbook.specs import ModuleSpec, choices
+from runner.playbook.specs.packaging import YUM_DNF
 
 _SERVICE_STATES = ("started", "stopped", "restarted", "reloaded")
 
@@ -66,19 +39,9 @@ _APT = ModuleSpec(
     ),
 )
 
-_YUM = ModuleSpec(
-    _PACKAGE_COMMON
-    | {"update_cache", "enablerepo", "disablerepo", "disable_gpg_check", "exclude"}
-    | {"autoremove", "security", "bugfix", "allow_downgrade", "install_weak_deps"}
-    | {"update_only", "lock_timeout", "releasever", "installroot", "conf_file"},
-    required_one_of=(("name", "update_cache", "autoremove"),),
-    aliases=(("pkg", "name"), ("expire-cache", "update_cache")),
-    validate=choices(state=("present", "absent", "latest", "installed", "removed")),
-)
-
 # package hands every argument it does not know itself to the backend module, as Ansible's
 # does; the backends whose arguments are known here (the rest are checked at run time).
-PACKAGE_BACKENDS = {"apt": _APT, "yum": _YUM, "dnf": _YUM}
+PACKAGE_BACKENDS = {"apt": _APT, "yum": YUM_DNF, "dnf": YUM_DNF, "dnf5": YUM_DNF}
 _PACKAGE_OWN = frozenset({"name", "state", "use"})
 
 
