@@ -80,7 +80,7 @@ lint: test-deps
 # The tools bench/fleet.py compares runner with, in their own venv: never in runner's deps.
 # A package that cannot be installed is reported and shows as "not installed" in the bench.
 BENCH_VENV := .venv-bench
-BENCH_PKGS := parallel-ssh pyinfra fabric ansible-core
+BENCH_PKGS := parallel-ssh pyinfra fabric ansible-core mitogen
 bench-deps: $(BENCH_VENV)/.installed
 $(BENCH_VENV)/.installed:
 	$(PYTHON) -m venv $(BENCH_VENV)

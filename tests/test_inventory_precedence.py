@@ -225,3 +225,48 @@ def test_precedence_is_written_down_in_order():
     assert PRECEDENCE[0].startswith("inventory vars of group 'all'")
     assert PRECEDENCE[-1] == "extra vars"
     assert len(PRECEDENCE) == 7
+
+
+def test_group_and_host_vars_beside_the_playbook_as_ansible_inventory_reads_them(tmp_path):
+    """The playbook's group_vars/ and host_vars/ come after the inventory's at each level
+    (all, groups, host), as ``ansible-inventory --playbook-dir`` merges them."""
+    import json
+    import subprocess
+
+    from tests.test_vault import ansible_env, tool
+
+    # every variable is set at its level and at each level below it: its value names
+    # the level that won
+    levels = ["inv_all", "book_all", "inv_group", "book_group", "inv_host", "inv_host_vars",
+              "book_host_vars"]  # fmt: skip
+
+    def upto(level: str) -> str:
+        return "".join(f"{name}: {level}\n" for name in levels[levels.index(level) :])
+
+    source = build(
+        tmp_path / "inv",
+        {
+            "hosts.yml": "all:\n  children:\n    web:\n      hosts:\n        h1:\n"
+            + "".join(f"          {name}: inv_host\n" for name in levels[4:]),
+            "group_vars/all.yml": upto("inv_all"),
+            "group_vars/web.yml": upto("inv_group"),
+            "host_vars/h1.yml": upto("inv_host_vars"),
+        },
+    )
+    build(
+        tmp_path / "book",
+        {
+            "group_vars/all.yml": upto("book_all"),
+            "group_vars/web.yml": upto("book_group"),
+            "host_vars/h1.yml": upto("book_host_vars"),
+        },
+    )
+    ours = load_inventory([source], playbook_dirs=[str(tmp_path / "book")]).hosts["h1"].vars
+    assert {k: ours[k] for k in levels} == {k: k for k in levels}
+    theirs = subprocess.run(
+        [tool("ansible-inventory"), "-i", source, "--playbook-dir", str(tmp_path / "book"),
+         "--host", "h1"],
+        capture_output=True, text=True, env=ansible_env(tmp_path), timeout=120,
+    )  # fmt: skip
+    assert theirs.returncode == 0, theirs.stderr
+    assert {k: ours[k] for k in levels} == {k: json.loads(theirs.stdout)[k] for k in levels}

@@ -110,7 +110,9 @@ def play_command(env: Environment, playbooks: tuple[str, ...], **params: Any) ->
             click.echo(f"playbook: {path}", file=env.stdout)
         return 0
     rerun = load_rerun(env, params["rerun"])
-    inventory = load_inventory(list(config.inventories), extra_vars=config.extra_vars, vault=vault)
+    inventory = load_inventory(
+        list(config.inventories), config.extra_vars, vault, job.playbook_dirs()
+    )
     if job.limit:
         inventory.select(job.limit)  # no match: an input error before anything runs
     job = dataclasses.replace(job, book=book, inventory=inventory, bridge=bridge)

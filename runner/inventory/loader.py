@@ -49,13 +49,16 @@ def load_inventory(
     sources: Sequence[str],
     extra_vars: Mapping[str, Any] | None = None,
     vault: Keyring | None = None,
+    playbook_dirs: Sequence[str] = (),
 ) -> Inventory:
     """Load and merge inventory sources in order; raises :class:`InventoryError`.
     Files encrypted whole with Ansible Vault are decrypted with ``vault``; ``!vault``
     values stay encrypted (runner.tagged.VaultValue) until a host's task reads them.
 
     With no sources only the implicit ``localhost`` (``ansible_connection=local``)
-    exists, as in Ansible.
+    exists, as in Ansible. ``playbook_dirs``: the folders of the playbooks being run,
+    whose ``group_vars/`` and ``host_vars/`` come after the inventory's, as Ansible's
+    ``host_group_vars`` plugin reads them for a play (runner.inventory.variables).
     """
     if isinstance(sources, str):
         sources = [sources]
@@ -63,6 +66,7 @@ def load_inventory(
     vars_dirs: list[tuple[VarsDirectory, VarsDirectory]] = []
     for source in sources:
         _load_source(data, source, vars_dirs, vault)
+    _add_playbook_dirs(vars_dirs, playbook_dirs, vault)
     data.reconcile()
     resolver = VariableResolver(data, vars_dirs, extra_vars)
     names_by_groups: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -130,6 +134,25 @@ def _load_source(
             VarsDirectory(os.path.join(base, "host_vars"), vault),
         )
     )
+
+
+def _add_playbook_dirs(
+    vars_dirs: list[tuple[VarsDirectory, VarsDirectory]],
+    playbook_dirs: Sequence[str],
+    vault: Keyring | None,
+) -> None:
+    """group_vars/ and host_vars/ beside the playbooks, after the inventory sources' (a
+    folder that is also an inventory source's is read once)."""
+    seen = {group.path for group, _ in vars_dirs}
+    for folder in playbook_dirs:
+        base = os.path.realpath(folder or ".")
+        groups = os.path.join(base, "group_vars")
+        if groups in seen:
+            continue
+        seen.add(groups)
+        vars_dirs.append(
+            (VarsDirectory(groups, vault), VarsDirectory(os.path.join(base, "host_vars"), vault))
+        )
 
 
 def _load_directory(data: InventoryData, path: str, vault: Keyring | None) -> None:

@@ -6,12 +6,14 @@ default ``hash_behaviour = replace``: dicts are not merged key by key).
 1. vars of group ``all`` from the inventory sources
 2. vars of the host's other groups from the inventory sources, parent before child
    (by depth below ``all``), then by ``ansible_group_priority`` (default 1), then by name
-3. ``group_vars/all`` beside each inventory source (sources in ``-i`` order)
+3. ``group_vars/all`` beside each inventory source (sources in ``-i`` order), then
+   beside the playbooks (``runner play``)
 4. ``group_vars/GROUP`` for each of the host's groups, ordered as in 2
-   (for each source in ``-i`` order)
+   (for each source in ``-i`` order, then beside the playbooks)
 5. host vars from the inventory sources (inline INI vars, YAML ``hosts:`` entries,
    script ``_meta.hostvars``); when a host is defined twice, the later definition wins
-6. ``host_vars/HOST`` beside each inventory source (sources in ``-i`` order)
+6. ``host_vars/HOST`` beside each inventory source (sources in ``-i`` order), then
+   beside the playbooks
 7. extra vars (``-e``)
 
 This is Ansible's order for these sources (``VARIABLE_PRECEDENCE`` default), so an
@@ -31,10 +33,10 @@ __all__ = ["PRECEDENCE", "VariableResolver", "group_sort_key"]
 PRECEDENCE = (
     "inventory vars of group 'all'",
     "inventory vars of the host's other groups (by depth, ansible_group_priority, name)",
-    "group_vars/all files",
-    "group_vars/GROUP files (groups in the same order)",
+    "group_vars/all files (beside each inventory source, then beside the playbook)",
+    "group_vars/GROUP files (groups in the same order; inventory's, then playbook's)",
     "inventory vars of the host",
-    "host_vars/HOST files",
+    "host_vars/HOST files (beside each inventory source, then beside the playbook)",
     "extra vars",
 )
 

@@ -10,6 +10,7 @@ from task to task together, so it cannot be split over ``--procs`` workers
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,7 @@ class PlaybookJob(Job):
             gather_subset=config.gather_subset,
             vault=vault,
             reload_inventory=lambda: load_inventory(
-                list(config.inventories), extra_vars=config.extra_vars, vault=vault
+                list(config.inventories), config.extra_vars, vault, self.playbook_dirs()
             ),
             bridge=bridge,
             force_handlers=self.force_handlers,
@@ -134,7 +135,12 @@ class PlaybookJob(Job):
     ) -> tuple[Playbook, Any]:
         """The playbooks and the inventory."""
         book = self.load_book(extra_vars, vault, bridge, project)
-        return book, load_inventory(list(inventories), extra_vars=extra_vars, vault=vault)
+        return book, load_inventory(list(inventories), extra_vars, vault, self.playbook_dirs())
+
+    def playbook_dirs(self) -> tuple[str, ...]:
+        """The playbooks' folders, whose group_vars/ and host_vars/ the inventory reads
+        after its own (runner.inventory.load_inventory)."""
+        return tuple(os.path.dirname(os.path.abspath(p)) for p in self.paths)
 
     def to_dict(self) -> dict[str, Any]:
         return {
