@@ -20,8 +20,19 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e '.[test,cluster]'
 	touch $@
 
+# community.general (for the module bridge's collection test): the `ansible` bundle's wheel
+# fetched once, and only that collection unpacked (not the whole 54 MB bundle installed).
+ANSIBLE_BUNDLE ?= 12.3.0
+$(VENV)/collections/.community-general: $(VENV)/.test-installed
+	$(PIP) download --quiet --no-deps ansible==$(ANSIBLE_BUNDLE) -d $(VENV)/wheels
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	z.extractall(sys.argv[2], [n for n in z.namelist() \
+	if n.startswith("ansible_collections/community/general/")])' \
+		$(VENV)/wheels/ansible-$(ANSIBLE_BUNDLE)-py3-none-any.whl $(VENV)/collections
+	touch $@
+
 venv: $(VENV)/.installed
-test-deps: $(VENV)/.test-installed
+test-deps: $(VENV)/.test-installed $(VENV)/collections/.community-general
 
 # OpenSSH's sshd for the local fleet: installed with apt when we are root, else explained.
 sshd:
