@@ -270,7 +270,9 @@ class TaskExecutor:
             result = _failure(exc.message)
         result.setdefault("changed", False)
         result["failed"] = bool(result.get("failed", False))
-        delegated = delegated_vars(task, host, variables, self.scope.hosts, route)
+        delegated = delegated_vars(
+            task, host, variables, self.scope.hosts, route, self.scope.localhost
+        )
         if delegated is not None:
             result["_ansible_delegated_vars"] = delegated
         for stream in ("stdout", "stderr"):  # as Ansible adds them to any module's result
