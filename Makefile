@@ -20,22 +20,25 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 	$(PIP) install --quiet -e '.[test,cluster]'
 	touch $@
 
-# ansible.posix (authorized_key, sysctl, mount), for the tests that compare runner's own
-# modules with Ansible's: on PyPI it comes only inside the whole `ansible` bundle, so its
-# wheel is downloaded without dependencies and only ansible_collections/ansible/posix is
-# unpacked into $(VENV)/ansible-collections (tests/posix_side.py). Test-only; GPL-3.0 code
-# that runner never imports or ships.
-ANSIBLE_BUNDLE ?= ansible==12.3.0
-$(VENV)/.posix-installed: $(VENV)/.test-installed
-	rm -rf $(VENV)/bundle && $(PIP) download --quiet --no-deps '$(ANSIBLE_BUNDLE)' -d $(VENV)/bundle
-	$(PY) -c "import glob, zipfile; w = zipfile.ZipFile(glob.glob('$(VENV)/bundle/*.whl')[0]); \
-	  w.extractall('$(VENV)/ansible-collections', [n for n in w.namelist() \
-	  if n.startswith('ansible_collections/ansible/posix/')])"
-	rm -rf $(VENV)/bundle
+# Ansible collections for the tests that compare runner with Ansible's modules:
+# ansible.posix (authorized_key, sysctl, mount; tests/posix_side.py) and community.general
+# (the bridge's collection test, tests/test_ini_file_e2e.py). On PyPI they come only inside
+# the whole `ansible` bundle, so its wheel is downloaded once without dependencies and only
+# those two collections are unpacked into $(VENV)/ansible-collections. Test-only; GPL-3.0
+# code that runner never imports or ships.
+ANSIBLE_BUNDLE ?= 12.3.0
+TEST_COLLECTIONS := ansible/posix community/general
+$(VENV)/ansible-collections/.installed: $(VENV)/.test-installed
+	$(PIP) download --quiet --no-deps ansible==$(ANSIBLE_BUNDLE) -d $(VENV)/wheels
+	$(PY) -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+	  keep = tuple(f"ansible_collections/{c}/" for c in sys.argv[3:]); \
+	  z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith(keep)])' \
+	  $(VENV)/wheels/ansible-$(ANSIBLE_BUNDLE)-py3-none-any.whl $(VENV)/ansible-collections \
+	  $(TEST_COLLECTIONS)
 	touch $@
 
 venv: $(VENV)/.installed
-test-deps: $(VENV)/.test-installed $(VENV)/.posix-installed
+test-deps: $(VENV)/.test-installed $(VENV)/ansible-collections/.installed
 
 # OpenSSH's sshd for the local fleet: installed with apt when we are root, else explained.
 sshd:

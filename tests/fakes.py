@@ -135,6 +135,12 @@ class FakeTransport(NoFiles, Transport):
 class FakeInventory:
     hosts: dict[str, Host]
 
+    def get(self, name: str) -> Host | None:
+        """As Inventory.get: the host, or an implicit localhost for an unlisted one."""
+        if name not in self.hosts and name in ("localhost", "127.0.0.1", "::1"):
+            return Host(name, {"ansible_connection": "local"})
+        return self.hosts.get(name)
+
     def select(self, pattern: str) -> list[Host]:
         names: list[str] = []
         for part in pattern.split(","):

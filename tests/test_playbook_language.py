@@ -444,3 +444,12 @@ def test_refresh_inventory_rereads_the_files_through_the_cli(tmp_path, in_proces
     result = in_process("play", "-i", str(inv), str(path), "--persist", "0")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "colour=green" in result.stdout and "colour=red" not in result.stdout
+
+
+def test_end_role_outside_a_role_is_refused_at_load(tmp_path):
+    path = write(
+        tmp_path, "site.yml", "- hosts: all\n  tasks:\n    - debug: msg=x\n    - meta: end_role\n"
+    )
+    with pytest.raises(PlaybookError) as info:
+        load_playbook(str(path))
+    assert info.value.line == 4 and "not in a role" in str(info.value)

@@ -146,3 +146,40 @@ def test_no_log_hides_output_everywhere(tmp_path):
         jsonl.handle(event)
     assert "secret" not in buf.getvalue() and "secret" not in jbuf.getvalue()
     assert "no_log" in buf.getvalue()
+
+
+def test_delegated_hosts_are_tagged_and_fold_by_target():
+    """``web1 -> db1`` as ansible-playbook labels a delegated result (the target's
+    ansible_host in brackets when it differs); hosts fold only with hosts delegated to
+    the same target; JSON records name it in ``delegated_to``. (The labels themselves
+    are compared with ansible-playbook's in tests/test_ansible_parity_e2e.py.)"""
+
+    def to(target, address=None, **result):
+        info = {"ansible_delegated_host": target}
+        if address:
+            info["ansible_host"] = address
+        return {"_ansible_delegated_vars": info, "changed": True, **result}
+
+    outs = (
+        outcome("web1", Status.CHANGED, **to("db1", "10.0.0.5")),
+        outcome("web2", Status.CHANGED, **to("db1", "10.0.0.5")),
+        outcome("web3", Status.CHANGED, **to("db2")),
+        outcome("web4", Status.CHANGED, changed=True),
+        outcome("web5", Status.CHANGED, results=[to("db2"), to("db2")], changed=True),
+        outcome("web6", Status.SKIPPED, skipped=True),
+    )
+    buf = io.StringIO()
+    view = PlaybookView(make_console(buf, color=False, width=100))
+    finished = TaskFinished("p", "t", outs, module="command")
+    view.handle(finished)
+    lines = buf.getvalue().splitlines()
+    assert lines == [
+        "changed: web[1-2] (2) -> db1(10.0.0.5)",
+        "changed: web[3,5] (2) -> db2",
+        "changed: web4",
+        "skipping: web6",
+    ]
+    json_buf = io.StringIO()
+    PlaybookJsonLines(json_buf).handle(finished)
+    records = [json.loads(line) for line in json_buf.getvalue().splitlines()]
+    assert [r["delegated_to"] for r in records] == ["db1", "db1", "db2", None, "db2", None]

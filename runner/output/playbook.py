@@ -50,7 +50,7 @@ from runner.playbook.events import (
     TaskStarted,
 )
 
-__all__ = ["PlaybookView", "outcome_label", "outcome_detail", "recap_lines"]
+__all__ = ["PlaybookView", "delegation_text", "outcome_label", "outcome_detail", "recap_lines"]
 
 _WIDTH = 80
 _ORDER = ["ok", "changed", "skipping", "ignored", "rescued", "failed", "unreachable"]
@@ -74,6 +74,16 @@ def outcome_label(outcome: TaskOutcome) -> str:
     if status is Status.SKIPPED:
         return "skipping"
     return status.value
+
+
+def delegation_text(outcome: TaskOutcome) -> str:
+    """`` -> db1`` for a host whose task was delegated to db1, `` -> db1(10.0.0.5)`` when
+    its ansible_host differs, as ansible-playbook labels it; empty when not delegated."""
+    where = outcome.delegation
+    if where is None:
+        return ""
+    name, address = where
+    return f" -> {name}" + (f"({address})" if address and address != name else "")
 
 
 def _failure_text(result: Mapping[str, Any], censored: bool) -> tuple[str, str]:
@@ -307,7 +317,7 @@ class PlaybookView:
     # -- results --------------------------------------------------------------------------
 
     def _task_finished(self, event: TaskFinished) -> None:
-        groups: dict[tuple[str, str, str], list[str]] = {}
+        groups: dict[tuple[str, str, str, str], list[str]] = {}
         outcomes = event.outcomes
         if event.module == "include_tasks" and not self.quiet:
             for path, hosts, item in included_lines(outcomes):
@@ -317,20 +327,22 @@ class PlaybookView:
         for outcome in outcomes:
             label = outcome_label(outcome)
             suffix, detail = outcome_detail(outcome, event.module, event.diff)
-            groups.setdefault((label, suffix, detail), []).append(outcome.host)
+            key = (label, delegation_text(outcome), suffix, detail)
+            groups.setdefault(key, []).append(outcome.host)
         ordered = sorted(
             groups.items(),
             key=lambda kv: (_ORDER.index(kv[0][0]), natural_key(min(kv[1], key=natural_key))),
         )
-        for (label, suffix, detail), hosts in ordered:
+        for (label, delegated, suffix, detail), hosts in ordered:
             if self.quiet and label not in ("failed", "unreachable"):
                 continue
             count = f" ({len(hosts)})" if len(hosts) > 1 else ""
             folded = self._line(fold_hosts(hosts))
             detail = self._safe(detail)
             line = Text.assemble(
-                (f"{label}:", _STYLE[label]), " ", (folded, "bold"), count, self._safe(suffix)
-            )
+                (f"{label}:", _STYLE[label]), " ", (folded, "bold"), count,
+                self._line(delegated), self._safe(suffix),
+            )  # fmt: skip
             if (
                 detail
                 and "\n" not in detail

@@ -3,7 +3,8 @@
 JSON Lines (``--json``), one record per task per host as each task finishes, then the
 recap::
 
-    {"type":"task","play":"deploy","task":"restart","host":"web01","status":"changed",
+    {"type":"task","play":"deploy","task":"restart","host":"web01","delegated_to":null,
+     "status":"changed",
      "changed":true,"exit_code":0,"stdout":"","stderr":"","duration":0.051,...}
     {"type":"recap","hosts":{"web01":{"ok":3,"changed":1,"unreachable":0,"failed":0,
      "skipped":0,"rescued":0,"ignored":0}},"stopped":null,"interrupted":false}
@@ -30,7 +31,8 @@ __all__ = ["PlaybookJsonLines", "PlaybookJUnit", "task_record"]
 
 def task_record(event: TaskFinished, outcome: TaskOutcome) -> dict[str, Any]:
     """``status`` is ok/changed/failed/skipped/unreachable (as Ansible's callbacks);
-    ``ignored``/``rescued`` say what happened to a failure."""
+    ``ignored``/``rescued`` say what happened to a failure; ``delegated_to`` names the host
+    a ``delegate_to`` task ran on (null: the host itself)."""
     record: dict[str, Any] = {
         "type": "task",
         "play": event.play,
@@ -38,6 +40,7 @@ def task_record(event: TaskFinished, outcome: TaskOutcome) -> dict[str, Any]:
         "handler": event.handler,
         "module": event.module,
         "host": outcome.host,
+        "delegated_to": outcome.delegated_to,
         "status": outcome.status.value,
         "changed": outcome.changed,
         "ignored": outcome.ignored,

@@ -10,6 +10,7 @@ from typing import Any
 
 from runner.errors import PlaybookError, TemplateError
 from runner.playbook import modspec
+from runner.playbook.adhoc_args import parse_kv
 from runner.playbook.localfiles import resolve_local, search_dirs
 from runner.playbook.model import Play
 from runner.playbook.reader import line_of
@@ -80,6 +81,24 @@ def raw_module_args(
     return args
 
 
+def free_form_args(module: str, text: str) -> dict[str, Any]:
+    r"""A task's ``module: k=v ...`` string as Ansible's parse_kv reads it: a command
+    module's own options taken out of its command line (runner.playbook.modspec), any
+    other module's ``key=value`` words with their escapes decoded (``content="a\nb"``
+    is two lines, as in ansible-playbook) and one pair of quotes removed.
+
+    >>> free_form_args("lineinfile", r'path=/x line="a\tb"')
+    {'path': '/x', 'line': 'a\tb'}
+    """
+    if modspec.SPECS[module].free_form:
+        return modspec.parse_free_form(module, text)
+    args = parse_kv(text)
+    raw = str(args.pop("_raw_params", "")).split()
+    if raw:
+        raise ValueError(f"expected key=value arguments, got {raw[0]!r}")
+    return args
+
+
 class Checks:
     """Mixed into the loader: checks that need only the data, its path and line."""
 
@@ -91,7 +110,7 @@ class Checks:
         try:
             if isinstance(raw, str) and "=" not in raw and module in _KEY_VALUE_ONLY:
                 raise ValueError(f"{module} takes key=value arguments or a mapping")
-            args = raw_module_args(data, key, lambda text: modspec.parse_free_form(module, text))
+            args = raw_module_args(data, key, lambda text: free_form_args(module, text))
             if module in ("command", "shell") and isinstance(args.get("argv"), str):
                 raise ValueError("argv must be a list")
             modspec.check_args(module, args)

@@ -93,6 +93,30 @@ def plan_route(
     return Route(base, key=key, delegated=delegated)
 
 
+def delegated_vars(
+    task: Any, host: Host, variables: Mapping[str, Any], inventory: Mapping[str, Host],
+    route: Route | None, localhost: Host | None = None,
+) -> dict[str, Any] | None:  # fmt: skip
+    """What a delegated task's result records of where it ran, as Ansible's
+    ``_ansible_delegated_vars``: the target's name and, for an inventory host, its
+    ``ansible_host`` (output shows ``web1 -> db1(10.0.0.5)`` when they differ). None when
+    the task is not delegated (or is delegated to the host itself). ``route`` is the
+    task's Route; None for a module that runs on the control node (debug, set_fact),
+    whose target is rendered here. ``localhost``: the implicit localhost, which has the
+    'all' group's variables (its ansible_host too, as in Ansible)."""
+    target = route.delegated if route is not None else delegate_target(task, variables)
+    if target is None or target == host.name:
+        return None
+    out: dict[str, Any] = {"ansible_delegated_host": target}
+    found = inventory.get(target)
+    if found is None and target in LOCAL_NAMES:
+        found = localhost
+    address = found.vars.get("ansible_host") if found is not None else None
+    if isinstance(address, str) and address:
+        out["ansible_host"] = address
+    return out
+
+
 def is_ssh(kind: str) -> bool:
     return kind in SSH_CONNECTIONS
 

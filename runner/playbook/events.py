@@ -61,6 +61,28 @@ class TaskOutcome:
             return CENSORED
         return str(self.result.get("msg", "") or "")
 
+    @property
+    def delegated_to(self) -> str | None:
+        """The host a ``delegate_to`` task ran on for this host (None: its own), from the
+        result's ``_ansible_delegated_vars``, or its loop items' when they all agree."""
+        where = self.delegation
+        return None if where is None else where[0]
+
+    @property
+    def delegation(self) -> tuple[str, str | None] | None:
+        """(delegated host, its ansible_host) or None; see ``delegated_to``."""
+        records = [self.result]
+        items = self.result.get("results")
+        if isinstance(items, list) and "_ansible_delegated_vars" not in self.result:
+            records = [i for i in items if isinstance(i, Mapping) and not i.get("skipped")]
+        found = set()
+        for record in records:
+            info = record.get("_ansible_delegated_vars")
+            if not isinstance(info, Mapping) or not info.get("ansible_delegated_host"):
+                return None
+            found.add((str(info["ansible_delegated_host"]), info.get("ansible_host")))
+        return found.pop() if len(found) == 1 else None
+
     def __repr__(self) -> str:
         extra = " ignored" if self.ignored else " rescued" if self.rescued else ""
         return f"TaskOutcome({self.host!r}, {self.status.value}{extra}, rc={self.exit_code})"

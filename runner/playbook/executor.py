@@ -16,7 +16,13 @@ from runner.become import Become, resolve_become
 from runner.errors import HostError, RunnerError, TemplateError
 from runner.localpaths import out_paths
 from runner.models import Host, Status
-from runner.playbook.delegation import Route, plan_route, render_environment, route_connector
+from runner.playbook.delegation import (
+    Route,
+    delegated_vars,
+    plan_route,
+    render_environment,
+    route_connector,
+)
 from runner.playbook.events import TaskOutcome
 from runner.playbook.model import Task
 from runner.playbook.modules import EXPRESSION_ARGS, LOCAL_ONLY, MODULES, ModuleContext
@@ -264,8 +270,11 @@ class TaskExecutor:
             result = _failure(exc.message)
         result.setdefault("changed", False)
         result["failed"] = bool(result.get("failed", False))
-        if route is not None and route.delegated:
-            result["_ansible_delegated_vars"] = {"ansible_delegated_host": route.delegated}
+        delegated = delegated_vars(
+            task, host, variables, self.scope.hosts, route, self.scope.localhost
+        )
+        if delegated is not None:
+            result["_ansible_delegated_vars"] = delegated
         for stream in ("stdout", "stderr"):  # as Ansible adds them to any module's result
             if isinstance(result.get(stream), str) and f"{stream}_lines" not in result:
                 result[f"{stream}_lines"] = result[stream].splitlines()

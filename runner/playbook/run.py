@@ -251,6 +251,7 @@ class PlaybookRunner:
                     role_vars=play.role_vars,
                     role_names=play.role_names,
                 )
+                scope.localhost = self.inventory.get("localhost")
                 executor = TaskExecutor(
                     scope=scope,
                     connect=engine.connection,

@@ -106,6 +106,9 @@ class LinearBatch(BatchRun):
                           clear_errors=self.clear_errors)  # fmt: skip
         elif action == "end_host":
             ending = reached
+        elif action == "end_role":  # the host's walk passes over the role's other tasks
+            for name in reached:
+                self.roles_ended(name).add(id(task.role))
         elif action in ("end_batch", "end_play") and reached:
             ending = list(pending)
             self.play_ended = action == "end_play"
@@ -126,7 +129,7 @@ class LinearBatch(BatchRun):
         for host in batch.hosts:
             if host.name not in survivors:
                 continue
-            walk = flow(nodes, self._expand)
+            walk = flow(nodes, self._expand, self.roles_ended(host.name))
             try:
                 pending[host.name] = next(walk)
                 flows[host.name] = walk

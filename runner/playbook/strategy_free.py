@@ -55,7 +55,7 @@ class FreeBatch(LinearBatch):
         return self._stop
 
     def _walk(self, host: Host, nodes: list[Node], survivors: set[str]) -> bool:
-        walk = flow(nodes, self._expand)
+        walk = flow(nodes, self._expand, self.roles_ended(host.name))
         try:
             task = next(walk)
         except StopIteration:

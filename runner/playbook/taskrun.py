@@ -94,9 +94,15 @@ class BatchRun:
         self._included: dict[Any, list[Node]] = {}
         self.ended: set[str] = set()  # meta end_host/end_batch/end_play: done, not failed
         self.play_ended = False  # meta end_play: no later batch runs either
+        self._roles_ended: dict[str, set[int]] = {}  # meta end_role: host -> id(Role)
         self.force_handlers = force_handlers or play.force_handlers
         self.unreachable: set[str] = set()  # hosts lost to a connection in this batch
         self._throttles: dict[int, threading.BoundedSemaphore] = {}
+
+    def roles_ended(self, host: str) -> set[int]:
+        """The roles ``host`` ended with ``meta: end_role`` (ids of runner.playbook.model.Role),
+        which its walk (runner.playbook.flow) passes over."""
+        return self._roles_ended.setdefault(host, set())
 
     def flush_hosts(self, survivors: set[str]) -> list[Host]:
         """The hosts whose notified handlers run now: those still in the play, and with

@@ -38,7 +38,9 @@ LOOP_CONTROL = frozenset(
     {"loop_var", "label", "index_var", "pause", "extended", "extended_allitems"}
 )
 
-META_ACTIONS = frozenset({"flush_handlers", "noop", "end_host", "end_play", "end_batch"})
+META_ACTIONS = frozenset(
+    {"flush_handlers", "noop", "end_host", "end_play", "end_batch", "end_role"}
+)
 META_ACTIONS |= HOST_ACTIONS  # runner.playbook.meta
 
 
@@ -76,7 +78,9 @@ class Inherited:
 class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
     """Reads task lists; mixed into the playbook loader, which gives ``extra_vars``."""
 
-    def _check_meta(self, args: dict, data: dict, path: str, line: int, handler: bool) -> None:
+    def _check_meta(
+        self, args: dict, data: dict, path: str, line: int, handler: bool, role: Any
+    ) -> None:
         action = args.get("_raw_params")
         if action not in META_ACTIONS:
             raise PlaybookError(
@@ -87,6 +91,11 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
             raise PlaybookError(
                 "meta runs once, as a task: not in handlers, not with a loop",
                 path=path, line=line,
+            )  # fmt: skip
+        if action == "end_role" and role is None:
+            raise PlaybookError(
+                "meta: end_role ends the role it is in; this task is not in a role "
+                "(Ansible refuses it too)", path=path, line=line,
             )  # fmt: skip
         if data.get("when") is not None and action in (
             "flush_handlers",
@@ -283,7 +292,7 @@ class TaskLoader(RoleLoader, IncludeLoader, Checks, Collecting, BridgeChecks):
         if handler and not name and not listen and not self.handler_include:
             raise PlaybookError("a handler needs a 'name' (or 'listen')", path=path, line=line)
         if module == "meta":
-            self._check_meta(args, data, path, line, handler)
+            self._check_meta(args, data, path, line, handler, inherited.role)
         if module == "pause" and handler:
             raise PlaybookError("pause is not supported as a handler", path=path, line=line)
         task = Task(

@@ -154,6 +154,7 @@ class VarScope:
         role_names: tuple[str, ...] = (),
     ) -> None:
         self.hosts = hosts
+        self.localhost: Host | None = None  # the implicit localhost (the 'all' group's vars)
         self.vault = vault  # decrypts !vault values when a task reads them
         self.play_vars = dict(play_vars)
         self.role_defaults = dict(role_defaults or {})  # the play's public roles'

@@ -201,8 +201,10 @@ def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None 
     A string that is exactly one ``{{ expression }}`` keeps the expression's native
     type, as in Ansible (``loop: "{{ packages }}"`` is a list, ``"{{ 3 + 4 }}"`` is 7).
 
-    >>> render_value({"a": ["{{ x }}", "n={{ x }}", "{{ x }}\\n"]}, {"x": 7})
-    {'a': [7, 'n=7', '7\\n']}
+    >>> render_value({"a": ["{{ x }}", "n={{ x }}", "{{ x }}\\n", "{{ x }}\\n\\n"]}, {"x": 7})
+    {'a': [7, 'n=7', 7, '7\\n\\n']}
+    >>> render_value("{{ 'a' }}\\n", {})
+    'a\\n'
     >>> render_value([UnsafeText("{{ x }}")], {"x": 7})
     [UnsafeText('{{ x }}')]
     """
@@ -211,9 +213,15 @@ def render_value(value: Any, variables: Mapping[str, Any], *, where: str | None 
     if value.__class__ is VaultValue:  # written in place (a module argument): decrypted
         return _keyring(getattr(variables, "vault", None)).reveal(value, "(a !vault value)")
     if isinstance(value, str):
-        match = _EXACT_EXPRESSION.match(value)
+        # Jinja2 drops one last newline, so "{{ x }}\n" is one expression too (Ansible
+        # then gives a text result its newline back: ``content: "{{ port }}\n"`` is 8080)
+        one_newline = value.endswith("\n") and not value.endswith("\n\n")
+        match = _EXACT_EXPRESSION.match(value[:-1] if one_newline else value)
         if match and "{{" not in match.group(1) and "}}" not in match.group(1):
-            return evaluate(match.group(1).strip(), variables, where=where)
+            out = evaluate(match.group(1).strip(), variables, where=where)
+            if one_newline and isinstance(out, str) and not out.endswith("\n"):
+                out = out + "\n"
+            return out
         return render(value, variables, where=where)
     if isinstance(value, Mapping):
         return {k: render_value(v, variables, where=where) for k, v in value.items()}

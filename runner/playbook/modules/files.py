@@ -30,6 +30,7 @@ from runner.playbook.modules.remote import (
     read_target,
     remote_stat,
 )
+from runner.playbook.modules.remote_tree import copy_remote_tree
 from runner.templating import environment, run_template
 
 
@@ -57,8 +58,7 @@ def copy(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
         with open(local, "rb") as fh:
             data = fh.read()
     else:
-        content = args.get("content")
-        data = content.encode() if isinstance(content, str) else _dump(content).encode()
+        data = content_bytes(args.get("content"))
     parents = dest.endswith("/")  # as Ansible: a folder named with '/' is made
     dest = _dest_for(ctx, dest, src)
     if remote_stat(ctx, dest).kind == "directory" and src:
@@ -70,7 +70,7 @@ def _copy_remote(ctx: ModuleContext, src: str, dest: str, args: dict[str, Any]) 
     """remote_src: the host's own file, read once and written where it differs."""
     source = read_target(ctx, src)
     if source.kind == "directory":
-        raise ModuleFailure(f"copy: remote_src of a folder ({src}) is not supported yet")
+        return copy_remote_tree(ctx, src, dest, args)
     if source.kind != "file" or source.content is None:
         raise ModuleFailure(f"Source {src} not found")
     dest = _dest_for(ctx, dest, src)
@@ -125,8 +125,22 @@ def copy_tree(
     return {"changed": changed, "dest": dest if dest.endswith("/") else dest + "/", "src": src}
 
 
-def _dump(value: Any) -> str:
+def content_bytes(value: Any) -> bytes:
+    """What ``copy content:`` writes, as ansible-playbook writes it: a string as it is; a
+    list or mapping (``"{{ a_dict }}"`` keeps its type) as compact JSON (``{"a": 1}``,
+    no newline added); any other value as Python's ``str`` (``False``, ``42``, ``1.5``).
+
+    >>> [content_bytes(v) for v in ("x\\n", False, 42, [1, "é"], {"a": None})]
+    [b'x\\n', b'False', b'42', b'[1, "\\\\u00e9"]', b'{"a": null}']
+    """
     import json
+
+    if isinstance(value, str):
+        return value.encode()
+    if value is None:  # "{{ none }}": as if no content was given
+        raise ModuleFailure("src (or content) is required")
+    if not isinstance(value, (list, tuple, dict)) and not hasattr(value, "items"):
+        return str(value).encode()
 
     def text(obj: Any) -> Any:  # sets, bytes, Jinja2 objects: as text, never a traceback
         if isinstance(obj, (set, frozenset)):
@@ -137,7 +151,7 @@ def _dump(value: Any) -> str:
             return f"<{type(obj).__name__}>"
 
     try:
-        return json.dumps(value, indent=2, default=text) + "\n"
+        return json.dumps(value, default=text).encode()
     except (ValueError, RecursionError) as exc:  # a loop of references
         raise ModuleFailure(f"copy: content cannot be written as JSON: {exc}") from exc
 
@@ -162,6 +176,8 @@ def template(ctx: ModuleContext, args: dict[str, Any]) -> ModuleResult:
             lstrip_blocks=as_bool(args.get("lstrip_blocks")),
         )
         text = run_template(env.from_string(source), variables)
+        if text:  # (an empty result stays empty, as in Ansible)
+            text += "\n" * (_trailing_newlines(source) - _trailing_newlines(text))
     except TemplateError:
         raise
     except Exception as exc:  # the template's own code: any error fails this task only
@@ -185,13 +201,20 @@ _NEWLINES = {"\\n": "\n", "\\r": "\r", "\\r\\n": "\r\n", "\n": "\n", "\r": "\r",
 _TEMPLATE_ENVS: dict[tuple[int, bool, bool], Any] = {}
 
 
+def _trailing_newlines(text: str) -> int:
+    return len(text) - len(text.rstrip("\n"))
+
+
 def _template_env(base: Any, *, trim_blocks: bool = True, lstrip_blocks: bool = False) -> Any:
-    """The template module's Jinja2 settings (as Ansible's): trim_blocks on by default."""
+    """The template module's Jinja2 settings (as Ansible's): trim_blocks on by default;
+    Jinja2 drops the template's last newline (and an included template's), and the
+    module then gives back the newlines the template ends with that the result lacks,
+    so ``{% endfor %}\\n`` at the end gives no blank line."""
     key = (id(base), trim_blocks, lstrip_blocks)
     env = _TEMPLATE_ENVS.get(key)
     if env is None:
         env = _TEMPLATE_ENVS[key] = base.overlay(
-            trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks
+            trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks, keep_trailing_newline=False
         )
     return env
 
