@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests import shards  # noqa: E402
+from tests import ansible_ssh, shards  # noqa: E402
 
 from runner.testing.fleet import (  # noqa: E402
     SSHServer,
@@ -83,6 +83,14 @@ def state_home(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("xdg-state")
     os.environ["XDG_STATE_HOME"] = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def end_ansible_masters():
+    """The SSH master connections a test's Ansible commands left (tests/ansible_ssh.py)
+    end with the test."""
+    yield
+    ansible_ssh.end_masters()
 
 
 @pytest.fixture(scope="session")
