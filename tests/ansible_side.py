@@ -12,6 +12,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import json_records
 from tests.test_facts_e2e import recap_lines
 from tests.test_vault import ansible_env, tool
@@ -25,13 +26,12 @@ def ansible_playbook(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """The real ansible-playbook with ``args``, isolated from the machine's ansible.cfg and
-    home, accepting the fleet's throwaway host keys, without ControlPersist (each test's
-    sshd goes away with the test)."""
+    home, accepting the fleet's throwaway host keys, one SSH connection a host
+    (tests/ansible_ssh.py: ended after the test)."""
     full = {
         **ansible_env(tmp_path),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(tmp_path / "cp"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
         "ANSIBLE_FORKS": str(forks),
         **(env or {}),
     }

@@ -5,18 +5,20 @@ well keeps that order when the addopts are overridden (``-o addopts=``)."""
 import tests.gevent_first  # noqa: F401, I001  (first: the gevent patch)
 
 import contextlib  # noqa: E402
+import fcntl  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from tests import shards  # noqa: E402
+from tests import ansible_ssh, shards  # noqa: E402
 
 from runner.testing.fleet import (  # noqa: E402
     SSHServer,
@@ -51,25 +53,32 @@ def pytest_collection_modifyitems(config, items):
     if not value:
         return
     shard, count = shards.parse(value)
-    weights: dict[str, int] = {}
-    pinned = set()
+    weights: dict[str, float] = {}
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         name = item.nodeid.split("::", 1)[0]
-        weights[name] = weights.get(name, 0) + shards.weight(fixtures, item.path)
-        machine_wide = item.get_closest_marker("machine_wide") is not None
-        if (
-            machine_wide
-            or shards.SYSTEM_USER_FIXTURES & fixtures
-            or shards.names_system_user(item.path)
-        ):
-            pinned.add(name)
-    mine = shards.assign(weights, count, pinned)
+        weights[name] = weights.get(name, 0) + shards.weight(
+            fixtures,
+            item.path,
+            getattr(item, "originalname", item.name),
+            hypothesis=getattr(getattr(item, "obj", None), "is_hypothesis_test", False),
+        )
+    mine = shards.assign(weights, count)
+    load = sum(w for name, w in weights.items() if mine[name] == shard)
+    config.runner_shard_line = (  # shown by pytest_report_collectionfinish
+        f"shard {shard}/{count}: {sum(1 for k in mine.values() if k == shard)} test files, "
+        f"weight {load:.0f} of {sum(weights.values()):.0f} (tests/shards.py)"
+    )
     keep = [i for i in items if mine[i.nodeid.split("::", 1)[0]] == shard]
     gone = [i for i in items if mine[i.nodeid.split("::", 1)[0]] != shard]
     if gone:
         config.hook.pytest_deselected(items=gone)
         items[:] = keep
+
+
+def pytest_report_collectionfinish(config):
+    """Under RUNNER_TEST_SHARD: how much of the suite this shard got."""
+    return getattr(config, "runner_shard_line", [])
 
 
 def require_sshd() -> None:
@@ -92,6 +101,14 @@ def state_home(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def end_ansible_masters():
+    """The SSH master connections a test's Ansible commands left (tests/ansible_ssh.py)
+    end with the test."""
+    yield
+    ansible_ssh.end_masters()
+
+
 @pytest.fixture(scope="session")
 def ssh_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("ssh")
@@ -112,28 +129,67 @@ def sshd(ssh_root, client_key):
     server.stop()
 
 
+# The local user that user_sshd's logins are (and sudo_user gives a password and a sudoers
+# rule): one per shard (tests/shards.py), so the shards of one run never change each
+# other's user. Tests that name it use this, never the literal.
+SYSTEM_USER = shards.system_user(os.environ.get("RUNNER_TEST_SHARD"))
+
+
+@contextlib.contextmanager
+def machine_lock(name: str = "machine"):
+    """Hold an exclusive lock shared by every test process on this machine (the shards of
+    ``make test``, anyone's other pytest run): for state there is one of (dpkg, users, /etc)."""
+    path = Path(tempfile.gettempdir()) / f"runner-tests-{name}.lock"
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def machine_wide_lock(request):
+    """A test file marked ``machine_wide`` runs under machine_lock(), from its first
+    fixture to its last teardown: two such files never run at the same time, whichever
+    shards they are on, so they need not share one."""
+    module = getattr(request, "module", None)
+    marked = any(
+        item.get_closest_marker("machine_wide") is not None
+        for item in request.session.items
+        if getattr(item, "module", None) is module
+    )
+    if not marked:
+        yield
+        return
+    with machine_lock():
+        yield
+
+
 @pytest.fixture(scope="session")
 def user_sshd(ssh_root, client_key):
-    """A root-run sshd where a plain (non-root) user logs in, as on real fleets; None when
-    the tests do not run as root. (``sshd``'s logins are root logins when the tests run
-    as root: sshd runs those sessions without privilege separation.)"""
+    """A root-run sshd where a plain (non-root) user (SYSTEM_USER) logs in, as on real
+    fleets; None when the tests do not run as root. (``sshd``'s logins are root logins
+    when the tests run as root: sshd runs those sessions without privilege separation.)"""
     require_sshd()
     if os.geteuid() != 0:
         yield None
         return
-    server = SSHServer(ssh_root / "user-sshd", client_key, login_user=ensure_local_user())
+    with machine_lock("useradd"):  # useradd of two shards at once: /etc/passwd's lock
+        user = ensure_local_user(SYSTEM_USER)
+    server = SSHServer(ssh_root / "user-sshd", client_key, login_user=user)
     server.start()
     yield server
     server.stop()
 
 
 BECOME_PASSWORD = "Become-pw-4711"
-SUDOERS = Path("/etc/sudoers.d/runner-e2e-test")
+SUDOERS = Path(f"/etc/sudoers.d/{SYSTEM_USER}-test")
 
 
 @pytest.fixture(scope="module")
 def sudo_user(user_sshd):
-    """runner-e2e may become daemon without a password and root with its password
+    """SYSTEM_USER may become daemon without a password and root with its password
     (BECOME_PASSWORD); the rule is removed and the password locked again afterwards."""
     if user_sshd is None:
         pytest.skip("needs root to create a sudoers rule for a test user")

@@ -7,10 +7,12 @@ thing every test process does, as runner.entry does) turns into greenlets, and t
 hangs (pytest-xdist issues #254 and #1069).
 
 Each process gets ``RUNNER_TEST_SHARD=K/N``; tests/conftest.py then keeps only the test
-files :func:`assign` gives to shard K. Whole files go to one shard, so a module's fixtures
-(fleets, workers, a sudoers rule) are set up once. The files that change the one system
-user (``SYSTEM_USER_FIXTURES``), and those marked ``machine_wide`` (users, dpkg, /etc), all go
-to shard 0, so two never change the same thing at once.
+files :func:`assign` gives to shard K, by :func:`weight` (what a test file costs, read from
+its source: no list of files to keep up to date). Whole files go to one shard, so a module's
+fixtures (fleets, workers, a sudoers rule) are set up once. No file has to be on a given
+shard: each shard has its own local user (:func:`system_user`: user_sshd's logins, the
+sudo_user rule and password), and the files marked ``machine_wide`` (users, dpkg, /etc) take
+one machine-wide lock (tests/conftest.py ``machine_lock``), so two never run at once.
 
     python tests/shards.py 2 -- .venv/bin/python -m pytest -q [ARGS]
 
@@ -19,6 +21,7 @@ prints each shard's output when it ends and exits non-zero when any shard failed
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import subprocess
@@ -27,64 +30,144 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-# A test that starts sshd, runner or ansible-playbook costs far more than a unit test.
+# What a test costs, in about seconds on a quiet 2-core machine (see weight()).
+UNIT = 0.05
+SSHD = 1.0  # runner against a real sshd, or a runner process
+ANSIBLE = 6.0  # a real Ansible command besides: a Python process loading ansible-core
+HYPOTHESIS = 1.0  # a hundred generated examples
 HEAVY_FIXTURES = frozenset({"sshd", "user_sshd", "sudo_user", "make_fleet", "cli", "in_process"})
-HEAVY, LIGHT = 10, 1
-ANSIBLE = 60  # a test beside the real ansible-playbook
-# The fixtures that change the local user runner-e2e, its password and a sudoers rule.
-# Test files that change other machine-wide things (users, dpkg, /etc) say so with
-# ``pytestmark = pytest.mark.machine_wide``; both kinds go to shard 0.
-SYSTEM_USER_FIXTURES = frozenset({"user_sshd", "sudo_user"})
+# The commands that start ansible-core, and the shared helpers that run them
+ANSIBLE_TOOLS = frozenset(
+    {"ansible", "ansible-playbook", "ansible-inventory", "ansible-vault", "ansible-config"}
+)
+ANSIBLE_HELPERS = frozenset({"ansible_playbook", "run_side_by_side", "ansible_modules"})
 NO_TESTS = 5  # pytest's exit code when a shard got nothing to run (a narrow PYTEST_ARGS)
 
 
-@functools.cache
-def names_system_user(path: Path) -> bool:
-    """Whether a test file names one of SYSTEM_USER_FIXTURES at all: some ask for them by
-    name at run time (``request.getfixturevalue``), which collection cannot see."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return False
-    return any(name in text for name in SYSTEM_USER_FIXTURES)
+def _names_in(node: ast.AST) -> set[str]:
+    """The names a definition refers to: ``x`` and the ``y`` of ``mod.y``."""
+    found: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            found.add(sub.attr)
+    return found
+
+
+def _names_a_tool(node: ast.AST) -> bool:
+    """Whether a definition spells an Ansible command (``"ansible-playbook"``,
+    ``with_name("ansible")``, ``BIN / "ansible-vault"``)."""
+    return any(
+        isinstance(sub, ast.Constant)
+        and isinstance(sub.value, str)
+        and sub.value.rsplit("/", 1)[-1] in ANSIBLE_TOOLS
+        for sub in ast.walk(node)
+    )
 
 
 @functools.cache
-def runs_ansible(path: Path) -> bool:
-    """Whether a test file runs the real ansible-playbook (a differential test): its
-    tests cost a minute each, not seconds."""
+def _definitions(path: Path) -> tuple[dict[str, tuple[set[str], bool]], frozenset[str]]:
+    """name -> (the names it refers to, whether it spells an Ansible command) for every
+    function (nested ones too: a test's own ``reset``) and module-level assignment; and
+    which of those are top-level (what other files can import)."""
     try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return False
-    return "ansible_playbook(" in text or "run_side_by_side(" in text
+        tree = ast.parse(path.read_text(errors="replace"))
+    except (OSError, SyntaxError, ValueError):
+        return {}, frozenset()
+    out: dict[str, tuple[set[str], bool]] = {}
+    top: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names = [node.name]
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+        else:
+            continue
+        if node in tree.body:
+            top.update(names)
+        used, spells = _names_in(node), _names_a_tool(node)
+        for name in names:
+            old_used, old_spells = out.get(name, (set(), False))
+            out[name] = (old_used | used, old_spells or spells)
+    return out, frozenset(top)
 
 
-def weight(fixtures: Iterable[str], path: Path | None = None) -> int:
-    if path is not None and runs_ansible(path):
-        return ANSIBLE
-    return HEAVY if HEAVY_FIXTURES & set(fixtures) else LIGHT
+@functools.cache
+def ansible_runners(folder: Path) -> dict[Path, frozenset[str]]:
+    """file -> the names it defines that run a real Ansible command, directly or through
+    one another (a test calling a helper that calls ansible_playbook; a constant naming
+    the command). A name a file does not define is looked up among the other files'
+    top-level names, as the tests import their helpers; a new file's helpers count
+    without anyone listing them."""
+    files = {path: _definitions(path) for path in sorted(folder.glob("*.py"))}
+    found: dict[Path, set[str]] = {
+        path: {name for name, (_, spells) in defs.items() if spells}
+        for path, (defs, _) in files.items()
+    }
+    grew = True
+    while grew:
+        grew = False
+        exported = set(ANSIBLE_HELPERS).union(
+            *(found[path] & top for path, (_, top) in files.items())
+        )
+        for path, (defs, _) in files.items():
+            known = found[path] | (exported - set(defs))
+            for name, (used, _) in defs.items():
+                if name not in found[path] and used & known:
+                    found[path].add(name)
+                    grew = True
+    return {path: frozenset(names) for path, names in found.items()}
 
 
-def assign(weights: Mapping[str, int], shards: int, pinned: Iterable[str] = ()) -> dict[str, int]:
-    """file -> shard: the pinned files on shard 0, the rest heaviest first, each to the
-    lightest shard so far (ties by file name, so every process computes the same answer).
+def weight(
+    fixtures: Iterable[str], path: Path | None = None, name: str = "", hypothesis: bool = False
+) -> float:
+    """What test ``name`` of ``path`` costs, from its source: a real Ansible command
+    (through the test function or one of its fixtures) costs ANSIBLE, runner against sshd
+    SSHD, a hypothesis test (a hundred examples) HYPOTHESIS, anything else UNIT.
+
+    >>> weight({"tmp_path"}), weight({"make_fleet", "sshd"}), weight(set(), hypothesis=True)
+    (0.05, 1.0, 1.05)
+    """
+    fixtures = set(fixtures)
+    runners: frozenset[str] = frozenset()
+    if path is not None and path.name.startswith("test_"):  # not runner/'s doctests
+        runners = ansible_runners(path.parent).get(path, frozenset())
+    cost = UNIT
+    if ({name} | fixtures) & runners:
+        cost = ANSIBLE + SSHD
+    elif HEAVY_FIXTURES & fixtures:
+        cost = SSHD
+    return cost + (HYPOTHESIS if hypothesis else 0.0)
+
+
+def assign(weights: Mapping[str, float], shards: int) -> dict[str, int]:
+    """file -> shard: heaviest first, each to the lightest shard so far (ties by file
+    name, so every process computes the same answer).
 
     >>> assign({"a": 5, "b": 4, "c": 3, "d": 2}, 2)
     {'a': 0, 'b': 1, 'c': 1, 'd': 0}
-    >>> assign({"a": 5, "b": 4, "c": 3}, 2, pinned=["c"])
-    {'c': 0, 'a': 1, 'b': 0}
     """
-    load = [0] * shards
+    load = [0.0] * shards
     out: dict[str, int] = {}
-    for name in sorted(set(pinned) & set(weights)):
-        out[name] = 0
-        load[0] += weights[name]
-    for name in sorted((n for n in weights if n not in out), key=lambda n: (-weights[n], n)):
+    for name in sorted(weights, key=lambda n: (-weights[n], n)):
         shard = min(range(shards), key=lambda k: (load[k], k))
         out[name] = shard
         load[shard] += weights[name]
     return out
+
+
+def system_user(value: str | None) -> str:
+    """The local user of shard ``value`` (``RUNNER_TEST_SHARD``): runner-e2e for shard 0
+    and for a run without shards, runner-e2e-K for shard K.
+
+    >>> system_user(None), system_user("0/2"), system_user("1/2")
+    ('runner-e2e', 'runner-e2e', 'runner-e2e-1')
+    """
+    shard = parse(value)[0] if value else 0
+    return "runner-e2e" if shard == 0 else f"runner-e2e-{shard}"
 
 
 def parse(value: str) -> tuple[int, int]:

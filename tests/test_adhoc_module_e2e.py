@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner.testing.fleet import free_port
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import json_records
 
 pytestmark = pytest.mark.sshd
@@ -34,10 +35,9 @@ def ansible(fleet, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         **os.environ,
         "HOME": str(home),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_CONFIG": str(home / "none.cfg"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
     }
     binary = str(ANSIBLE) if ANSIBLE.exists() else "ansible"

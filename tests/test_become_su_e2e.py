@@ -84,7 +84,7 @@ def inventory(tmp_path, sshd, user_sshd, password: str):
 
 def test_su_flags_and_exe(sshd, user_sshd, su_user, in_process, tmp_path):
     book = tmp_path / "su.yml"
-    book.write_text(PLAY)
+    book.write_text(PLAY.replace("runner-e2e", user_sshd.user))  # one user a shard
     hosts = inventory(tmp_path, sshd, user_sshd, SU_PASSWORD)
     known = str(tmp_path / "known_hosts")
     done = in_process("play", "-i", str(hosts), "--known-hosts", known, str(book), "--json")

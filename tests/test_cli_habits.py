@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from runner.testing.fleet import free_port
+from tests.ansible_ssh import ansible_ssh_env
 
 pytestmark = pytest.mark.sshd
 
@@ -258,10 +259,9 @@ def test_one_line_output_is_ansibles_for_the_command_module(make_fleet, in_proce
         **os.environ,
         "HOME": str(home),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_CONFIG": str(home / "none.cfg"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
     }
     command = "printf 'one\\ntwo\\n'"
     theirs = subprocess.run(

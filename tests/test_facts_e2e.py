@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import json_records
 
 pytestmark = pytest.mark.sshd
@@ -122,10 +123,9 @@ def ansible_env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "HOME": str(home),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_CONFIG": str(home / "none.cfg"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
         "ANSIBLE_PYTHON_INTERPRETER": "auto_silent",
         "ANSIBLE_NOCOLOR": "1",
     }

@@ -145,7 +145,7 @@ def test_keywords_as_ansible_playbook_runs_them(sshd, user_sshd, in_process, tmp
         pytest.skip("needs root: a second sshd where another user logs in")
     inventory = write_inventory(tmp_path / "hosts.yml", sshd, user_sshd)
     book = tmp_path / "site.yml"
-    book.write_text(PLAYBOOK)
+    book.write_text(PLAYBOOK.replace("runner-e2e", user_sshd.user))  # one user a shard
     theirs_out, ours_out = tmp_path / "theirs", tmp_path / "ours"
     theirs_out.mkdir()
     ours_out.mkdir()
@@ -169,9 +169,9 @@ def test_keywords_as_ansible_playbook_runs_them(sshd, user_sshd, in_process, tmp
     files = tree(ours_out)
     assert files == tree(theirs_out)
     # what the comparison rests on, said outright
-    assert files["web01.delegated"] == f"runner-e2e {user_sshd.port}\n"
+    assert files["web01.delegated"] == f"{user_sshd.user} {user_sshd.port}\n"
     assert files["dead01.env"] == "http://proxy:3128 dead01\n"  # went on after unreachable
     assert files["once.log"] == "ran\n" and files["web01.once"] == "first\n"
     assert "web01.handler" in files  # force_handlers: web01 failed after notifying
-    assert files["app01.users"] == "runner-e2e root"
-    assert files["db01.free"] == "runner-e2e\n" and files["web02.free"] == "root\n"
+    assert files["app01.users"] == f"{user_sshd.user} root"
+    assert files["db01.free"] == f"{user_sshd.user}\n" and files["web02.free"] == "root\n"

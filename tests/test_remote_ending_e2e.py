@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from runner.testing.fleet import SSHServer, processes_matching, wait_until, write_inventory
-from tests.conftest import BECOME_PASSWORD, REPO, json_records
+from tests.conftest import BECOME_PASSWORD, REPO, SYSTEM_USER, json_records
 
 pytestmark = pytest.mark.sshd
 
@@ -51,7 +51,7 @@ def need_root() -> None:
 # login -> (server fixture, become options, sudo's password, the user the sleep runs as)
 LOGINS = {
     "root": ("sshd", [], None, "root"),
-    "user": ("user_sshd", [], None, "runner-e2e"),
+    "user": ("user_sshd", [], None, SYSTEM_USER),
     "root-become-daemon": ("sshd", ["-b", "--become-user", "daemon"], None, "daemon"),
     "user-become-root-password": ("sudo_user", ["-b"], BECOME_PASSWORD, "root"),
     "user-become-daemon": ("sudo_user", ["-b", "--become-user", "daemon"], None, "daemon"),
@@ -63,7 +63,7 @@ class Login:
         need_root()
         server_fixture, self.become, password, self.runs_as = LOGINS[name]
         self.server: SSHServer = request.getfixturevalue(server_fixture)
-        assert self.server.user == ("root" if server_fixture == "sshd" else "runner-e2e")
+        assert self.server.user == ("root" if server_fixture == "sshd" else SYSTEM_USER)
         self.fleet = make_fleet(1, server=self.server)
         self.env = {"RUNNER_BECOME_PASSWORD": password} if password else {}
 

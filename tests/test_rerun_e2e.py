@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from runner.testing.fleet import free_port, wait_until
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import REPO, Fleet, json_records, run_cli, run_inprocess
 
 pytestmark = pytest.mark.sshd
@@ -287,10 +288,9 @@ def ansible_retry_hosts(fleet: Fleet, book: Path, tmp_path: Path) -> list[str]:
         **os.environ,
         "HOME": str(home),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_CONFIG": str(home / "none.cfg"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
         "ANSIBLE_RETRY_FILES_ENABLED": "True",
         "ANSIBLE_RETRY_FILES_SAVE_PATH": str(retries),
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runner.testing.fleet import keygen, write_inventory
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import json_records
 
 pytestmark = pytest.mark.sshd
@@ -32,10 +33,9 @@ def ansible_whoami(inventory: Path, tmp_path: Path, *args: str) -> dict[str, str
         **os.environ,
         "HOME": str(home),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
         "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
         "ANSIBLE_CONFIG": str(home / "none.cfg"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
     }
     exe = str(ANSIBLE) if ANSIBLE.exists() else "ansible"
     done = subprocess.run(

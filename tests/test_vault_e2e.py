@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ansible_ssh import ansible_ssh_env
 from tests.conftest import json_records
 from tests.test_vault import ansible_env, encrypt_string, password_file, tool, vault
 
@@ -119,8 +120,7 @@ def ansible_playbook(fleet, site: Path, play: Path, pw: Path, tmp_path: Path) ->
     env = {
         **ansible_env(tmp_path),
         "ANSIBLE_HOST_KEY_CHECKING": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(tmp_path / "cp"),
-        "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null",
+        **ansible_ssh_env(),  # one connection a host: tests/ansible_ssh.py
         "ANSIBLE_FORKS": "3",
     }
     done = subprocess.run(
