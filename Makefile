@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 HOSTS  ?= 20
 # The suite runs as this many pytest processes side by side (tests/shards.py): most of it
 # waits on sshd and ansible-playbook, not on the CPU.
-TEST_SHARDS ?= 2
+TEST_SHARDS ?= 3
 
 .PHONY: demo test venv test-deps sshd lint bench bench-deps clean
 
