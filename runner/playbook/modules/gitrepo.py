@@ -36,6 +36,7 @@ from runner.playbook.modules.gitsteps import (
 from runner.playbook.modules.gitsteps import (
     diff as git_diff,
 )
+from runner.playbook.modules.probe import marked_sections
 
 _S = "@@runner-git:"
 
@@ -58,23 +59,12 @@ exit 0
 
 
 def sections(text: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """The probe's answer: each ``@@runner-git:NAME [WORDS]`` line starts section NAME
-    (its WORDS in the first dict), the lines after it are its body (the second).
+    """The probe's answer: each ``@@runner-git:NAME [WORDS]`` line starts section NAME.
 
     >>> sections("@@runner-git:refs\\nabc\\tHEAD\\n@@runner-git:refs-rc 0\\n")
     ({'refs': '', 'refs-rc': '0'}, {'refs': ['abc\\tHEAD'], 'refs-rc': []})
     """
-    flags: dict[str, str] = {}
-    body: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith(_S):
-            current, _, rest = line[len(_S) :].partition(" ")
-            flags[current] = rest
-            body[current] = []
-        elif current is not None:
-            body[current].append(line)
-    return flags, body
+    return marked_sections(text, _S)
 
 
 def unfrack(path: str | None) -> str | None:

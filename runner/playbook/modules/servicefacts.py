@@ -15,6 +15,7 @@ import shlex
 from typing import Any
 
 from runner.playbook.modules.base import ModuleContext, ModuleResult
+from runner.playbook.modules.probe import marked_sections
 from runner.playbook.modules.services import SYSTEMD_CANARY
 
 _S = "@@runner-sf:"
@@ -38,16 +39,7 @@ exit 0
 
 
 def _sections(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    flags: dict[str, str] = {}
-    body: dict[str, list[str]] = {}
-    current = None
-    for line in text.splitlines():
-        if line.startswith(_S):
-            current, _, rest = line[len(_S) :].partition(" ")
-            flags[current] = rest
-            body[current] = []
-        elif current is not None:
-            body[current].append(line)
+    flags, body = marked_sections(text, _S)
     return flags, {k: "\n".join(v) for k, v in body.items()}
 
 
