@@ -54,15 +54,23 @@ def pytest_collection_modifyitems(config, items):
         return
     shard, count = shards.parse(value)
     weights: dict[str, float] = {}
+    shared_by_file: dict[str, set[str]] = {}
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         name = item.nodeid.split("::", 1)[0]
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        shared = {f for f in fixtures if defs.get(f) and defs[f][-1].scope != "function"}
+        shared_by_file.setdefault(name, set()).update(shared)
         weights[name] = weights.get(name, 0) + shards.weight(
             fixtures,
             item.path,
             getattr(item, "originalname", item.name),
             hypothesis=getattr(getattr(item, "obj", None), "is_hypothesis_test", False),
+            shared=shared,
         )
+    paths = {i.nodeid.split("::", 1)[0]: i.path for i in items}
+    for name, shared in shared_by_file.items():
+        weights[name] += shards.shared_cost(paths[name], shared)
     mine = shards.assign(weights, count)
     load = sum(w for name, w in weights.items() if mine[name] == shard)
     config.runner_shard_line = (  # shown by pytest_report_collectionfinish

@@ -96,6 +96,18 @@ def _definitions(path: Path) -> tuple[dict[str, tuple[set[str], bool]], frozense
 
 @functools.cache
 def ansible_runners(folder: Path) -> dict[Path, frozenset[str]]:
+    """file -> the names it can use that run a real Ansible command: its own
+    (:func:`ansible_definitions`) and the helpers it can import from the other files."""
+    found = ansible_definitions(folder)
+    exported = set(ANSIBLE_HELPERS).union(*(found[path] & _definitions(path)[1] for path in found))
+    return {
+        path: frozenset(names | (exported - set(_definitions(path)[0])))
+        for path, names in found.items()
+    }
+
+
+@functools.cache
+def ansible_definitions(folder: Path) -> dict[Path, frozenset[str]]:
     """file -> the names it defines that run a real Ansible command, directly or through
     one another (a test calling a helper that calls ansible_playbook; a constant naming
     the command). A name a file does not define is looked up among the other files'
@@ -121,26 +133,51 @@ def ansible_runners(folder: Path) -> dict[Path, frozenset[str]]:
     return {path: frozenset(names) for path, names in found.items()}
 
 
+def runs_ansible(path: Path | None, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` (fixtures of a test in ``path``) run a real Ansible command."""
+    if path is None or not path.name.startswith("test_"):  # not runner/'s doctests
+        return set()
+    return set(names) & ansible_runners(path.parent).get(path, frozenset())
+
+
+def test_runs_ansible(path: Path | None, name: str, fixtures: Iterable[str]) -> bool:
+    """Whether test ``name``'s own body runs a real Ansible command: it spells one, or
+    calls something that does other than its fixtures (a fixture's own cost is its own)."""
+    if path is None or not path.name.startswith("test_"):
+        return False
+    used, spells = _definitions(path)[0].get(name, (set(), False))
+    return spells or bool(runs_ansible(path, used - set(fixtures)))
+
+
 def weight(
-    fixtures: Iterable[str], path: Path | None = None, name: str = "", hypothesis: bool = False
+    fixtures: Iterable[str],
+    path: Path | None = None,
+    name: str = "",
+    hypothesis: bool = False,
+    shared: Iterable[str] = (),
 ) -> float:
     """What test ``name`` of ``path`` costs, from its source: a real Ansible command
     (through the test function or one of its fixtures) costs ANSIBLE, runner against sshd
-    SSHD, a hypothesis test (a hundred examples) HYPOTHESIS, anything else UNIT.
+    SSHD, a hypothesis test (a hundred examples) HYPOTHESIS, anything else UNIT. The
+    ``shared`` fixtures (module or session scope) run once for a whole file: their
+    Ansible command is counted once per file by the caller (:func:`shared_cost`), not here.
 
     >>> weight({"tmp_path"}), weight({"make_fleet", "sshd"}), weight(set(), hypothesis=True)
     (0.05, 1.0, 1.05)
     """
     fixtures = set(fixtures)
-    runners: frozenset[str] = frozenset()
-    if path is not None and path.name.startswith("test_"):  # not runner/'s doctests
-        runners = ansible_runners(path.parent).get(path, frozenset())
     cost = UNIT
-    if ({name} | fixtures) & runners:
+    if test_runs_ansible(path, name, fixtures) or runs_ansible(path, fixtures - set(shared)):
         cost = ANSIBLE + SSHD
     elif HEAVY_FIXTURES & fixtures:
         cost = SSHD
     return cost + (HYPOTHESIS if hypothesis else 0.0)
+
+
+def shared_cost(path: Path | None, shared: Iterable[str]) -> float:
+    """The once-a-file cost of a file's module- and session-scoped fixtures that run a real
+    Ansible command (tests/test_textedit.py runs its 97 cases through Ansible in one)."""
+    return ANSIBLE * len(runs_ansible(path, shared))
 
 
 def assign(weights: Mapping[str, float], shards: int) -> dict[str, int]:
