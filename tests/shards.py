@@ -140,7 +140,7 @@ def runs_ansible(path: Path | None, names: Iterable[str]) -> set[str]:
     return set(names) & ansible_runners(path.parent).get(path, frozenset())
 
 
-def test_runs_ansible(path: Path | None, name: str, fixtures: Iterable[str]) -> bool:
+def body_runs_ansible(path: Path | None, name: str, fixtures: Iterable[str]) -> bool:
     """Whether test ``name``'s own body runs a real Ansible command: it spells one, or
     calls something that does other than its fixtures (a fixture's own cost is its own)."""
     if path is None or not path.name.startswith("test_"):
@@ -167,7 +167,7 @@ def weight(
     """
     fixtures = set(fixtures)
     cost = UNIT
-    if test_runs_ansible(path, name, fixtures) or runs_ansible(path, fixtures - set(shared)):
+    if body_runs_ansible(path, name, fixtures) or runs_ansible(path, fixtures - set(shared)):
         cost = ANSIBLE + SSHD
     elif HEAVY_FIXTURES & fixtures:
         cost = SSHD
