@@ -270,8 +270,10 @@ def test_meta_end_play_ends_later_batches_and_end_batch_does_not(tmp_path):
 
 
 def test_meta_refuses_what_it_does_not_support(tmp_path):
+    err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: bogus\n")
+    assert err.line == 3 and "flush_handlers" in err.message and "'bogus'" in err.message
     err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: end_role\n")
-    assert err.line == 3 and "flush_handlers" in err.message
+    assert err.line == 3 and "not in a role" in err.message  # as Ansible refuses it
     err = load_error(tmp_path, "- hosts: all\n  tasks:\n    - meta: noop\n      loop: [1]\n")
     assert "loop" in err.message
 
