@@ -85,7 +85,8 @@ lint: test-deps
 BENCH_VENV := .venv-bench
 BENCH_PKGS := parallel-ssh pyinfra fabric ansible-core mitogen
 bench-deps: $(BENCH_VENV)/.installed
-$(BENCH_VENV)/.installed:
+# BENCH_PKGS is read from this file: a tool added there is installed on the next bench-deps
+$(BENCH_VENV)/.installed: Makefile
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	@for pkg in $(BENCH_PKGS); do \
