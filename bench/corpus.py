@@ -263,14 +263,9 @@ def write_section(text: str, data: dict) -> None:
         f"README, Benchmarks). Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} "
         f"in {data['seconds']} s.\n\n{text}\n{KINDS}"
     )
-    current = RESULTS.read_text() if RESULTS.is_file() else ""
-    start = current.find(SECTION)
-    if start < 0:
-        RESULTS.write_text(current.rstrip("\n") + "\n\n" + body)
-        return
-    end = current.find("\n## ", start + len(SECTION))
-    rest = current[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(current[:start] + body + ("\n" + rest if rest else ""))
+    from sections import replace_section  # bench/, on sys.path when run as a script
+
+    replace_section(RESULTS, SECTION, body)
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

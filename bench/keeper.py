@@ -223,12 +223,9 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     if args.write and text:
-        old = RESULTS.read_text() if RESULTS.exists() else ""
-        before, _, rest = old.partition(HEADING)
-        # the sections after this one (written by other benches) stay as they are
-        after = rest[rest.index("\n## ") :] if "\n## " in rest else ""
-        before = before.rstrip() + "\n\n" if before.strip() else ""
-        RESULTS.write_text(before + text.rstrip() + "\n" + after)
+        from sections import replace_section
+
+        replace_section(RESULTS, HEADING, text.rstrip() + "\n")
         print(f"wrote {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0
 

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from common import REPO, compile_runner, write_inventory  # noqa: I001
 from fleet import BENCH_PYTHON, Fleet, tree_pids, why_no_netns
+from sections import replace_section
 
 PROJECT = REPO / "playbooks" / "example"
 RESULTS = REPO / "bench" / "RESULTS.md"
@@ -273,14 +274,7 @@ def report(results: dict[str, Result], args: argparse.Namespace, fleet: Fleet, l
 
 def write_section(text: str) -> None:
     """Put this bench's section in RESULTS.md, replacing its previous one only."""
-    old = RESULTS.read_text() if RESULTS.exists() else ""
-    start = old.find(TITLE)
-    if start < 0:
-        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text)
-        return
-    end = old.find("\n## ", start + len(TITLE))
-    rest = old[end + 1 :] if end >= 0 else ""
-    RESULTS.write_text(old[:start] + text + ("\n" + rest if rest else ""))
+    replace_section(RESULTS, TITLE, text)
 
 
 def main(argv: list[str] | None = None) -> int:
